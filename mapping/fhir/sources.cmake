@@ -1,0 +1,3 @@
+# Sources of mapping/fhir (paths relative to mapping/)
+list(APPEND IOMT_MAPPING_SOURCES
+)

@@ -1,0 +1,3 @@
+# Sources of mapping/jmespath (paths relative to mapping/)
+list(APPEND IOMT_MAPPING_SOURCES
+)
