@@ -1,3 +1,4 @@
-# Sources of mapping/device (paths relative to mapping/)
-list(APPEND IOMT_MAPPING_SOURCES
-)
+# mapping/device: device mapping templates -> measurements
+iomt_mapping_area(device
+  SOURCES placeholder.cpp
+  DEPS iomt_mapping_json iomt_mapping_jsonpath iomt_mapping_jmespath)

@@ -1,3 +1,4 @@
-# Sources of mapping/fhir (paths relative to mapping/)
-list(APPEND IOMT_MAPPING_SOURCES
-)
+# mapping/fhir: FHIR destination templates -> Observation build and merge
+iomt_mapping_area(fhir
+  SOURCES placeholder.cpp
+  DEPS iomt_mapping_json OpenSSL::Crypto)

@@ -1,3 +1,4 @@
-# Sources of mapping/jmespath (paths relative to mapping/)
-list(APPEND IOMT_MAPPING_SOURCES
-)
+# mapping/jmespath: JMESPath 2015 + MedTech custom functions
+iomt_mapping_area(jmespath
+  SOURCES placeholder.cpp
+  DEPS iomt_mapping_json)

@@ -1,4 +1,4 @@
-# Sources of mapping/json (paths relative to mapping/)
-list(APPEND IOMT_MAPPING_SOURCES
-)
-list(APPEND IOMT_MAPPING_SOURCES json/value.cpp)
+# mapping/json: token model, readers, .NET formatting, writers
+iomt_mapping_area(json
+  SOURCES value.cpp
+  DEPS iomt_boost simdjson::simdjson)

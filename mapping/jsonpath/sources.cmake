@@ -1,3 +1,4 @@
-# Sources of mapping/jsonpath (paths relative to mapping/)
-list(APPEND IOMT_MAPPING_SOURCES
-)
+# mapping/jsonpath: Newtonsoft-dialect JSONPath
+iomt_mapping_area(jsonpath
+  SOURCES placeholder.cpp
+  DEPS iomt_mapping_json)
