@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace iomt::test {
 
@@ -36,6 +38,34 @@ inline std::string read_file(const std::filesystem::path& p) {
 // A file of the upstream iomt-fhir template unit tests' TestInput folder.
 inline std::string template_input(const std::string& name) {
   return read_file(shared_dir() / "vectors/iomt-fhir/test/Microsoft.Health.Fhir.Ingest.Template.UnitTests/TestInput" / name);
+}
+
+}  // namespace iomt::test
+
+namespace iomt::test {
+
+inline std::filesystem::path workshop_dir() {
+  return shared_dir() / "vectors/azure-health-data-services-workshop/Challenge-09 - MedTech service/SampleData";
+}
+
+// The workshop's Three-Sample-Message-Types.json holds three labelled messages ("=== VITALS ===").
+// Returns {label, message text} in file order.
+inline std::vector<std::pair<std::string, std::string>> workshop_messages(const char* file = "Three-Sample-Message-Types.json") {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream in(read_file(workshop_dir() / file));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto first = line.find_first_not_of(" \t\r");
+    if (first != std::string::npos && line[first] == '=') {
+      std::string label;
+      for (char c : line)
+        if (c != '=' && c != ' ' && c != '\r') label += c;
+      out.emplace_back(label, "");
+    } else if (!out.empty()) {
+      out.back().second += line + "\n";
+    }
+  }
+  return out;
 }
 
 }  // namespace iomt::test

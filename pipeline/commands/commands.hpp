@@ -1,0 +1,13 @@
+// The iomtflow subcommands. Each returns the process exit code.
+#pragma once
+
+namespace iomt::cli {
+
+// iomtflow mapping validate --device-mapping D.json --fhir-mapping F.json [--json]
+int mapping_validate(int argc, char** argv, int first);
+// iomtflow mapping test --device-mapping D.json --fhir-mapping F.json [--envelope] MESSAGE_FILE...
+int mapping_test(int argc, char** argv, int first);
+// iomtflow expr (--jmespath EXPR | --jsonpath EXPR) [FILE]
+int expr(int argc, char** argv, int first);
+
+}  // namespace iomt::cli

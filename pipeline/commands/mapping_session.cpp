@@ -1,0 +1,189 @@
+#include "pipeline/commands/mapping_session.hpp"
+
+#include "mapping/json/dotnet.hpp"
+#include "mapping/json/envelope.hpp"
+#include "mapping/json/reader.hpp"
+#include "mapping/json/writer.hpp"
+#include "pipeline/commands/offline_batch.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace iomt::pipeline {
+
+namespace {
+
+bool has_errors(const mapping::template_errors& errors) {
+  return std::any_of(errors.begin(), errors.end(), [](const auto& e) { return !e.warning; });
+}
+
+boost::json::array errors_to_json(const mapping::template_errors& errors) {
+  boost::json::array out;
+  for (const auto& e : errors) {
+    boost::json::object o{{"severity", e.warning ? "warning" : "error"}, {"type", e.type}, {"message", e.message}};
+    if (e.template_index >= 0) o["templateIndex"] = e.template_index;
+    if (!e.property.empty()) o["property"] = e.property;
+    if (e.pos.line) {
+      o["line"] = e.pos.line;
+      o["column"] = e.pos.column;
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+json::date_time now_utc() {
+  using namespace std::chrono;
+  auto ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+  return {json::unix_epoch_ticks + ns / 100, json::date_kind::utc};
+}
+
+// Body of an envelope file: ISO-looking strings become dates as they would when Event Hubs bytes
+// are read (iomt-spec §2); Properties/SystemProperties keep strings (no sniffing there).
+json::value sniff_body(const json::value& v, json::arena& a) {
+  switch (v.type()) {
+    case json::kind::string:
+      if (auto d = json::sniff_date(v.as_string())) return json::value::date(*d);
+      return v;
+    case json::kind::array: {
+      std::vector<json::value> items;
+      items.reserve(v.size());
+      for (const auto& e : v.as_array()) items.push_back(sniff_body(e, a));
+      return a.array(items);
+    }
+    case json::kind::object: {
+      std::vector<json::member> members;
+      members.reserve(v.size());
+      for (const auto& m : v.as_object()) members.push_back({m.key, sniff_body(m.val, a)});
+      return a.object(members);
+    }
+    default:
+      return v;
+  }
+}
+
+std::string iso_utc(json::date_time t) {
+  t.zone = json::date_kind::utc;
+  return json::format_iso(t);
+}
+
+boost::json::object measurement_to_json(const mapping::measurement& m) {
+  boost::json::object o{{"type", m.type}, {"deviceId", m.device_id}};
+  if (m.patient_id) o["patientId"] = *m.patient_id;
+  if (m.encounter_id) o["encounterId"] = *m.encounter_id;
+  if (m.correlation_id) o["correlationId"] = *m.correlation_id;
+  o["occurrenceTimeUtc"] = iso_utc(m.occurrence_time);
+  boost::json::array props;
+  for (const auto& p : m.properties) props.push_back(boost::json::object{{"name", p.name}, {"value", p.value}});
+  o["properties"] = std::move(props);
+  return o;
+}
+
+}  // namespace
+
+void split_messages(const std::string& file, const std::string& text, std::vector<message_input>& out) {
+  const bool ndjson = file.size() >= 7 && file.compare(file.size() - 7, 7, ".ndjson") == 0;
+  if (!ndjson) {
+    out.push_back({file, text});
+    return;
+  }
+  std::size_t line_no = 0, pos = 0;
+  while (pos <= text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    ++line_no;
+    std::string line = text.substr(pos, nl - pos);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") != std::string::npos)
+      out.push_back({file + ":" + std::to_string(line_no), std::move(line)});
+    pos = nl + 1;
+  }
+}
+
+mapping_session mapping_session::load(std::string_view device_mapping_json, std::string_view fhir_mapping_json) {
+  mapping_session s;
+  auto d = mapping::device::device_mapping::load(device_mapping_json);
+  auto f = mapping::fhir::fhir_mapping::load(fhir_mapping_json);
+  s.device_ = d.mapping;
+  s.fhir_ = f.mapping;
+  s.device_errors_ = std::move(d.errors);
+  s.fhir_errors_ = std::move(f.errors);
+  // Cross-check (validator E4): a device type without a FHIR template produces no Observation.
+  if (s.device_ && s.fhir_) {
+    for (const std::string& type : s.device_->type_names())
+      if (!s.fhir_->find(type))
+        s.device_errors_.push_back({"TemplateNotFoundException",
+                                    "No matching Fhir Template exists for Device Mapping [" + type + "]", -1, "typeName",
+                                    {}, true});
+  }
+  return s;
+}
+
+bool mapping_session::valid() const {
+  return device_ && fhir_ && !has_errors(device_errors_) && !has_errors(fhir_errors_);
+}
+
+boost::json::object mapping_session::validation_report() const {
+  return {{"valid", valid()},
+          {"deviceMapping", boost::json::object{{"errors", errors_to_json(device_errors_)}}},
+          {"fhirMapping", boost::json::object{{"errors", errors_to_json(fhir_errors_)}}}};
+}
+
+boost::json::object mapping_session::run_test(const std::vector<message_input>& inputs, const test_options& opt) const {
+  std::vector<mapping::measurement> measurements;
+  std::vector<stage_error> errors;
+  const json::date_time issued = opt.issued.value_or(now_utc());
+  json::body_reader reader;
+  json::arena arena;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    arena.reset();
+    const message_input& in = inputs[i];
+    auto fail = [&](std::string type, std::string message) {
+      errors.push_back({"normalization", std::move(type), std::move(message) + " (" + in.source + ")"});
+    };
+    json::value envelope;
+    if (opt.envelope) {
+      auto parsed = reader.read(in.text, arena, {.sniff_dates = false});
+      if (!parsed || !parsed->is_object()) {
+        fail("InvalidDataFormatException", "Invalid event message. Expected a {\"Body\",\"Properties\",\"SystemProperties\"} object" +
+                                               (parsed ? std::string() : ": " + parsed.error().message));
+        continue;
+      }
+      const json::value* body = parsed->find("Body");
+      const json::value* props = parsed->find("Properties");
+      const json::value* sys = parsed->find("SystemProperties");
+      envelope = json::make_envelope(body ? sniff_body(*body, arena) : json::value::null(), props ? *props : json::value{},
+                                     sys ? *sys : json::value{}, arena);
+    } else {
+      auto body = reader.read(in.text, arena);
+      if (!body) {
+        fail("InvalidDataFormatException", "Invalid event message. Cannot be parsed into a JSON object.");
+        continue;
+      }
+      envelope = json::make_envelope(*body, json::value{}, json::value{}, arena);
+    }
+    const std::size_t before = measurements.size();
+    auto r = device_->normalize(envelope, arena, measurements);
+    // IngestionTimeUtc: messages are taken as enqueued in order, 1 ms apart (dedupe, iomt-spec §5).
+    for (std::size_t k = before; k < measurements.size(); ++k)
+      measurements[k].ingestion_time =
+          json::date_time{issued.ticks + static_cast<std::int64_t>(i) * json::ticks_per_millisecond, json::date_kind::utc};
+    if (!r) fail(r.error().type, r.error().message);
+  }
+
+  offline_batch batch(*fhir_, {opt.device_identifier_system, issued});
+  batch.convert(measurements, errors);
+
+  boost::json::object out;
+  boost::json::array ms, obs, errs;
+  for (const auto& m : measurements) ms.push_back(measurement_to_json(m));
+  for (const auto* o : batch.store().all_of("Observation")) obs.push_back(*o);
+  for (const auto& e : errors)
+    errs.push_back(boost::json::object{{"stage", e.stage}, {"type", e.type}, {"message", e.message}});
+  out["measurements"] = std::move(ms);
+  out["observations"] = std::move(obs);
+  out["errors"] = std::move(errs);
+  return out;
+}
+
+}  // namespace iomt::pipeline
