@@ -15,6 +15,8 @@ constexpr const char* usage =
     "      check MedTech device and FHIR destination mappings; every problem with its location\n"
     "  mapping test --device-mapping D.json --fhir-mapping F.json [--envelope] MESSAGE_FILE...\n"
     "      run device messages through the mappings; print measurements, Observations and errors\n"
+    "  run --config FILE\n"
+    "      the streaming service: Event Hubs-compatible HTTP ingest -> mappings -> FHIR server\n"
     "  expr (--jmespath EXPR | --jsonpath EXPR) [FILE]\n"
     "      evaluate one expression against a JSON document exactly as templates do\n"
     "  version\n";
@@ -32,6 +34,8 @@ int main(int argc, char** argv) {
     const std::string_view sub = argv[2];
     if (sub == "validate") return iomt::cli::mapping_validate(argc, argv, 3);
     if (sub == "test") return iomt::cli::mapping_test(argc, argv, 3);
+  } else if (cmd == "run") {
+    return iomt::cli::run(argc, argv, 2);
   } else if (cmd == "expr") {
     return iomt::cli::expr(argc, argv, 2);
   } else if (cmd == "version" || cmd == "--version") {

@@ -19,17 +19,16 @@ enum class op : std::uint8_t {
   identity,           // @ (also the implicit right side of a projection)
   field,              // name
   path,               // a.b.c: a chain of plain field lookups (keys[first, first+count))
-  index,              // [n] applied to the current node
-  slice,              // [start:stop:step] applied to the current node -> array (projected by the parent)
+  index,              // a[n] (a = operand; `[n]` alone has a = identity)
+  slice,              // a[start:stop:step] -> array (always the left side of a list_projection)
   literal,            // `json` or 'raw'
-  subexpr,            // a.b: evaluate b against a (null short-circuits, as JmesPath.Net does)
-  index_expr,         // a[n]: evaluate the index against a (null short-circuits)
+  subexpr,            // a.b: evaluate b against a (a null a short-circuits, as JmesPath.Net does)
   list_projection,    // a[*].b / a[].b / a[1:2].b: b over each element of the array a, nulls dropped
   value_projection,   // a.*.b: b over each member value of the object a, nulls dropped
   filter_projection,  // a[?c].b
-  flatten,            // a[]: one level of nested arrays merged (projected by the parent)
+  flatten,            // a[]: one level of nested arrays merged (always the left side of a list_projection)
   multi_list,         // [a, b]
-  multi_hash,         // {k: a, ...}
+  multi_hash,         // {k: a, ...}: values children[first, first+count), keys keys[num[0], num[0]+count)
   or_,
   and_,
   not_,
@@ -43,16 +42,17 @@ enum class comparator : std::uint8_t { eq, ne, lt, le, gt, ge };
 
 struct node {
   op kind = op::identity;
-  std::uint8_t sub = 0;  // comparator; for slice: bit 0/1/2 = start/stop/step given
-  std::uint16_t fn = 0;  // function id (functions.hpp)
-  node_id a = no_node;   // left / operand / condition
-  node_id b = no_node;   // right
-  node_id c = no_node;   // filter: projected right side
+  std::uint8_t sub = 0;     // comparator; for slice: bit 0/1/2 = start/stop/step given
+  std::uint16_t fn = 0;     // function id (functions.hpp)
+  node_id a = no_node;      // left / operand / condition
+  node_id b = no_node;      // right
+  node_id c = no_node;      // filter: projected right side
   std::uint32_t first = 0;  // range in program::children (multi_list, multi_hash, function) or keys (path, multi_hash)
   std::uint32_t count = 0;
-  std::uint32_t pos = 0;    // offset in the expression text (errors)
-  std::string_view name;    // field name (points into program storage)
-  json::value lit;          // literal value
+  std::uint32_t pos = 0;            // offset in the expression text (errors)
+  std::uint32_t depth = 1;          // height of the subtree (bounded by max_depth)
+  std::string_view name;            // field name (points into program storage)
+  json::value lit;                  // literal value
   std::int64_t num[3] = {0, 0, 0};  // index, or slice start/stop/step
 };
 

@@ -1,4 +1,12 @@
 # mapping/jmespath: JMESPath 2015 + MedTech custom functions
 iomt_mapping_area(jmespath
-  SOURCES placeholder.cpp
+  SOURCES
+    lexer.cpp
+    parser.cpp
+    evaluator.cpp
+    value_ops.cpp
+    functions.cpp
+    builtin_functions.cpp
+    custom_functions.cpp
+    expression.cpp
   DEPS iomt_mapping_json)

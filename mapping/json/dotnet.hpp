@@ -40,6 +40,10 @@ struct civil_time {
 };
 civil_time to_civil(std::int64_t ticks);
 std::int64_t from_civil(const civil_time& c);  // caller validates ranges
+// Days in `month` (1..12) of `year` (Gregorian leap rules); 0 for an invalid month.
+int days_in_month(int year, int month);
+// DateTime.MaxValue.Ticks (9999-12-31T23:59:59.9999999).
+inline constexpr std::int64_t max_ticks = 3'155'378'975'999'999'999;
 
 // DateTime.ToString(InvariantCulture): "MM/dd/yyyy HH:mm:ss".
 std::string format_invariant(date_time t);

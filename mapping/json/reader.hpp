@@ -5,6 +5,11 @@
 // names, NaN/Infinity, one value with trailing content ignored, duplicate keys: last value wins in
 // the first key's position). ISO-looking strings become Date tokens when `sniff_dates` is set.
 // Templates are read with positions so validation can say "Line Number: n, Position: p".
+// Empty text (or only a BOM) reads as null (a zero-length body gives "Body": null); text with no
+// token (white space, comments) is an error. Invalid UTF-8 inside strings becomes U+FFFD (as .NET's
+// UTF-8 decoder does); elsewhere it is an unexpected character. Nesting deeper than Newtonsoft's
+// MaxDepth (64) is an error. Errors read like Newtonsoft's: "<what>. Path 'a.b', line 3, position 5."
+// Details and the few known differences: lenient_reader.cpp.
 #pragma once
 
 #include "mapping/json/value.hpp"

@@ -9,5 +9,7 @@ int mapping_validate(int argc, char** argv, int first);
 int mapping_test(int argc, char** argv, int first);
 // iomtflow expr (--jmespath EXPR | --jsonpath EXPR) [FILE]
 int expr(int argc, char** argv, int first);
+// iomtflow run --config FILE
+int run(int argc, char** argv, int first);
 
 }  // namespace iomt::cli

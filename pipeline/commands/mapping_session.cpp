@@ -1,5 +1,6 @@
 #include "pipeline/commands/mapping_session.hpp"
 
+#include "mapping/fhir/compatibility.hpp"
 #include "mapping/json/dotnet.hpp"
 #include "mapping/json/envelope.hpp"
 #include "mapping/json/reader.hpp"
@@ -110,11 +111,13 @@ mapping_session mapping_session::load(std::string_view device_mapping_json, std:
   s.fhir_errors_ = std::move(f.errors);
   // Cross-check (validator E4): a device type without a FHIR template produces no Observation.
   if (s.device_ && s.fhir_) {
-    for (const std::string& type : s.device_->type_names())
-      if (!s.fhir_->find(type))
-        s.device_errors_.push_back({"TemplateNotFoundException",
-                                    "No matching Fhir Template exists for Device Mapping [" + type + "]", -1, "typeName",
-                                    {}, true});
+    std::vector<mapping::fhir::device_template_summary> summaries;
+    int index = 0;
+    for (const std::string& type : s.device_->type_names()) summaries.push_back({type, std::nullopt, index++});
+    for (auto& w : mapping::fhir::check_compatibility(summaries, *s.fhir_)) {
+      w.warning = true;
+      s.device_errors_.push_back(std::move(w));
+    }
   }
   return s;
 }

@@ -92,41 +92,58 @@ mapping::result<fhir::resource_ids> offline_batch::resolve_create(const fhir::me
 }
 
 void offline_batch::convert(std::span<const mapping::measurement> batch, std::vector<stage_error>& errors) {
-  auto report = [&](const mapping::mapping_error& e) { errors.push_back({"fhirConversion", e.type, e.message}); };
+  std::vector<mapping::mapping_error> group_errors;
   for (const fhir::measurement_group& group : fhir::group_measurements(batch)) {
-    const fhir::code_value_template* tpl = mapping_.find(group.measure_type);
-    if (!tpl) {
-      report({"TemplateNotFoundException", "No FHIR template exists with the type name [" + group.measure_type + "]."});
-      continue;
-    }
-    auto ids = resolve_create(group);
-    if (!ids) {
-      report(ids.error());
-      continue;
-    }
-    auto groups = fhir::make_observation_groups(group, *tpl);
-    if (!groups) {
-      report(groups.error());
-      continue;
-    }
-    for (const fhir::observation_group& og : *groups) {
-      const fhir::observation_identifier identifier = fhir::make_identifier(*ids, og);
-      const std::string id = fhir::observation_id(identifier);
-      if (boost::json::object* existing = store_.find("Observation", id)) {
-        auto merged = fhir::merge_observation(*existing, og, *tpl);
-        if (!merged) {
-          report(merged.error());
-          continue;
-        }
-        if (merged->changed) *existing = std::move(merged->observation);
-      } else {
-        auto created = fhir::create_observation(og, *tpl, *ids, options_.issued);
-        if (!created) {
-          report(created.error());
-          continue;
-        }
-        store_.put("Observation", id, std::move(*created));
+    group_errors.clear();
+    convert_group(group, group_errors);
+    for (auto& e : group_errors) errors.push_back({"fhirConversion", std::move(e.type), std::move(e.message)});
+  }
+}
+
+void offline_batch::convert_group(const fhir::measurement_group& group, std::vector<mapping::mapping_error>& errors,
+                                  std::size_t* created, std::size_t* updated, std::size_t* no_op) {
+  auto count = [](std::size_t* c) {
+    if (c) ++*c;
+  };
+  auto found = mapping_.get(group.measure_type);
+  if (!found) {
+    errors.push_back(found.error());
+    return;
+  }
+  const fhir::code_value_template* tpl = *found;
+  auto ids = resolve_create(group);
+  if (!ids) {
+    errors.push_back(ids.error());
+    return;
+  }
+  auto groups = fhir::make_observation_groups(group, *tpl);
+  if (!groups) {
+    errors.push_back(groups.error());
+    return;
+  }
+  for (const fhir::observation_group& og : *groups) {
+    const fhir::observation_identifier identifier = fhir::make_identifier(*ids, og);
+    const std::string id = fhir::observation_id(identifier);
+    if (boost::json::object* existing = store_.find("Observation", id)) {
+      auto merged = fhir::merge_observation(*existing, og, *tpl);
+      if (!merged) {
+        errors.push_back(merged.error());
+        continue;
       }
+      if (merged->changed) {
+        *existing = std::move(merged->observation);
+        count(updated);
+      } else {
+        count(no_op);
+      }
+    } else {
+      auto obs = fhir::create_observation(og, *tpl, *ids, options_.issued);
+      if (!obs) {
+        errors.push_back(obs.error());
+        continue;
+      }
+      store_.put("Observation", id, std::move(*obs));
+      count(created);
     }
   }
 }

@@ -49,6 +49,9 @@ public:
   // Groups the batch (§5), resolves identities (Create mode, §11), builds or merges Observations.
   // One failing group never stops the others (managed service report-and-skip, §13).
   void convert(std::span<const mapping::measurement> batch, std::vector<stage_error>& errors);
+  // One measurement group: appends its errors; returns the number of Observations created/updated.
+  void convert_group(const mapping::fhir::measurement_group& group, std::vector<mapping::mapping_error>& errors,
+                     std::size_t* created = nullptr, std::size_t* updated = nullptr, std::size_t* no_op = nullptr);
 
   const offline_store& store() const { return store_; }
 

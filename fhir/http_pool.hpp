@@ -1,0 +1,118 @@
+// HTTP/1.1 keep-alive connection pool to one origin (http or https), on Beast.
+//
+// One pool per shard: it lives on that shard's single-threaded io_context and is used only
+// from coroutines running there (not thread-safe, no locks: shared-nothing, STYLE "Seastar").
+// Idle connections are reused (most recent first); at most `max_connections` are open; extra
+// requests wait for a free connection up to the request timeout.
+// TLS: certificate and host-name verification are ON by default (system trust store plus an
+// optional CA file), SNI is sent for host names; `insecure` turns verification off (tests only).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace iomt::fhir {
+
+struct http_error {
+  boost::system::error_code ec;
+  std::string message;  // e.g. "TLS handshake with localhost:8443 failed: certificate verify failed (self-signed certificate)"
+};
+
+[[noreturn]] inline void throw_exception_from_error(const http_error& e, const boost::source_location&) {
+  throw std::runtime_error(e.message);
+}
+
+// Where requests go: parsed from the FHIR base URL ("https://host:8443/fhir").
+struct endpoint {
+  bool tls = false;
+  std::string host;         // for DNS and certificate checks (IPv6 without brackets)
+  std::string host_header;  // "host[:port]" as sent in Host
+  std::uint16_t port = 0;
+  std::string base_path;    // "/fhir", no trailing slash ("" for the root)
+
+  static boost::system::result<endpoint, http_error> parse(std::string_view url);
+};
+
+struct tls_options {
+  std::string ca_file;   // PEM trust anchors added to the system store
+  bool insecure = false; // no certificate / host-name verification: tests only
+};
+
+struct pool_options {
+  std::size_t max_connections = 8;
+  std::chrono::milliseconds connect_timeout{5'000};   // TCP connect + TLS handshake
+  std::chrono::milliseconds request_timeout{30'000};  // write + read of one exchange (and pool wait)
+  std::chrono::milliseconds idle_timeout{30'000};     // idle connections older than this are closed
+  std::size_t max_response_bytes = 64u << 20;
+  tls_options tls;
+  std::string user_agent = "iomtflow";
+};
+
+// Request headers we send besides Host / User-Agent / Content-Length (empty = omitted).
+struct request_headers {
+  std::string_view authorization;
+  std::string_view if_match;
+  std::string_view content_type = "application/fhir+json";  // only with a body
+  std::string_view accept = "application/fhir+json";
+  std::string_view prefer;
+};
+
+struct http_response {
+  unsigned status = 0;
+  std::string etag;
+  std::string location;
+  std::string retry_after;
+  std::string content_type;
+  std::string body;
+  int attempts = 1;  // set by fhir::client: tries it took (retry policy)
+};
+
+using http_result = boost::system::result<http_response, http_error>;
+
+struct pool_stats {
+  std::uint64_t requests = 0;            // exchanges attempted
+  std::uint64_t connections_opened = 0;  // TCP (+TLS) connections established
+  std::uint64_t stale_retries = 0;       // requests resent after a closed keep-alive connection
+};
+
+class http_pool {
+public:
+  // Fails on a bad TLS setup (unreadable CA file).
+  static boost::system::result<std::unique_ptr<http_pool>, http_error> create(boost::asio::any_io_executor ex,
+                                                                              endpoint origin, pool_options options);
+  ~http_pool();
+  http_pool(const http_pool&) = delete;
+  http_pool& operator=(const http_pool&) = delete;
+
+  // Sends one request; `target` is origin-form ("/fhir/Observation/abc"); `body` must stay
+  // alive until the request completes. Completes with the response (any status) or a
+  // transport error. A request that fails on a reused keep-alive
+  // connection before any response byte arrived (the server closed it while idle) is sent once
+  // more on a fresh connection. The pool must outlive the returned awaitable.
+  boost::asio::awaitable<http_result> request(boost::beast::http::verb method, std::string target, std::string_view body,
+                                              request_headers headers = {});
+
+  const endpoint& origin() const noexcept;
+  const pool_options& options() const noexcept;
+  const pool_stats& stats() const noexcept;
+  std::size_t open_connections() const noexcept;
+  std::size_t idle_connections() const noexcept;
+  void close_idle();  // closes idle connections (shutdown)
+
+private:
+  struct impl;
+  explicit http_pool(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace iomt::fhir

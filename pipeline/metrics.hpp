@@ -1,0 +1,65 @@
+// Prometheus metrics of the service (prometheus-cpp, text format on GET /metrics). Names follow
+// Prometheus conventions and cover MedTech's metrics (iomt-spec §14): DeviceEvent ->
+// iomtflow_device_events_total, NormalizedEvent -> iomtflow_normalized_events_total, DroppedEvent ->
+// iomtflow_dropped_events_total, Measurement -> iomtflow_measurements_total, MeasurementGroup ->
+// iomtflow_measurement_groups_total, FhirResourceSaved -> iomtflow_fhir_resources_saved_total{operation},
+// error metrics -> iomtflow_errors_total{stage,type,severity}. docs/metrics.md lists them all.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace iomt::pipeline {
+
+class metrics {
+public:
+  explicit metrics(std::size_t shards);
+
+  prometheus::Registry& registry() { return *registry_; }
+  std::string serialize() const;  // Prometheus text exposition format 0.0.4
+
+  // Set once in the constructor; the registry owns them.
+  prometheus::Counter* device_events;
+  prometheus::Counter* ingress_bytes;
+  prometheus::Counter* normalized_events;
+  prometheus::Counter* dropped_events;
+  prometheus::Counter* measurements;
+  prometheus::Counter* measurement_groups;
+  prometheus::Counter* saved_created;
+  prometheus::Counter* saved_updated;
+  prometheus::Counter* saved_no_op;
+  prometheus::Counter* contention;
+  prometheus::Counter* backpressure;
+  prometheus::Counter* flushes;
+  prometheus::Histogram* normalize_seconds;
+  prometheus::Histogram* flush_seconds;
+  prometheus::Histogram* group_write_seconds;
+  prometheus::Histogram* ingest_to_persisted_seconds;
+  prometheus::Histogram* batch_size;
+  prometheus::Gauge* ready;
+
+  // stage: ingest | normalization | fhir_conversion | fhir_write; type: upstream exception name.
+  void error(std::string_view stage, std::string_view type, std::string_view severity = "error");
+  prometheus::Gauge& queue_depth(std::size_t shard);
+  prometheus::Gauge& pending_measurements(std::size_t shard);
+  // FHIR request latency by method and status class ("200", "412", "network").
+  void fhir_request(std::string_view method, std::string_view status, double seconds);
+  void http_request(std::string_view route, unsigned status);
+
+private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* errors_;
+  prometheus::Family<prometheus::Gauge>* queue_depth_;
+  prometheus::Family<prometheus::Gauge>* pending_;
+  prometheus::Family<prometheus::Histogram>* fhir_requests_;
+  prometheus::Family<prometheus::Counter>* http_requests_;
+};
+
+}  // namespace iomt::pipeline

@@ -1,0 +1,48 @@
+// The streaming pipeline behind `iomtflow run`: sources submit device events; ingest threads
+// parse and normalize them (the caller's thread, iomt-spec §2-§4) and route measurements by device
+// id to N shards; each shard windows, groups and writes to FHIR (shard.hpp). Submissions complete
+// when every event has its final outcome; full shard queues refuse new work (back-pressure).
+#pragma once
+
+#include "mapping/device/device_mapping.hpp"
+#include "mapping/fhir/fhir_mapping.hpp"
+#include "pipeline/config.hpp"
+#include "pipeline/shard.hpp"
+#include "transport/event.hpp"
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace iomt::pipeline {
+
+class metrics;
+
+class pipeline final : public transport::event_sink {
+public:
+  pipeline(const pipeline_config& cfg, std::shared_ptr<const mapping::device::device_mapping> device,
+           std::shared_ptr<const mapping::fhir::fhir_mapping> fhir, metrics& m, shard::writer_factory make_writer);
+  ~pipeline() override;
+
+  void start();
+  // Refuses new submissions, flushes every shard, waits for in-flight writes. Idempotent.
+  void stop();
+
+  // Thread-safe: runs parse + normalize on the calling thread.
+  transport::submit_status submit(std::vector<transport::event>&& events, transport::completion done) override;
+
+  std::size_t shard_count() const { return shards_.size(); }
+  // Shard of a device id (stable; the same device always lands on the same shard).
+  std::size_t shard_of(std::string_view device_id) const;
+
+private:
+  pipeline_config cfg_;
+  std::shared_ptr<const mapping::device::device_mapping> device_;
+  std::shared_ptr<const mapping::fhir::fhir_mapping> fhir_;
+  metrics& metrics_;
+  std::vector<std::unique_ptr<shard>> shards_;
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+};
+
+}  // namespace iomt::pipeline

@@ -1,0 +1,76 @@
+// One shard: a thread, an io_context, a bounded input queue, a time/size window and a FHIR
+// group writer (shared-nothing, STYLE: Seastar). Ingest threads push routed measurements; the
+// shard drains them into its window and flushes it every flush_interval (or when max_batch is
+// reached): group (§5), then write each device's groups in order, devices concurrently.
+#pragma once
+
+#include "mapping/measurement.hpp"
+#include "pipeline/bounded_queue.hpp"
+#include "pipeline/config.hpp"
+#include "pipeline/group_writer.hpp"
+#include "pipeline/submission.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace iomt::pipeline {
+
+class metrics;
+
+// Measurements of one submission for one shard.
+struct work_item {
+  std::vector<mapping::measurement> measurements;
+  std::vector<ack_ref> acks;  // parallel to measurements
+};
+
+class shard {
+public:
+  using writer_factory = std::function<std::unique_ptr<group_writer>(boost::asio::io_context&)>;
+
+  shard(std::size_t index, const pipeline_config& cfg, metrics& m, writer_factory make_writer);
+  ~shard();
+
+  // Producer side (any thread). Reserve first; a reservation guarantees the push succeeds.
+  bool try_reserve();
+  void cancel_reservation();
+  bool saturated() const { return reserved_.load(std::memory_order_relaxed) >= queue_.capacity(); }
+  void push(work_item&& item);  // requires a reservation
+
+  void start();
+  // Flushes what is left, waits for in-flight writes, stops the thread. Call once.
+  void stop();
+  boost::asio::io_context& context() { return ioc_; }
+
+private:
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<void> flush(std::vector<mapping::measurement> ms, std::vector<ack_ref> acks);
+  void drain();
+  void wake();
+
+  std::size_t index_;
+  pipeline_config cfg_;
+  metrics& metrics_;
+  writer_factory make_writer_;
+  boost::asio::io_context ioc_{1};
+  std::unique_ptr<group_writer> writer_;
+  bounded_queue<work_item> queue_;
+  std::atomic<std::size_t> reserved_{0};
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<bool> stopping_{false};
+  // Shard-local state (only touched on the shard thread).
+  std::vector<mapping::measurement> window_;
+  std::vector<ack_ref> window_acks_;
+  std::chrono::steady_clock::time_point window_start_;
+  std::size_t in_flight_ = 0;  // measurements being written
+  boost::asio::steady_timer timer_{ioc_};
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace iomt::pipeline

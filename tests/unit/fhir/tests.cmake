@@ -1,0 +1,7 @@
+# Unit suites of fhir/ (paths relative to tests/): sans-io parts, no network.
+iomt_add_test(test_fhir_server
+  SOURCES unit/fhir/main_test.cpp
+          unit/fhir/retry_test.cpp
+          unit/fhir/auth_test.cpp
+          unit/fhir/search_test.cpp
+  LIBS iomt_fhir)

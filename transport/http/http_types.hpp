@@ -1,0 +1,26 @@
+// The HTTP message types of the ingest server and the error values its sans-io parts return.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <string>
+
+namespace iomt::transport::http {
+
+namespace bhttp = boost::beast::http;
+
+using request = bhttp::request<bhttp::string_body>;
+using response = bhttp::response<bhttp::string_body>;
+
+// An HTTP error answer: the status and a message that says what is wrong and why.
+struct http_error {
+  bhttp::status status = bhttp::status::bad_request;
+  std::string message;
+};
+
+// `{"status":413,"error":"Payload Too Large","message":"..."}` with Content-Type application/json.
+response make_error_response(const http_error& error, unsigned version, bool keep_alive);
+
+}  // namespace iomt::transport::http

@@ -1,0 +1,577 @@
+#include "transport/http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace iomt::transport::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct route_entry {
+  bhttp::verb method;
+  std::string prefix;
+  server::handler handler;
+};
+
+// "/metrics" matches "/metrics", "/metrics/", "/metrics/x"; not "/metricsx".
+bool prefix_matches(std::string_view prefix, std::string_view path) noexcept {
+  if (!path.starts_with(prefix)) return false;
+  return path.size() == prefix.size() || prefix.ends_with('/') || path[prefix.size()] == '/';
+}
+
+std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+class session;
+
+}  // namespace
+
+struct server::state : std::enable_shared_from_this<server::state> {
+  state(asio::io_context& context, server_options o, eventhub_ingest& i, event_sink& s)
+      : ioc(context),
+        options(std::move(o)),
+        ingest(i),
+        sink(s),
+        acceptor(asio::make_strand(context)),
+        grace_timer(acceptor.get_executor()) {}
+
+  std::chrono::system_clock::time_point now() const {
+    return options.clock ? options.clock() : std::chrono::system_clock::now();
+  }
+
+  // The handler route for (method, path); when only other methods match, `allow` lists them.
+  const route_entry* find_route(bhttp::verb method, std::string_view path, std::string& allow) const {
+    const route_entry* best = nullptr;
+    for (const auto& r : routes) {
+      if (!prefix_matches(r.prefix, path)) continue;
+      if (r.method == method) {
+        if (!best || r.prefix.size() > best->prefix.size()) best = &r;
+      } else {
+        const std::string_view m = bhttp::to_string(r.method);
+        if (allow.find(m) == std::string::npos) allow += (allow.empty() ? "" : ", ") + std::string(m);
+      }
+    }
+    return best;
+  }
+
+  void start_session(tcp::socket socket);
+  void remove_session(std::uint64_t id) {
+    {
+      std::lock_guard lock(mutex);
+      sessions.erase(id);
+    }
+    maybe_finish();
+  }
+  void maybe_finish();
+
+  asio::io_context& ioc;
+  server_options options;
+  eventhub_ingest& ingest;
+  event_sink& sink;
+  std::vector<route_entry> routes;  // immutable after start()
+  tcp::acceptor acceptor;           // on its own strand, with grace_timer
+  asio::steady_timer grace_timer;
+  std::atomic<bool> stopping{false};
+
+  mutable std::mutex mutex;  // guards the members below
+  std::unordered_map<std::uint64_t, std::weak_ptr<session>> sessions;
+  std::uint64_t next_id = 0;
+  bool accepting = false;
+  bool shutdown_requested = false;
+  bool finished = false;
+  std::function<void()> on_stopped;
+};
+
+namespace {
+
+// The pipeline's answer to one submission, delivered onto the connection's strand.
+struct ack_state {
+  explicit ack_state(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;  // cancelled by the answer; expires at ack_timeout
+  bool done = false;
+  outcome result;
+};
+
+using request_parser = bhttp::request_parser<bhttp::string_body>;
+
+// One connection: a coroutine on its own strand, reading requests one after the other.
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(std::shared_ptr<server::state> st, tcp::socket socket, std::uint64_t id)
+      : st_(std::move(st)), stream_(std::move(socket)), id_(id) {}
+
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+  std::uint64_t id() const noexcept { return id_; }
+
+  asio::awaitable<void> run();
+
+  // Thread-safe. Closes the connection if it is waiting for a request; otherwise the request in
+  // flight finishes and its answer closes the connection.
+  void notify_shutdown() {
+    asio::post(executor(), [self = shared_from_this()] {
+      if (self->idle_) self->stream_.cancel();
+    });
+  }
+
+  // Thread-safe. Closes the connection now, whatever it is doing.
+  void force_close() {
+    asio::post(executor(), [self = shared_from_this()] {
+      self->forced_ = true;
+      self->stream_.close();
+      if (self->ack_) self->ack_->timer.cancel();
+    });
+  }
+
+private:
+  enum class next_step { keep_alive, close };
+
+  asio::awaitable<next_step> handle(request_parser& parser);
+  asio::awaitable<bool> read_body(request_parser& parser, std::size_t limit);
+  asio::awaitable<next_step> submit(std::vector<event>&& events, unsigned version, bool keep_alive);
+  asio::awaitable<next_step> answer(response& res, bool keep_alive);
+  asio::awaitable<next_step> answer_error(const http_error& e, unsigned version, bool keep_alive,
+                                          std::string_view allow = {});
+  asio::awaitable<next_step> answer_early(request_parser& parser, const http_error& e, std::string_view allow = {});
+  asio::awaitable<void> linger();
+  void report(unsigned status);
+  void close();
+
+  std::shared_ptr<server::state> st_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::uint64_t id_;
+  auth_cache auth_cache_;
+  std::shared_ptr<ack_state> ack_;  // while waiting for the pipeline
+  bool idle_ = false;               // waiting for a request head
+  bool forced_ = false;
+
+  // The request being answered (for request_record).
+  bhttp::verb method_ = bhttp::verb::unknown;
+  std::string path_;
+  std::size_t events_ = 0;
+  std::size_t failed_ = 0;
+  std::string error_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+asio::awaitable<void> session::run() {
+  const auto& opts = st_->options;
+  for (;;) {
+    if (st_->stopping || forced_) break;
+    request_parser parser;
+    parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+    parser.body_limit(boost::none);  // set per route once the head is known
+    idle_ = true;
+    stream_.expires_after(opts.idle_timeout);
+    auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+    idle_ = false;
+    if (ec) {
+      // Peer closed, idle timeout, shutdown of an idle connection: just close.
+      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+          ec == asio::error::operation_aborted || ec == asio::error::connection_reset || forced_)
+        break;
+      method_ = bhttp::verb::unknown;
+      path_.clear();
+      started_ = std::chrono::steady_clock::now();
+      const http_error e = ec == bhttp::error::header_limit
+                               ? http_error{bhttp::status::request_header_fields_too_large,
+                                            "request head is over " + std::to_string(opts.max_header_bytes) + " bytes"}
+                               : http_error{bhttp::status::bad_request, "malformed HTTP request: " + ec.message()};
+      co_await answer_error(e, 11, false);
+      co_await linger();
+      break;
+    }
+    started_ = std::chrono::steady_clock::now();
+    if (co_await handle(parser) != next_step::keep_alive) break;
+  }
+  close();
+}
+
+asio::awaitable<session::next_step> session::handle(request_parser& parser) {
+  const auto& opts = st_->options;
+  auto& req = parser.get();
+  const unsigned version = req.version();
+  const std::string_view target = req.target();
+  method_ = req.method();
+  path_ = std::string(target.substr(0, target.find('?')));
+  events_ = failed_ = 0;
+  error_.clear();
+
+  std::string allow;
+  if (const route_entry* route = st_->find_route(req.method(), path_, allow); route || !allow.empty()) {
+    // (GCC 12 coroutines: no temporaries with destructors inside co_await expressions; they can be
+    // destroyed twice. Arguments are named locals throughout this file.)
+    if (!route) {
+      const http_error e{bhttp::status::method_not_allowed, std::string(req.method_string()) +
+                                                              " is not allowed on '" + path_ + "' (allowed: " +
+                                                              allow + ")"};
+      const std::string_view allowed = allow;
+      co_return co_await answer_early(parser, e, allowed);
+    }
+    if (auto length = parser.content_length(); length && *length > opts.max_route_body_bytes) {
+      const http_error e{bhttp::status::payload_too_large, "request body of " + std::to_string(*length) +
+                                                               " bytes is over the limit of " +
+                                                               std::to_string(opts.max_route_body_bytes) + " bytes"};
+      co_return co_await answer_early(parser, e);
+    }
+    if (!co_await read_body(parser, opts.max_route_body_bytes)) co_return next_step::close;
+    const bool keep_alive = parser.get().keep_alive();
+    response res;
+    try {
+      res = route->handler(parser.get());
+    } catch (const std::exception& e) {
+      res = make_error_response({bhttp::status::internal_server_error, std::string("handler failed: ") + e.what()},
+                                version, keep_alive);
+    }
+    res.version(version);
+    co_return co_await answer(res, keep_alive);
+  }
+
+  auto plan = st_->ingest.check_header(req, unix_seconds(st_->now()), &auth_cache_);
+  if (!plan) {
+    const std::string_view allowed = plan.error().status == bhttp::status::method_not_allowed ? "POST" : "";
+    co_return co_await answer_early(parser, plan.error(), allowed);
+  }
+  if (!co_await read_body(parser, st_->ingest.options().max_body_bytes)) co_return next_step::close;
+  const bool keep_alive = parser.get().keep_alive();
+  auto events = st_->ingest.to_events(*plan, parser.release(), st_->now());
+  if (!events) co_return co_await answer_error(events.error(), version, keep_alive);
+  co_return co_await submit(std::move(*events), version, keep_alive);
+}
+
+// Reads the rest of the request. On failure the connection is done (answered when possible).
+asio::awaitable<bool> session::read_body(request_parser& parser, std::size_t limit) {
+  const auto& opts = st_->options;
+  if (parser.is_done()) co_return true;
+  parser.body_limit(limit);
+  auto& req = parser.get();
+  if (iequals(req[bhttp::field::expect], "100-continue")) {
+    bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, req.version()};
+    stream_.expires_after(opts.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write(stream_, go_on, use_tuple);
+    if (ec) {
+      report(0);
+      co_return false;
+    }
+  }
+  stream_.expires_after(opts.read_timeout);
+  auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
+  if (!ec) co_return true;
+  if (ec == bhttp::error::body_limit) {
+    const http_error e{bhttp::status::payload_too_large,
+                       "request body is over the limit of " + std::to_string(limit) + " bytes"};
+    co_await answer_error(e, req.version(), false);
+    co_await linger();
+  } else if (ec == beast::error::timeout) {
+    const http_error e{bhttp::status::request_timeout, "request body not received within the read timeout"};
+    co_await answer_error(e, req.version(), false);
+  } else {
+    report(0);  // the client went away
+  }
+  co_return false;
+}
+
+asio::awaitable<session::next_step> session::submit(std::vector<event>&& events, unsigned version, bool keep_alive) {
+  const auto& opts = st_->options;
+  events_ = events.size();
+  auto ack = std::make_shared<ack_state>(executor());
+  if (opts.ack_timeout.count() > 0) {
+    ack->timer.expires_after(opts.ack_timeout);
+  } else {
+    ack->timer.expires_at(std::chrono::steady_clock::time_point::max());
+  }
+  // `done` may run on any thread: hop onto this connection's strand. The tracked executor keeps
+  // the io_context running until the pipeline has answered.
+  auto tracked = asio::prefer(executor(), asio::execution::outstanding_work.tracked);
+  submit_status status = submit_status::shutting_down;
+  std::string failure;
+  try {
+    status = st_->sink.submit(std::move(events), [ack, tracked](const outcome& o) {
+      asio::post(tracked, [ack, o] {
+        ack->done = true;
+        ack->result = o;
+        ack->timer.cancel();
+      });
+    });
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    const http_error e{bhttp::status::internal_server_error, "the pipeline refused the events: " + failure};
+    co_return co_await answer_error(e, version, keep_alive);
+  }
+  if (status != submit_status::accepted) {
+    const bool busy = status == submit_status::busy;
+    const http_error e{bhttp::status::service_unavailable, busy ? "the pipeline is busy (queues full): retry later"
+                                                                : "the service is shutting down: retry later"};
+    response res = make_error_response(e, version, keep_alive);
+    res.set(bhttp::field::retry_after, "1");
+    error_ = busy ? "busy" : "shutting down";
+    co_return co_await answer(res, keep_alive);
+  }
+
+  ack_ = ack;
+  stream_.expires_never();
+  co_await ack->timer.async_wait(use_tuple);
+  ack_.reset();
+  if (forced_) {
+    report(0);
+    co_return next_step::close;
+  }
+  if (!ack->done) {
+    const http_error e{bhttp::status::gateway_timeout,
+                       "the pipeline did not confirm the " + std::to_string(events_) + " event(s) within " +
+                           std::to_string(opts.ack_timeout.count()) + " ms; they may still be written"};
+    co_return co_await answer_error(e, version, keep_alive);
+  }
+  failed_ = ack->result.failed;
+  response res{bhttp::status::created, version};
+  co_return co_await answer(res, keep_alive);
+}
+
+asio::awaitable<session::next_step> session::answer(response& res, bool keep_alive) {
+  const auto& opts = st_->options;
+  if (st_->stopping || forced_) keep_alive = false;
+  res.keep_alive(keep_alive);
+  res.set(bhttp::field::server, opts.server_name);
+  res.prepare_payload();
+  stream_.expires_after(opts.write_timeout);
+  auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
+  report(ec ? 0 : res.result_int());
+  if (ec) co_return next_step::close;
+  co_return keep_alive ? next_step::keep_alive : next_step::close;
+}
+
+asio::awaitable<session::next_step> session::answer_error(const http_error& e, unsigned version, bool keep_alive,
+                                                          std::string_view allow) {
+  error_ = e.message;
+  response res = make_error_response(e, version, keep_alive);
+  if (!allow.empty()) res.set(bhttp::field::allow, allow);
+  co_return co_await answer(res, keep_alive);
+}
+
+// An error decided from the head alone. A small announced body (no 100-continue) is read and
+// dropped so the connection can stay open; otherwise answer, then drain briefly and close.
+asio::awaitable<session::next_step> session::answer_early(request_parser& parser, const http_error& e,
+                                                          std::string_view allow) {
+  constexpr std::uint64_t small_body = 64 * 1024;
+  auto& req = parser.get();
+  const auto length = parser.content_length();
+  if (!parser.is_done() && length && *length <= small_body && !iequals(req[bhttp::field::expect], "100-continue")) {
+    parser.body_limit(small_body);
+    stream_.expires_after(st_->options.read_timeout);
+    auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
+    if (ec) {
+      report(0);
+      co_return next_step::close;
+    }
+  }
+  const bool body_pending = !parser.is_done();
+  const bool keep_alive = !body_pending && req.keep_alive();
+  auto next = co_await answer_error(e, parser.get().version(), keep_alive, allow);
+  if (body_pending) {
+    co_await linger();
+    co_return next_step::close;
+  }
+  co_return next;
+}
+
+// Half-close, then read and discard what the client still sends for a short while, so that it
+// reads our answer rather than a connection reset (the "lingering close" of HTTP servers).
+asio::awaitable<void> session::linger() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec || forced_) co_return;
+  stream_.expires_after(st_->options.linger_timeout);
+  std::array<char, 16 * 1024> sink;
+  for (std::size_t total = 0; total < 64u * 1024 * 1024;) {
+    auto [rec, n] = co_await stream_.async_read_some(asio::buffer(sink), use_tuple);
+    if (rec) break;
+    total += n;
+  }
+}
+
+void session::report(unsigned status) {
+  const auto& on_request = st_->options.on_request;
+  if (!on_request) return;
+  request_record r;
+  r.method = method_;
+  r.path = path_;
+  r.status = status;
+  r.events = events_;
+  r.failed = failed_;
+  r.duration = std::chrono::steady_clock::now() - started_;
+  r.error = error_;
+  try {
+    on_request(r);
+  } catch (...) {
+    // an observer must not take a connection down
+  }
+}
+
+void session::close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.close();
+}
+
+}  // namespace
+
+void server::state::start_session(tcp::socket socket) {
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  std::shared_ptr<session> s;
+  {
+    std::lock_guard lock(mutex);
+    s = std::make_shared<session>(shared_from_this(), std::move(socket), next_id++);
+    sessions.emplace(s->id(), s);
+  }
+  asio::co_spawn(s->executor(), s->run(), [s, self = shared_from_this()](std::exception_ptr) {
+    self->remove_session(s->id());
+  });
+}
+
+void server::state::maybe_finish() {
+  std::function<void()> callback;
+  {
+    std::lock_guard lock(mutex);
+    if (!shutdown_requested || finished || accepting || !sessions.empty()) return;
+    finished = true;
+    callback = std::move(on_stopped);
+  }
+  asio::post(acceptor.get_executor(), [self = shared_from_this(), callback = std::move(callback)] {
+    self->grace_timer.cancel();
+    if (callback) callback();
+  });
+}
+
+namespace {
+
+asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st) {
+  for (;;) {
+    const asio::any_io_executor connection_strand = asio::make_strand(st->ioc);
+    auto [ec, socket] = co_await st->acceptor.async_accept(connection_strand, use_tuple);
+    if (st->stopping || ec == asio::error::operation_aborted || !st->acceptor.is_open()) break;
+    if (ec) {
+      // e.g. too many open files: back off a little instead of spinning.
+      const auto executor = co_await asio::this_coro::executor;
+      asio::steady_timer pause(executor, std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    st->start_session(std::move(socket));
+  }
+}
+
+}  // namespace
+
+server::server(asio::io_context& ioc, server_options options, eventhub_ingest& ingest, event_sink& sink)
+    : state_(std::make_shared<state>(ioc, std::move(options), ingest, sink)) {}
+
+server::~server() = default;
+
+void server::add_route(bhttp::verb method, std::string path_prefix, handler h) {
+  state_->routes.push_back({method, std::move(path_prefix), std::move(h)});
+}
+
+boost::system::error_code server::listen() {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(state_->options.address, ec);
+  if (ec) return ec;
+  const tcp::endpoint endpoint{address, state_->options.port};
+  auto& acceptor = state_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) acceptor.close();
+  return ec;
+}
+
+tcp::endpoint server::local_endpoint() const {
+  boost::system::error_code ec;
+  return state_->acceptor.local_endpoint(ec);
+}
+
+void server::start() {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->accepting || state_->shutdown_requested) return;
+    state_->accepting = true;
+  }
+  asio::co_spawn(state_->acceptor.get_executor(), accept_loop(state_), [st = state_](std::exception_ptr) {
+    {
+      std::lock_guard lock(st->mutex);
+      st->accepting = false;
+    }
+    st->maybe_finish();
+  });
+}
+
+void server::shutdown(std::chrono::milliseconds grace, std::function<void()> on_stopped) {
+  auto st = state_;
+  st->stopping = true;  // before the snapshot: a connection accepted later sees it and closes
+  std::vector<std::shared_ptr<session>> live;
+  {
+    std::lock_guard lock(st->mutex);
+    if (st->shutdown_requested) return;
+    st->shutdown_requested = true;
+    st->on_stopped = std::move(on_stopped);
+    for (auto& [id, weak] : st->sessions)
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+  }
+  asio::post(st->acceptor.get_executor(), [st, grace] {
+    boost::system::error_code ec;
+    st->acceptor.close(ec);  // the accept loop ends with operation_aborted
+    {
+      std::lock_guard lock(st->mutex);
+      if (st->finished) return;
+    }
+    st->grace_timer.expires_after(grace);
+    st->grace_timer.async_wait([st](boost::system::error_code wait_ec) {
+      if (wait_ec) return;  // everything closed in time
+      std::vector<std::shared_ptr<session>> remaining;
+      {
+        std::lock_guard lock(st->mutex);
+        for (auto& [id, weak] : st->sessions)
+          if (auto s = weak.lock()) remaining.push_back(std::move(s));
+      }
+      for (auto& s : remaining) s->force_close();
+    });
+  });
+  for (auto& s : live) s->notify_shutdown();
+  st->maybe_finish();
+}
+
+std::size_t server::connections() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->sessions.size();
+}
+
+}  // namespace iomt::transport::http
