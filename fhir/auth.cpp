@@ -123,7 +123,8 @@ mapping::result<std::unique_ptr<authenticator>> authenticator::create(asio::any_
   auto origin = endpoint::parse(a->options_.token_url);
   if (!origin) return authentication_error("token_url: " + origin.error().message);
   a->token_target_ = origin->base_path.empty() ? "/" : origin->base_path;
-  if (auto q = a->options_.token_url.find('?'); q != std::string::npos) a->token_target_ += a->options_.token_url.substr(q);
+  if (auto q = a->options_.token_url.find('?'); q != std::string::npos)
+    a->token_target_ += a->options_.token_url.substr(q);
   a->options_.token_pool.max_connections = 1;
   auto pool = http_pool::create(ex, std::move(*origin), a->options_.token_pool);
   if (!pool) return authentication_error(pool.error().message);
@@ -162,9 +163,12 @@ asio::awaitable<mapping::result<void>> authenticator::refresh() {
 
 asio::awaitable<mapping::result<std::string>> authenticator::authorization() {
   switch (options_.kind) {
-    case auth_kind::none: co_return header_value({});
-    case auth_kind::bearer: co_return header_value("Bearer " + options_.bearer_token);
-    case auth_kind::client_credentials: break;
+    case auth_kind::none:
+      co_return header_value({});
+    case auth_kind::bearer:
+      co_return header_value("Bearer " + options_.bearer_token);
+    case auth_kind::client_credentials:
+      break;
   }
   const auto now = token_state::clock::now();
   if (!state_.refresh_due(now)) co_return header_value(state_.authorization());
@@ -181,7 +185,8 @@ asio::awaitable<mapping::result<std::string>> authenticator::authorization() {
   refresh_done_.cancel();  // wakes every waiter
   if (!r) {
     last_error_ = r.error();
-    if (state_.valid(token_state::clock::now())) co_return header_value(state_.authorization());  // refresh early, keep going
+    if (state_.valid(token_state::clock::now()))
+      co_return header_value(state_.authorization());  // refresh early, keep going
     co_return r.error();
   }
   co_return header_value(state_.authorization());

@@ -24,12 +24,12 @@ struct auth_options {
   auth_kind kind = auth_kind::none;
   std::string bearer_token;  // kind == bearer
   // kind == client_credentials (secrets come from the config / environment, never logged):
-  std::string token_url;     // e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token
+  std::string token_url;  // e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token
   std::string client_id;
   std::string client_secret;
-  std::string scope;         // optional, e.g. "https://x.fhir.azurehealthcareapis.com/.default"
-  std::string resource;      // optional (AAD v1 endpoints)
-  pool_options token_pool;   // TLS settings, timeouts for the token endpoint
+  std::string scope;        // optional, e.g. "https://x.fhir.azurehealthcareapis.com/.default"
+  std::string resource;     // optional (AAD v1 endpoints)
+  pool_options token_pool;  // TLS settings, timeouts for the token endpoint
 };
 
 // Sans-io token cache. Times are passed in so tests move the clock by hand.

@@ -45,11 +45,13 @@ std::string failure_cause(const http_response& r) {
   return cause;
 }
 
-std::string to_json(const boost::json::object& resource) {
+std::string to_json(const boost::json::value& resource) {
   std::string out;
-  json::write(boost::json::value(resource), out);
+  json::write(resource, out);
   return out;
 }
+
+std::string to_json(const boost::json::object& resource) { return to_json(boost::json::value(resource)); }
 
 std::string describe_request(http::verb method, std::string_view path) {
   const auto m = http::to_string(method);
@@ -177,19 +179,22 @@ asio::awaitable<mapping::result<std::vector<boost::json::object>>> client::searc
 asio::awaitable<mapping::result<std::vector<boost::json::object>>> client::search_identifier(std::string_view type,
                                                                                              std::string_view system,
                                                                                              std::string_view value) {
-  co_return co_await search(identifier_query(type, system, value));
+  const std::string query = identifier_query(type, system, value);
+  auto found = co_await search(query);
+  co_return found;
 }
 
-asio::awaitable<mapping::result<put_result>> client::put(const boost::json::object& resource,
+asio::awaitable<mapping::result<put_result>> client::put(boost::json::object resource,
                                                          std::string_view if_match_version) {
-  const std::string_view type = string_member(resource, "resourceType");
+  const std::string type(string_member(resource, "resourceType"));
   const std::string_view id = string_member(resource, "id");
   if (type.empty() || id.empty())
     co_return mapping::mapping_error{"ArgumentException", "PUT needs a resource with resourceType and id"};
   std::string path(type);
   path += '/';
   path += id;
-  const std::string body = to_json(resource);
+  boost::json::value sent(std::move(resource));  // moved, not copied
+  const std::string body = to_json(sent);
   const std::string etag = if_match_version.empty() ? std::string() : weak_etag(if_match_version);
   auto r = co_await send(http::verb::put, path, body, {etag, {}});
   if (!r) co_return r.error();
@@ -206,7 +211,7 @@ asio::awaitable<mapping::result<put_result>> client::put(const boost::json::obje
     out.resource = std::move(*o);
   } else {
     // No body (Prefer: return=minimal servers): keep ours, stamped with the ETag's version.
-    out.resource = resource;
+    out.resource = std::move(sent.get_object());
     if (!r->etag.empty()) {
       auto& meta = out.resource["meta"];
       if (!meta.is_object()) meta = boost::json::object();
@@ -216,7 +221,7 @@ asio::awaitable<mapping::result<put_result>> client::put(const boost::json::obje
   co_return out;
 }
 
-asio::awaitable<mapping::result<boost::json::object>> client::post_bundle(const boost::json::object& bundle) {
+asio::awaitable<mapping::result<boost::json::object>> client::post_bundle(const boost::json::value& bundle) {
   const std::string body = to_json(bundle);
   auto r = co_await send(http::verb::post, "", body);
   if (!r) co_return r.error();
@@ -242,6 +247,13 @@ asio::awaitable<bool> client::supports_batch() {
       if (i.is_object() && string_member(i.get_object(), "code") == "batch") co_return true;
   }
   co_return false;
+}
+
+asio::awaitable<mapping::result<void>> client::check_ready() {
+  auto r = co_await send(http::verb::get, "metadata");
+  if (!r) co_return r.error();
+  if (r->status != 200) co_return status_error(http::verb::get, "metadata", *r);
+  co_return mapping::result<void>{};
 }
 
 }  // namespace iomt::fhir

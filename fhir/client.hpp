@@ -12,6 +12,7 @@
 #include "mapping/error.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <functional>
 #include <memory>
@@ -48,7 +49,7 @@ struct client_stats {
 using request_observer = std::function<void(boost::beast::http::verb, unsigned, std::chrono::nanoseconds)>;
 
 struct put_result {
-  bool conflict = false;         // 409 / 412: version conflict (iomt-spec §12 step 5)
+  bool conflict = false;  // 409 / 412: version conflict (iomt-spec §12 step 5)
   unsigned status = 0;
   boost::json::object resource;  // the server's copy (or what was sent, if it answered without a body)
 };
@@ -80,14 +81,17 @@ public:
 
   // PUT {resourceType}/{id}; with If-Match: W/"<if_match_version>" when the version is not empty.
   // 409 / 412 (and 404 / 410 with If-Match: the matched version is gone) -> conflict = true.
-  boost::asio::awaitable<mapping::result<put_result>> put(const boost::json::object& resource,
+  boost::asio::awaitable<mapping::result<put_result>> put(boost::json::object resource,
                                                           std::string_view if_match_version = {});
 
   // POST [base] with a batch or transaction Bundle; returns the response Bundle.
-  boost::asio::awaitable<mapping::result<boost::json::object>> post_bundle(const boost::json::object& bundle);
+  boost::asio::awaitable<mapping::result<boost::json::object>> post_bundle(const boost::json::value& bundle);
 
   // GET metadata: does the CapabilityStatement list the `batch` interaction?
   boost::asio::awaitable<bool> supports_batch();
+
+  // Readiness (GET /readyz): the server answers GET metadata with 200 through our auth.
+  boost::asio::awaitable<mapping::result<void>> check_ready();
 
   const endpoint& origin() const noexcept { return pool_->origin(); }
   const client_stats& stats() const noexcept { return stats_; }
@@ -111,7 +115,8 @@ private:
 };
 
 // Serializes a resource for the wire: .NET-style numbers (iomt::json writer, iomt-spec §8).
-std::string to_json(const boost::json::object& resource);
+std::string to_json(const boost::json::value& resource);
+std::string to_json(const boost::json::object& resource);  // copies: prefer the value overload
 
 // The cause of an unsuccessful response for messages: "503 Service Unavailable: <OperationOutcome
 // text> (gave up after 6 attempts)".

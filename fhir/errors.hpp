@@ -16,8 +16,8 @@ inline constexpr std::string_view identity_not_defined_exception = "ResourceIden
 inline constexpr std::string_view multiple_found_exception = "MultipleResourceFoundException";
 inline constexpr std::string_view patient_device_mismatch_exception = "PatientDeviceMismatchException";
 // Our names for failures upstream surfaced as .NET / SDK exceptions (unhandled -> retried, §13.2):
-inline constexpr std::string_view fhir_client_exception = "FhirClientException";         // HTTP error status
-inline constexpr std::string_view http_request_exception = "HttpRequestException";       // network / TLS
+inline constexpr std::string_view fhir_client_exception = "FhirClientException";               // HTTP error status
+inline constexpr std::string_view http_request_exception = "HttpRequestException";             // network / TLS
 inline constexpr std::string_view authentication_exception = "AuthenticationFailedException";  // token endpoint
 
 // "Fhir resource of type Device not found." + detail (FhirResourceNotFoundException, §11).

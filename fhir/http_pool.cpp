@@ -112,8 +112,7 @@ bool is_ip_literal(const std::string& host) {
 // A keep-alive connection the server closed while it sat idle fails like this.
 bool closed_by_peer(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
-         ec == ssl::error::stream_truncated;
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted || ec == ssl::error::stream_truncated;
 }
 
 std::string describe_verify_failure(bool preverified, ssl::verify_context& ctx, const std::string& host) {
@@ -215,7 +214,8 @@ struct http_pool::impl {
     low.expires_after(options.connect_timeout);
     auto [cec, ep] = co_await low.async_connect(endpoints, use_tuple);
     if (cec) {
-      std::string why = cec == beast::error::timeout ? "timed out after " + millis(options.connect_timeout) : cec.message();
+      std::string why =
+          cec == beast::error::timeout ? "timed out after " + millis(options.connect_timeout) : cec.message();
       co_return http_error{cec, "connect to " + where() + " failed: " + why};
     }
     beast::error_code ignored;
@@ -228,19 +228,18 @@ struct http_pool::impl {
         c.tls->set_verify_mode(ssl::verify_none);
       } else {
         c.tls->set_verify_mode(ssl::verify_peer);
-        c.tls->set_verify_callback(
-            [&c, check = ssl::host_name_verification(origin.host), host = origin.host](
-                bool preverified, ssl::verify_context& ctx) {
-              const bool ok = check(preverified, ctx);
-              if (!ok && c.verify_error.empty()) c.verify_error = describe_verify_failure(preverified, ctx, host);
-              return ok;
-            });
+        c.tls->set_verify_callback([&c, check = ssl::host_name_verification(origin.host), host = origin.host](
+                                       bool preverified, ssl::verify_context& ctx) {
+          const bool ok = check(preverified, ctx);
+          if (!ok && c.verify_error.empty()) c.verify_error = describe_verify_failure(preverified, ctx, host);
+          return ok;
+        });
       }
       low.expires_after(options.connect_timeout);
       auto [hec] = co_await c.tls->async_handshake(ssl::stream_base::client, use_tuple);
       if (hec) {
-        std::string why = hec == beast::error::timeout ? "timed out after " + millis(options.connect_timeout)
-                                                       : hec.message();
+        std::string why =
+            hec == beast::error::timeout ? "timed out after " + millis(options.connect_timeout) : hec.message();
         if (!c.verify_error.empty()) why += ": " + c.verify_error;
         co_return http_error{hec, "TLS handshake with " + where() + " failed: " + why};
       }
@@ -277,8 +276,8 @@ struct http_pool::impl {
   }
 
   http_error describe(const exchange_result& x) const {
-    std::string why = x.ec == beast::error::timeout ? "no response within " + millis(options.request_timeout)
-                                                    : x.ec.message();
+    std::string why =
+        x.ec == beast::error::timeout ? "no response within " + millis(options.request_timeout) : x.ec.message();
     return {x.ec, (x.where == phase::write ? "sending the request to " : "reading the response from ") + where() +
                       " failed: " + why};
   }
@@ -288,8 +287,8 @@ http_pool::http_pool(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 http_pool::~http_pool() { close_idle(); }
 
-boost::system::result<std::unique_ptr<http_pool>, http_error> http_pool::create(asio::any_io_executor ex, endpoint origin,
-                                                                                pool_options options) {
+boost::system::result<std::unique_ptr<http_pool>, http_error> http_pool::create(asio::any_io_executor ex,
+                                                                                endpoint origin, pool_options options) {
   auto p = std::make_unique<impl>();
   p->ex = std::move(ex);
   p->origin = std::move(origin);
@@ -335,8 +334,12 @@ asio::awaitable<http_result> http_pool::request(http::verb method, std::string t
       }
     }
     ++s.stats.requests;
-    exchange_result x = conn->tls ? co_await s.exchange(*conn->tls, *conn, req)
-                                  : co_await s.exchange(*conn->plain, *conn, req);
+    // (no co_await inside ?: - GCC 12 destroys the temporaries of such expressions twice)
+    exchange_result x;
+    if (conn->tls)
+      x = co_await s.exchange(*conn->tls, *conn, req);
+    else
+      x = co_await s.exchange(*conn->plain, *conn, req);
     if (!x.ec) {
       s.release(std::move(conn), x.keep_alive);
       http_response out;

@@ -25,7 +25,8 @@ namespace iomt::fhir {
 
 struct http_error {
   boost::system::error_code ec;
-  std::string message;  // e.g. "TLS handshake with localhost:8443 failed: certificate verify failed (self-signed certificate)"
+  std::string
+      message;  // e.g. "TLS handshake with localhost:8443 failed: certificate verify failed (self-signed certificate)"
 };
 
 [[noreturn]] inline void throw_exception_from_error(const http_error& e, const boost::source_location&) {
@@ -38,14 +39,14 @@ struct endpoint {
   std::string host;         // for DNS and certificate checks (IPv6 without brackets)
   std::string host_header;  // "host[:port]" as sent in Host
   std::uint16_t port = 0;
-  std::string base_path;    // "/fhir", no trailing slash ("" for the root)
+  std::string base_path;  // "/fhir", no trailing slash ("" for the root)
 
   static boost::system::result<endpoint, http_error> parse(std::string_view url);
 };
 
 struct tls_options {
-  std::string ca_file;   // PEM trust anchors added to the system store
-  bool insecure = false; // no certificate / host-name verification: tests only
+  std::string ca_file;    // PEM trust anchors added to the system store
+  bool insecure = false;  // no certificate / host-name verification: tests only
 };
 
 struct pool_options {
@@ -99,8 +100,8 @@ public:
   // transport error. A request that fails on a reused keep-alive
   // connection before any response byte arrived (the server closed it while idle) is sent once
   // more on a fresh connection. The pool must outlive the returned awaitable.
-  boost::asio::awaitable<http_result> request(boost::beast::http::verb method, std::string target, std::string_view body,
-                                              request_headers headers = {});
+  boost::asio::awaitable<http_result> request(boost::beast::http::verb method, std::string target,
+                                              std::string_view body, request_headers headers = {});
 
   const endpoint& origin() const noexcept;
   const pool_options& options() const noexcept;

@@ -2,6 +2,7 @@
 
 #include "fhir/errors.hpp"
 #include "fhir/reference.hpp"
+#include "fhir/retry.hpp"
 #include "fhir/search.hpp"
 
 #include <boost/json/array.hpp>
@@ -104,9 +105,10 @@ asio::awaitable<mapping::result<resource_ids>> identity_resolver::create(const i
     boost::json::object p{{"resourceType", "Patient"},
                           {"id", mapping::fhir::create_patient_id(patient_identifier)},
                           {"identifier", boost::json::array{boost::json::object{{"value", patient_identifier}}}}};
-    auto put = co_await client_.put(p);
+    const std::string path = "PUT Patient/" + std::string(string_member(p, "id"));
+    auto put = co_await client_.put(std::move(p));
     if (!put) co_return put.error();
-    if (put->conflict) co_return client_error("PUT Patient/" + std::string(string_member(p, "id")), "version conflict");
+    if (put->conflict) co_return client_error(path, "version conflict");
     *patient = std::move(put->resource);
   }
   const std::string patient_id(string_member(**patient, "id"));
@@ -123,23 +125,27 @@ asio::awaitable<mapping::result<resource_ids>> identity_resolver::create(const i
                           {"id", mapping::fhir::create_device_id(system, request.device_id)},
                           {"identifier", boost::json::array{std::move(identifier)}},
                           {"patient", boost::json::object{{"reference", make_reference("Patient", patient_id)}}}};
-    auto put = co_await client_.put(d);
+    const std::string path = "PUT Device/" + std::string(string_member(d, "id"));
+    auto put = co_await client_.put(std::move(d));
     if (!put) co_return put.error();
-    if (put->conflict) co_return client_error("PUT Device/" + std::string(string_member(d, "id")), "version conflict");
+    if (put->conflict) co_return client_error(path, "version conflict");
     *device = std::move(put->resource);
   } else if (!patient_member(**device)) {
     // An existing device without a patient: link it (If-Match on its version).
-    boost::json::object d = **device;
+    const std::string version(version_id(**device));
+    const std::string path = "PUT Device/" + std::string(string_member(**device, "id"));
+    boost::json::object d = std::move(**device);
     d["patient"] = boost::json::object{{"reference", make_reference("Patient", patient_id)}};
-    auto put = co_await client_.put(d, version_id(**device));
+    auto put = co_await client_.put(std::move(d), version);
     if (!put) co_return put.error();
     if (put->conflict)
-      co_return client_error("PUT Device/" + std::string(string_member(d, "id")),
-                             "412 Precondition Failed: the device changed while it was being linked to its patient");
+      co_return client_error(
+          path, status_text(put->status) + ": the device changed while it was being linked to its patient");
     *device = std::move(put->resource);
   } else if (linked_patient(**device) != patient_id) {
     std::string ref;
-    if (const auto* p = patient_member(**device); p && p->is_object()) ref = string_member(p->get_object(), "reference");
+    if (const auto* p = patient_member(**device); p && p->is_object())
+      ref = string_member(p->get_object(), "reference");
     co_return patient_device_mismatch("Device/" + std::string(string_member(**device, "id")) + " (identifier '" +
                                       std::string(request.device_id) + "') is linked to '" + ref +
                                       "', not to Patient/" + patient_id + " (identifier '" +
@@ -153,8 +159,12 @@ asio::awaitable<mapping::result<resource_ids>> identity_resolver::resolve(const 
   if (const resource_ids* hit = cache_.find(request.device_id, now)) co_return *hit;
   mapping::result<resource_ids> r;
   switch (options_.mode) {
-    case identity_mode::lookup: r = co_await lookup(request); break;
-    case identity_mode::create: r = co_await create(request); break;
+    case identity_mode::lookup:
+      r = co_await lookup(request);
+      break;
+    case identity_mode::create:
+      r = co_await create(request);
+      break;
     case identity_mode::lookup_with_encounter:
       r = co_await lookup(request);
       if (r && is_blank(request.encounter_id))

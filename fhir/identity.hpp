@@ -57,8 +57,8 @@ private:
   boost::asio::awaitable<mapping::result<mapping::fhir::resource_ids>> create(const identity_request& request);
   // Search {type}?identifier=..: 0 -> nullopt, 1 -> it, >1 -> MultipleResourceFoundException.
   boost::asio::awaitable<mapping::result<std::optional<boost::json::object>>> find_one(std::string_view type,
-                                                                                        std::string_view system,
-                                                                                        std::string_view value);
+                                                                                       std::string_view system,
+                                                                                       std::string_view value);
 
   client& client_;
   identity_options options_;

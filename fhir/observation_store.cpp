@@ -49,6 +49,7 @@ struct item {
   std::size_t index = 0;  // into writes / results
   bool done = false;      // result already set
   bool have_existing = false;
+  bool from_cache = false;
   std::optional<boost::json::object> existing;
   std::optional<boost::json::object> to_write;
   std::string if_match_version;  // empty: create (no If-Match)
@@ -56,16 +57,17 @@ struct item {
 
 // The answer to a batch Bundle: its entries when the server processed it.
 struct batch_reply {
-  bool processed = false;    // 2xx with one entry per request entry
-  bool unsupported = false;  // 404 / 405 / 501: the server has no batch interaction
+  bool processed = false;                         // 2xx with one entry per request entry
+  bool unsupported = false;                       // 404 / 405 / 501: the server has no batch interaction
   std::optional<mapping::mapping_error> failure;  // no response after retries (network, auth)
   boost::json::array entries;
 };
 
 asio::awaitable<batch_reply> post_batch(client& fhir, boost::json::array entries) {
   const std::size_t n = entries.size();
-  const std::string body =
-      to_json(boost::json::object{{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", std::move(entries)}});
+  const boost::json::value bundle =
+      boost::json::object{{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", std::move(entries)}};
+  const std::string body = to_json(bundle);
   batch_reply reply;
   auto r = co_await fhir.send(boost::beast::http::verb::post, "", body);
   if (!r) {
@@ -105,9 +107,12 @@ mapping::result<mapping::fhir::merge_outcome> template_source::merge(const boost
 
 const char* to_string(save_operation op) noexcept {
   switch (op) {
-    case save_operation::created: return "ObservationCreated";
-    case save_operation::updated: return "ObservationUpdated";
-    case save_operation::no_op: return "ObservationNoOperation";
+    case save_operation::created:
+      return "ObservationCreated";
+    case save_operation::updated:
+      return "ObservationUpdated";
+    case save_operation::no_op:
+      return "ObservationNoOperation";
   }
   return "ObservationNoOperation";
 }
@@ -134,13 +139,15 @@ asio::awaitable<mapping::result<std::optional<boost::json::object>>> observation
 
 asio::awaitable<mapping::result<save_outcome>> observation_store::save(const observation_write& write) {
   const std::string key = cache_key(write.identifier);
-  std::optional<boost::json::object> existing;
-  if (const boost::json::object* cached = cache_.find(key, steady::now())) {
-    existing = *cached;
-  } else {
+  // `existing` points at the cached copy or at `fetched`; the cache entry is only read before the
+  // first suspension (another coroutine of the shard may evict it while we wait).
+  std::optional<boost::json::object> fetched;
+  const boost::json::object* existing = cache_.find(key, steady::now());
+  if (!existing) {
     auto found = co_await find(write.identifier);
     if (!found) co_return found.error();
-    existing = std::move(*found);
+    fetched = std::move(*found);
+    existing = fetched ? &*fetched : nullptr;
   }
 
   save_outcome outcome;
@@ -149,7 +156,7 @@ asio::awaitable<mapping::result<save_outcome>> observation_store::save(const obs
     if (!existing) {
       auto created = write.source->create();
       if (!created) co_return created.error();
-      auto put = co_await client_.put(*created);  // upsert: no If-Match (§12 step 3)
+      auto put = co_await client_.put(std::move(*created));  // upsert: no If-Match (§12 step 3)
       if (!put) co_return put.error();
       written = std::move(*put);
       if (!written.conflict) {
@@ -160,17 +167,19 @@ asio::awaitable<mapping::result<save_outcome>> observation_store::save(const obs
       auto merged = write.source->merge(*existing);
       if (!merged) co_return merged.error();
       if (!merged->changed) {
-        cache_.put(key, std::move(*existing), steady::now());
+        if (fetched) cache_.put(key, std::move(*fetched), steady::now());
         outcome.operation = save_operation::no_op;
         co_return outcome;
       }
-      auto put = co_await client_.put(merged->observation, version_id(*existing));
+      const std::string version(version_id(*existing));
+      existing = nullptr;
+      auto put = co_await client_.put(std::move(merged->observation), version);  // If-Match (§12 step 4)
       if (!put) co_return put.error();
       written = std::move(*put);
       if (!written.conflict) outcome.operation = save_operation::updated;
     }
     if (!written.conflict) {
-      cache_.put(key, std::move(written.resource), steady::now());
+      cache_.put(key, std::move(written.resource), steady::now());  // §12 step 6
       co_return outcome;
     }
     // 409 / 412: someone else wrote it. Re-read (not from the cache) and redo (§12 step 5).
@@ -182,7 +191,8 @@ asio::awaitable<mapping::result<save_outcome>> observation_store::save(const obs
     ++outcome.conflict_retries;
     auto found = co_await find(write.identifier);
     if (!found) co_return found.error();
-    existing = std::move(*found);
+    fetched = std::move(*found);
+    existing = fetched ? &*fetched : nullptr;
   }
 }
 
@@ -226,8 +236,9 @@ asio::awaitable<void> observation_store::save_round(std::span<const observation_
   for (std::size_t k = 0; k < round.size(); ++k) {
     items[k].index = round[k];
     if (const boost::json::object* cached = cache_.find(cache_key(writes[round[k]].identifier), now)) {
-      items[k].existing = *cached;
+      items[k].existing = *cached;  // a copy: the batch search below suspends
       items[k].have_existing = true;
+      items[k].from_cache = true;
     } else {
       misses.push_back(k);
     }
@@ -240,7 +251,8 @@ asio::awaitable<void> observation_store::save_round(std::span<const observation_
     for (std::size_t k : misses) {
       const auto& id = writes[items[k].index].identifier;
       entries.push_back(boost::json::object{
-          {"request", boost::json::object{{"method", "GET"}, {"url", identifier_query("Observation", id.system, id.value)}}}});
+          {"request",
+           boost::json::object{{"method", "GET"}, {"url", identifier_query("Observation", id.system, id.value)}}}});
     }
     batch_reply reply = co_await post_batch(client_, std::move(entries));
     if (reply.unsupported) batch_enabled_ = false;
@@ -291,7 +303,7 @@ asio::awaitable<void> observation_store::save_round(std::span<const observation_
     if (it.done) continue;
     const observation_write& w = writes[it.index];
     // Remember what the server holds: fallbacks to save() start from here without a search.
-    if (it.existing) cache_.put(cache_key(w.identifier), *it.existing, steady::now());
+    if (it.existing && !it.from_cache) cache_.put(cache_key(w.identifier), *it.existing, steady::now());
     if (!it.existing) {
       auto created = w.source->create();
       if (!created) {
@@ -318,8 +330,8 @@ asio::awaitable<void> observation_store::save_round(std::span<const observation_
     to_send.push_back(k);
   }
   if (to_send.empty()) co_return;
-  if (to_send.size() == 1) {
-    results[items[to_send.front()].index] = co_await save(writes[items[to_send.front()].index]);
+  if (to_send.size() == 1 || !batch_enabled_) {
+    for (std::size_t k : to_send) results[items[k].index] = co_await save(writes[items[k].index]);
     co_return;
   }
 

@@ -64,8 +64,8 @@ const char* to_string(save_operation op) noexcept;
 
 struct save_outcome {
   save_operation operation = save_operation::no_op;
-  bool contention = false;  // FHIRResourceContention: a create came back as versionId "2" (§12 step 3)
-  int conflict_retries = 0; // 409/412 answers that were re-read and redone
+  bool contention = false;   // FHIRResourceContention: a create came back as versionId "2" (§12 step 3)
+  int conflict_retries = 0;  // 409/412 answers that were re-read and redone
 };
 
 struct observation_store_options {
@@ -83,7 +83,8 @@ public:
   boost::asio::awaitable<mapping::result<save_outcome>> save(const observation_write& write);
 
   // Results in the order of `writes`.
-  boost::asio::awaitable<std::vector<mapping::result<save_outcome>>> save_batch(std::span<const observation_write> writes);
+  boost::asio::awaitable<std::vector<mapping::result<save_outcome>>> save_batch(
+      std::span<const observation_write> writes);
 
   // False after the server refused a batch Bundle as unsupported (404/405/501): save_batch then
   // writes one by one.

@@ -20,9 +20,9 @@
 namespace iomt::fhir {
 
 struct retry_options {
-  std::chrono::milliseconds base_delay{200};     // first backoff ceiling
-  std::chrono::milliseconds max_delay{30'000};   // backoff ceiling cap
-  int max_attempts = 6;                          // total tries of one request, >= 1
+  std::chrono::milliseconds base_delay{200};           // first backoff ceiling
+  std::chrono::milliseconds max_delay{30'000};         // backoff ceiling cap
+  int max_attempts = 6;                                // total tries of one request, >= 1
   std::chrono::milliseconds max_retry_after{120'000};  // longer server hints are clamped
 };
 

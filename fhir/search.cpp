@@ -32,8 +32,9 @@ std::string encode_search_token(std::string_view part) {
   std::string out;
   out.reserve(part.size() + 8);
   for (char c : part) {
-    // FHIR search escaping (R4 §3.1.1.4.5 "Escaping search parameters"): \ , $ | get a backslash.
-    if (c == '\\' || c == ',' || c == '$' || c == '|') percent_encode('\\', out);
+    // FHIR search escaping (R4 §3.1.1.4.5): \ , | get a backslash. ($ only matters in composite
+    // parameters, and servers then fail to match an escaped one.)
+    if (c == '\\' || c == ',' || c == '|') percent_encode('\\', out);
     if (unreserved(c))
       out += c;
     else
@@ -47,7 +48,7 @@ std::string identifier_query(std::string_view type, std::string_view system, std
   q += "?identifier=";
   if (!system.empty()) {
     q += encode_search_token(system);
-    q += '|';
+    q += "%7C";  // '|', encoded: strict servers (Tomcat) refuse a raw '|' in the request target
   }
   q += encode_search_token(value);
   return q;

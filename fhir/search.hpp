@@ -14,9 +14,9 @@
 
 namespace iomt::fhir {
 
-// "{type}?identifier={system}|{value}" or "{type}?identifier={value}" when system is blank
+// "{type}?identifier={system}%7C{value}" ('|' percent-encoded) or "{type}?identifier={value}" when system is blank
 // (iomt-spec §11 search primitive: no system matches any system). Values are FHIR-escaped
-// (`\`, `,`, `$`, `|`) and percent-encoded so any device id forms a valid request target.
+// (`\`, `,`, `|`) and percent-encoded so any device id forms a valid request target.
 std::string identifier_query(std::string_view type, std::string_view system, std::string_view value);
 
 // FHIR search escaping + percent-encoding of one token part (exposed for tests).

@@ -78,9 +78,10 @@ boost::asio::awaitable<group_result> fhir_group_writer::write(const mapping::fhi
     co_return r;
   }
   const mapping::fhir::code_value_template* tpl = *found;
-  auto ids = co_await identity_.resolve(
-      {group.device_id, group.patient_id ? std::optional<std::string_view>(*group.patient_id) : std::nullopt,
-       group.encounter_id ? std::optional<std::string_view>(*group.encounter_id) : std::nullopt});
+  const fhir::identity_request request{
+      group.device_id, group.patient_id ? std::optional<std::string_view>(*group.patient_id) : std::nullopt,
+      group.encounter_id ? std::optional<std::string_view>(*group.encounter_id) : std::nullopt};
+  auto ids = co_await identity_.resolve(request);
   if (!ids) {
     r.errors.push_back(ids.error());
     co_return r;
@@ -115,10 +116,15 @@ boost::asio::awaitable<group_result> fhir_group_writer::write(const mapping::fhi
     }
     if (o->contention) ++r.contention;
   };
+  // Named locals for co_await results: GCC 12 can destroy temporaries in co_await expressions twice.
   if (bundles_ && writes.size() > 1) {
-    for (const auto& o : co_await store_.save_batch(writes)) account(o);
+    std::vector<mapping::result<fhir::save_outcome>> outcomes = co_await store_.save_batch(writes);
+    for (const auto& o : outcomes) account(o);
   } else {
-    for (const auto& w : writes) account(co_await store_.save(w));
+    for (const auto& w : writes) {
+      mapping::result<fhir::save_outcome> o = co_await store_.save(w);
+      account(o);
+    }
   }
   co_return r;
 }

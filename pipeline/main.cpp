@@ -17,6 +17,8 @@ constexpr const char* usage =
     "      run device messages through the mappings; print measurements, Observations and errors\n"
     "  run --config FILE\n"
     "      the streaming service: Event Hubs-compatible HTTP ingest -> mappings -> FHIR server\n"
+    "  designer [--port 8090] [--listen 127.0.0.1]\n"
+    "      the mapping designer: a web page to build and test mappings against device messages\n"
     "  expr (--jmespath EXPR | --jsonpath EXPR) [FILE]\n"
     "      evaluate one expression against a JSON document exactly as templates do\n"
     "  version\n";
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
     if (sub == "test") return iomt::cli::mapping_test(argc, argv, 3);
   } else if (cmd == "run") {
     return iomt::cli::run(argc, argv, 2);
+  } else if (cmd == "designer") {
+    return iomt::cli::designer(argc, argv, 2);
   } else if (cmd == "expr") {
     return iomt::cli::expr(argc, argv, 2);
   } else if (cmd == "version" || cmd == "--version") {

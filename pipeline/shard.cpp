@@ -1,5 +1,6 @@
 #include "pipeline/shard.hpp"
 
+#include "fhir/errors.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/metrics.hpp"
 
@@ -141,7 +142,10 @@ asio::awaitable<void> shard::flush(std::vector<mapping::measurement> ms, std::ve
         metrics_.saved_no_op->Increment(static_cast<double>(r.no_op));
         metrics_.contention->Increment(static_cast<double>(r.contention));
         for (const auto& e : r.errors) {
-          metrics_.error("fhir_conversion", e.type);
+          // FHIR request failures (4xx, retries exhausted, auth) are "fhir_write"; the rest is conversion.
+          const bool write_error = e.type == fhir::fhir_client_exception || e.type == fhir::http_request_exception ||
+                                   e.type == fhir::authentication_exception;
+          metrics_.error(write_error ? "fhir_write" : "fhir_conversion", fhir::metric_name(e));
           log::error(e.type, "measurement group not written",
                      {{"stage", "fhirConversion"}, {"type", e.type}, {"message", e.message}, {"device", g->device_id},
                       {"measureType", g->measure_type}});

@@ -168,6 +168,7 @@ result<void> extract_measurement(const content_template& t, const json::value& r
     if (!*r) m.encounter_id.reset();
   }
 
+  m.properties.reserve(t.values.size());
   for (const value_spec& v : t.values) {
     // Upstream EnsureArg.IsNotEmptyOrWhiteSpace(name) in EvalExpression.
     if (is_blank(v.name))

@@ -46,7 +46,9 @@ public:
     }
     t.patient_id = expression(raw.patient_id, "PatientIdExpression", "patientIdExpression", false);
     t.encounter_id = expression(raw.encounter_id, "EncounterIdExpression", "encounterIdExpression", false);
-    if (!t.timestamp) t.timestamp = expression(raw.timestamp, "TimestampExpression", "timestampExpression", true);
+    const bool fixed_ids =
+        raw.kind == template_kind::iot_json_path_content || raw.kind == template_kind::iot_central_json_path_content;
+    if (!fixed_ids) t.timestamp = expression(raw.timestamp, "TimestampExpression", "timestampExpression", true);
     t.correlation_id = expression(raw.correlation_id, "CorrelationIdExpression", "correlationIdExpression", false);
     compile_values(raw, t);
     return t;

@@ -26,8 +26,8 @@ namespace iomt::jsonpath::detail {
 namespace {
 
 struct token {
-  const json::value* v = nullptr;     // the value; for a JProperty, the property's value
-  const json::member* prop = nullptr; // non-null: this token is the JProperty itself
+  const json::value* v = nullptr;      // the value; for a JProperty, the property's value
+  const json::member* prop = nullptr;  // non-null: this token is the JProperty itself
 };
 
 // Newtonsoft JValue: a primitive that is not a JProperty.
@@ -53,8 +53,8 @@ struct frame {
 };
 
 struct scratch {
-  std::vector<frame> frames;   // tree walks
-  std::vector<token> operands; // right-hand results of comparisons
+  std::vector<frame> frames;    // tree walks
+  std::vector<token> operands;  // right-hand results of comparisons
 };
 
 scratch& thread_scratch() {

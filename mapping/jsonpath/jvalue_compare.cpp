@@ -21,26 +21,39 @@ enum class jtype { null, boolean, integer, floating, string, date };
 
 jtype type_of(const json::value& v) {
   switch (v.type()) {
-    case kind::boolean: return jtype::boolean;
+    case kind::boolean:
+      return jtype::boolean;
     case kind::integer:
-    case kind::big_integer: return jtype::integer;
-    case kind::floating: return jtype::floating;
-    case kind::string: return jtype::string;
-    case kind::date: return jtype::date;
-    default: return jtype::null;
+    case kind::big_integer:
+      return jtype::integer;
+    case kind::floating:
+      return jtype::floating;
+    case kind::string:
+      return jtype::string;
+    case kind::date:
+      return jtype::date;
+    default:
+      return jtype::null;
   }
 }
 
 // The CLR type name System.Convert puts in its messages.
 const char* clr_name(const json::value& v) {
   switch (v.type()) {
-    case kind::boolean: return "Boolean";
-    case kind::integer: return "Int64";
-    case kind::big_integer: return "BigInteger";
-    case kind::floating: return "Double";
-    case kind::string: return "String";
-    case kind::date: return "DateTime";
-    default: return "Object";
+    case kind::boolean:
+      return "Boolean";
+    case kind::integer:
+      return "Int64";
+    case kind::big_integer:
+      return "BigInteger";
+    case kind::floating:
+      return "Double";
+    case kind::string:
+      return "String";
+    case kind::date:
+      return "DateTime";
+    default:
+      return "Object";
   }
 }
 
@@ -62,63 +75,78 @@ int three_way(T a, T b) {
 // Convert.ToInt64(object).
 boost::system::result<std::int64_t, error> to_int64(const json::value& v) {
   switch (v.type()) {
-    case kind::integer: return v.as_integer();
-    case kind::boolean: return v.as_bool() ? 1 : 0;
+    case kind::integer:
+      return v.as_integer();
+    case kind::boolean:
+      return v.as_bool() ? 1 : 0;
     case kind::string: {
       std::int64_t out = 0;
       switch (parse_int64(v.as_string(), out)) {
-        case parse_status::ok: return out;
+        case parse_status::ok:
+          return out;
         case parse_status::overflow:
           return error{"Value was either too large or too small for an Int64.", "OverflowException"};
-        case parse_status::format: break;
+        case parse_status::format:
+          break;
       }
       return format_error(v.as_string());
     }
-    default: return invalid_cast(v, "Int64");
+    default:
+      return invalid_cast(v, "Int64");
   }
 }
 
 // Convert.ToDouble(object).
 boost::system::result<double, error> to_double(const json::value& v) {
   switch (v.type()) {
-    case kind::integer: return static_cast<double>(v.as_integer());
-    case kind::floating: return v.as_floating();
-    case kind::boolean: return v.as_bool() ? 1.0 : 0.0;
+    case kind::integer:
+      return static_cast<double>(v.as_integer());
+    case kind::floating:
+      return v.as_floating();
+    case kind::boolean:
+      return v.as_bool() ? 1.0 : 0.0;
     case kind::string: {
       double out = 0;
       if (parse_double(v.as_string(), out) == parse_status::ok) return out;
       return format_error(v.as_string());
     }
-    default: return invalid_cast(v, "Double");
+    default:
+      return invalid_cast(v, "Double");
   }
 }
 
 // Convert.ToBoolean(object).
 boost::system::result<bool, error> to_boolean(const json::value& v) {
   switch (v.type()) {
-    case kind::boolean: return v.as_bool();
-    case kind::integer: return v.as_integer() != 0;
-    case kind::floating: return v.as_floating() != 0.0;  // NaN -> true, as in .NET
+    case kind::boolean:
+      return v.as_bool();
+    case kind::integer:
+      return v.as_integer() != 0;
+    case kind::floating:
+      return v.as_floating() != 0.0;  // NaN -> true, as in .NET
     case kind::string: {
       bool out = false;
       if (parse_boolean(v.as_string(), out) == parse_status::ok) return out;
       return error{"String '" + std::string(v.as_string()) + "' was not recognized as a valid Boolean.",
                    "FormatException"};
     }
-    default: return invalid_cast(v, "Boolean");
+    default:
+      return invalid_cast(v, "Boolean");
   }
 }
 
 // Convert.ToDateTime(object, InvariantCulture): ticks (DateTime.CompareTo ignores the kind).
 boost::system::result<std::int64_t, error> to_datetime_ticks(const json::value& v) {
   switch (v.type()) {
-    case kind::date: return v.as_date().ticks;
+    case kind::date:
+      return v.as_date().ticks;
     case kind::string: {
       if (auto d = json::parse_datetime(v.as_string())) return d->ticks;
       return error{"String '" + std::string(v.as_string()) + "' was not recognized as a valid DateTime.",
                    "FormatException"};
     }
-    default: return invalid_cast(v, "DateTime");
+    default:
+      return invalid_cast(v, "DateTime");
   }
 }
 

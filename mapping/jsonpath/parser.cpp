@@ -283,11 +283,21 @@ private:
       if (c == '\\' && pos_ + 1 < s_.size()) {
         ++pos_;
         switch (s_[pos_]) {
-          case 'b': out += '\b'; break;
-          case 't': out += '\t'; break;
-          case 'n': out += '\n'; break;
-          case 'f': out += '\f'; break;
-          case 'r': out += '\r'; break;
+          case 'b':
+            out += '\b';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'r':
+            out += '\r';
+            break;
           case '\\':
           case '"':
           case '\'':

@@ -17,28 +17,28 @@
 namespace iomt::jsonpath::detail {
 
 enum class step_kind : std::uint8_t {
-  field,          // FieldFilter: `.name`, `['name']`; wildcard `.*` -> every property value
-  fields,         // FieldMultipleFilter: `['a','b']`
-  scan,           // ScanFilter: `..name`, `..['name']`; wildcard `..*` -> self + every descendant value
-  scan_fields,    // ScanMultipleFilter: `..['a','b']`
-  index,          // ArrayIndexFilter with an index: `[0]`
-  index_all,      // ArrayIndexFilter without index: `[*]` (arrays only)
-  indexes,        // ArrayMultipleIndexFilter: `[0,2]`
-  slice,          // ArraySliceFilter: `[start:end:step]`
-  query,          // QueryFilter: `[?(...)]`, tests each child
-  query_scan,     // QueryScanFilter: `..[?(...)]`, tests DescendantsAndSelf
-  root,           // RootFilter: `$` inside a filter
+  field,        // FieldFilter: `.name`, `['name']`; wildcard `.*` -> every property value
+  fields,       // FieldMultipleFilter: `['a','b']`
+  scan,         // ScanFilter: `..name`, `..['name']`; wildcard `..*` -> self + every descendant value
+  scan_fields,  // ScanMultipleFilter: `..['a','b']`
+  index,        // ArrayIndexFilter with an index: `[0]`
+  index_all,    // ArrayIndexFilter without index: `[*]` (arrays only)
+  indexes,      // ArrayMultipleIndexFilter: `[0,2]`
+  slice,        // ArraySliceFilter: `[start:end:step]`
+  query,        // QueryFilter: `[?(...)]`, tests each child
+  query_scan,   // QueryScanFilter: `..[?(...)]`, tests DescendantsAndSelf
+  root,         // RootFilter: `$` inside a filter
 };
 
 struct step {
   step_kind kind = step_kind::field;
-  bool wildcard = false;          // field / scan with a null name
-  std::string_view name;          // field / scan (points into program::arena)
-  std::uint32_t first = 0;        // fields / scan_fields: range in program::names; indexes: in program::ints
+  bool wildcard = false;    // field / scan with a null name
+  std::string_view name;    // field / scan (points into program::arena)
+  std::uint32_t first = 0;  // fields / scan_fields: range in program::names; indexes: in program::ints
   std::uint32_t count = 0;
-  std::int32_t index = 0;         // index
+  std::int32_t index = 0;                          // index
   std::optional<std::int32_t> start, end, stride;  // slice (Start, End, Step)
-  std::uint32_t expr = 0;         // query / query_scan: program::exprs index
+  std::uint32_t expr = 0;                          // query / query_scan: program::exprs index
 };
 
 // A run of steps in program::steps (a path: the main one, or an operand of a filter).
@@ -49,9 +49,18 @@ struct path_ref {
 };
 
 enum class op : std::uint8_t {
-  exists, equals, not_equals, strict_equals, strict_not_equals,
-  less, less_equal, greater, greater_equal, regex_equals,
-  and_, or_,
+  exists,
+  equals,
+  not_equals,
+  strict_equals,
+  strict_not_equals,
+  less,
+  less_equal,
+  greater,
+  greater_equal,
+  regex_equals,
+  and_,
+  or_,
 };
 
 struct operand {
@@ -62,9 +71,9 @@ struct operand {
 
 struct expr {
   op o = op::exists;
-  operand left, right;                 // BooleanQueryExpression
-  std::int32_t regex = -1;             // =~ with a literal right side: program::regexes index
-  std::vector<std::uint32_t> children; // CompositeExpression (and_ / or_)
+  operand left, right;                  // BooleanQueryExpression
+  std::int32_t regex = -1;              // =~ with a literal right side: program::regexes index
+  std::vector<std::uint32_t> children;  // CompositeExpression (and_ / or_)
 };
 
 struct program {
@@ -79,9 +88,9 @@ struct program {
 };
 
 // Compile limits (not Newtonsoft's): they bound the evaluator's recursion.
-inline constexpr std::size_t max_steps = 256;           // steps in the whole expression
-inline constexpr int max_filter_depth = 16;             // [?( ... [?( ... )] ... )]
-inline constexpr int max_composite_depth = 32;          // alternations of && and ||
+inline constexpr std::size_t max_steps = 256;   // steps in the whole expression
+inline constexpr int max_filter_depth = 16;     // [?( ... [?( ... )] ... )]
+inline constexpr int max_composite_depth = 32;  // alternations of && and ||
 
 // parser.cpp
 boost::system::result<std::shared_ptr<const program>, error> parse(std::string_view text);

@@ -10,6 +10,7 @@ namespace {
 constexpr std::size_t max_pattern_bytes = 4096;
 constexpr int max_group_depth = 32;
 constexpr std::size_t max_repeat_product = 1000;
+constexpr std::size_t max_backtracking_input = 2048;
 
 struct options {
   bool ignore_case = false;
@@ -182,12 +183,11 @@ std::string translate(std::string_view p, const options& o, std::string& why) {
   return out;
 }
 
-error substring_error(std::string_view slashed, std::size_t last_slash) {
+error substring_error(std::string_view slashed) {
   // String.Substring(1, LastIndexOf('/') - 1) argument checks, in .NET's order.
   if (slashed.empty())
     return {"startIndex cannot be larger than length of string. (Parameter 'startIndex')",
             "ArgumentOutOfRangeException"};
-  (void)last_slash;
   return {"Length cannot be less than zero. (Parameter 'length')", "ArgumentOutOfRangeException"};
 }
 
@@ -197,7 +197,7 @@ compiled_regex compile_regex(std::string_view slashed) {
   compiled_regex r;
   std::size_t last = slashed.rfind('/');
   if (slashed.empty() || last == std::string_view::npos || last == 0) {
-    r.failure = substring_error(slashed, last);
+    r.failure = substring_error(slashed);
     return r;
   }
   std::string_view pattern = slashed.substr(1, last - 1);
@@ -216,22 +216,40 @@ compiled_regex compile_regex(std::string_view slashed) {
   if (o.ignore_case) flags |= std::regex::icase;
   if (o.multiline) flags |= std::regex::multiline;
   try {
-    r.re.emplace(ecma, flags | std::regex_constants::__polynomial);
-  } catch (const std::regex_error&) {
-    // Back-references are not allowed in polynomial mode: use the backtracking matcher.
+    // Validate as written; the polynomial (Thompson NFA) matcher refuses back-references.
+    std::regex plain;
     try {
-      r.re.emplace(ecma, flags);
-    } catch (const std::regex_error& e) {
-      r.failure = {"Invalid pattern '" + std::string(pattern) + "': " + e.what(), "RegexParseException"};
+      plain.assign(ecma, flags | std::regex_constants::__polynomial);
+    } catch (const std::regex_error&) {
+      plain.assign(ecma, flags);
+      r.backtracking = true;
     }
+    if (r.backtracking) {
+      r.re.emplace(std::move(plain));
+    } else {
+      // regex_search would restart the NFA at every position (quadratic); a lazy any-prefix
+      // matched from the first position only simulates all starts at once (linear).
+      r.re.emplace("[\\s\\S]*?(?:" + ecma + ")", flags | std::regex_constants::__polynomial);
+      r.continuous = true;
+    }
+  } catch (const std::regex_error& e) {
+    r.re.reset();
+    r.backtracking = false;
+    r.failure = {"Invalid pattern '" + std::string(pattern) + "': " + e.what(), "RegexParseException"};
   }
   return r;
 }
 
 boost::system::result<bool, error> regex_is_match(const compiled_regex& r, std::string_view input) {
   if (!r.re) return r.failure;
+  if (r.backtracking && input.size() > max_backtracking_input)
+    return error{"A regular expression with back-references cannot be matched against more than " +
+                     std::to_string(max_backtracking_input) + " bytes in iomtflow.",
+                 "NotSupportedException"};
   try {
-    return std::regex_search(input.begin(), input.end(), *r.re);
+    return std::regex_search(
+        input.begin(), input.end(), *r.re,
+        r.continuous ? std::regex_constants::match_continuous : std::regex_constants::match_default);
   } catch (const std::regex_error& e) {
     return error{std::string("Regular expression match failed: ") + e.what(), "RegexMatchTimeoutException"};
   }

@@ -7,8 +7,10 @@
 // become anchors. Lookbehind, inline options, atomic groups, \p{..}, class subtraction and
 // named back-references are not available: such patterns fail (NotSupportedException) when
 // evaluated. Patterns are compiled in libstdc++'s polynomial (Thompson NFA) mode when they have no
-// back-references, so a match never recurses per input character; size/nesting limits keep the
-// compiled automaton small (fuzz-safe).
+// back-references, so a match never recurses per input character and, searched as one anchored
+// "[\s\S]*?(?:pattern)", takes time linear in the input; size/nesting limits keep the
+// compiled automaton small (fuzz-safe). Patterns with back-references need the backtracking
+// matcher, whose recursion grows with the input: they refuse inputs over 2048 bytes.
 #pragma once
 
 #include "mapping/jsonpath/path.hpp"
@@ -24,6 +26,8 @@ namespace iomt::jsonpath::detail {
 struct compiled_regex {
   std::optional<std::regex> re;  // empty: `failure` is what evaluating the match raises
   error failure;
+  bool backtracking = false;  // has back-references: libstdc++ recurses per input character
+  bool continuous = false;    // `re` is "[\s\S]*?(?:pattern)", matched from the start only
 };
 
 // Splits "/pattern/flags" like Newtonsoft (Substring(1, LastIndexOf('/') - 1)) and compiles it.

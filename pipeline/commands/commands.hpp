@@ -11,5 +11,7 @@ int mapping_test(int argc, char** argv, int first);
 int expr(int argc, char** argv, int first);
 // iomtflow run --config FILE
 int run(int argc, char** argv, int first);
+// iomtflow designer [--port 8090] [--listen 127.0.0.1] [--shared-dir DIR] (pipeline/designer)
+int designer(int argc, char** argv, int first);
 
 }  // namespace iomt::cli

@@ -56,6 +56,7 @@ struct readiness {
 
 asio::awaitable<void> probe_fhir(fhir::client& c, readiness& r, pipeline::metrics& m, std::atomic<bool>& stopping) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  bool first = true;  // a server that is not ready at start-up is logged too
   while (!stopping) {
     auto res = co_await c.send(bhttp::verb::get, "Device?identifier=iomtflow-readiness-probe&_count=1");
     bool ok = res && res->status / 100 == 2;
@@ -63,12 +64,13 @@ asio::awaitable<void> probe_fhir(fhir::client& c, readiness& r, pipeline::metric
       std::lock_guard l(r.mutex);
       r.last_error = ok ? "" : res ? "FHIR server answered " + std::to_string(res->status) : res.error().type + ": " + res.error().message;
     }
-    if (ok != r.fhir_ok.exchange(ok)) {
+    if (ok != r.fhir_ok.exchange(ok) || (first && !ok)) {
       if (ok)
         log::info("FHIR server is reachable and authorized", {{"url", c.origin().host}});
       else
         log::warn("FHIR server not ready", {{"error", r.last_error}});
     }
+    first = false;
     m.ready->Set(ok && r.source_ok ? 1 : 0);
     timer.expires_after(ok ? std::chrono::seconds(10) : std::chrono::seconds(2));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));

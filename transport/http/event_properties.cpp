@@ -11,15 +11,42 @@ namespace {
 
 // Headers of HTTP itself, of proxies and browsers, and of the Event Hubs send protocol: never
 // application properties.
-constexpr std::string_view standard_headers[] = {
-    "Host",          "Content-Type",     "Content-Length",    "Content-Encoding",    "Authorization",
-    "Connection",    "Keep-Alive",       "User-Agent",        "Accept",              "Accept-Encoding",
-    "Accept-Language", "Accept-Charset", "Cache-Control",     "Pragma",              "BrokerProperties",
-    "Expect",        "Transfer-Encoding", "TE",               "Trailer",             "Upgrade",
-    "Proxy-Authorization", "Proxy-Connection", "Via",         "Forwarded",           "X-Forwarded-For",
-    "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-IP",     "Cookie",              "Origin",
-    "Referer",       "Date",             "Postman-Token",     "x-ms-retrypolicy",    "If-Match",
-    "If-None-Match"};
+constexpr std::string_view standard_headers[] = {"Host",
+                                                 "Content-Type",
+                                                 "Content-Length",
+                                                 "Content-Encoding",
+                                                 "Authorization",
+                                                 "Connection",
+                                                 "Keep-Alive",
+                                                 "User-Agent",
+                                                 "Accept",
+                                                 "Accept-Encoding",
+                                                 "Accept-Language",
+                                                 "Accept-Charset",
+                                                 "Cache-Control",
+                                                 "Pragma",
+                                                 "BrokerProperties",
+                                                 "Expect",
+                                                 "Transfer-Encoding",
+                                                 "TE",
+                                                 "Trailer",
+                                                 "Upgrade",
+                                                 "Proxy-Authorization",
+                                                 "Proxy-Connection",
+                                                 "Via",
+                                                 "Forwarded",
+                                                 "X-Forwarded-For",
+                                                 "X-Forwarded-Proto",
+                                                 "X-Forwarded-Host",
+                                                 "X-Real-IP",
+                                                 "Cookie",
+                                                 "Origin",
+                                                 "Referer",
+                                                 "Date",
+                                                 "Postman-Token",
+                                                 "x-ms-retrypolicy",
+                                                 "If-Match",
+                                                 "If-None-Match"};
 
 bool set_member(broker_properties& bp, std::string_view name, std::string value) {
   struct entry {
@@ -27,10 +54,14 @@ bool set_member(broker_properties& bp, std::string_view name, std::string value)
     std::optional<std::string> broker_properties::*member;
   };
   static constexpr entry table[] = {
-      {"PartitionKey", &broker_properties::partition_key}, {"SessionId", &broker_properties::session_id},
-      {"MessageId", &broker_properties::message_id},       {"CorrelationId", &broker_properties::correlation_id},
-      {"Label", &broker_properties::label},                {"To", &broker_properties::to},
-      {"ReplyTo", &broker_properties::reply_to},           {"ReplyToSessionId", &broker_properties::reply_to_session_id},
+      {"PartitionKey", &broker_properties::partition_key},
+      {"SessionId", &broker_properties::session_id},
+      {"MessageId", &broker_properties::message_id},
+      {"CorrelationId", &broker_properties::correlation_id},
+      {"Label", &broker_properties::label},
+      {"To", &broker_properties::to},
+      {"ReplyTo", &broker_properties::reply_to},
+      {"ReplyToSessionId", &broker_properties::reply_to_session_id},
   };
   for (const auto& e : table)
     if (e.name == name) {
@@ -59,7 +90,8 @@ boost::system::result<broker_properties, http_error> parse_broker_properties(std
     return http_error{bhttp::status::bad_request, std::string(where) + ": " + message};
   };
   auto doc = json_scan::scan_document(json);
-  if (!doc) return bad("not valid JSON (" + doc.error().message + " at byte " + std::to_string(doc.error().offset) + ")");
+  if (!doc)
+    return bad("not valid JSON (" + doc.error().message + " at byte " + std::to_string(doc.error().offset) + ")");
   if (json_scan::kind_of(*doc) != json_scan::value_kind::object) return bad("must be a JSON object");
   broker_properties bp;
   std::optional<http_error> failure;
@@ -68,15 +100,20 @@ boost::system::result<broker_properties, http_error> parse_broker_properties(std
     const std::string key = json_scan::decode_string(key_token);
     std::string text;
     switch (json_scan::kind_of(value)) {
-      case json_scan::value_kind::null: return;
-      case json_scan::value_kind::string: text = json_scan::decode_string(value); break;
+      case json_scan::value_kind::null:
+        return;
+      case json_scan::value_kind::string:
+        text = json_scan::decode_string(value);
+        break;
       case json_scan::value_kind::object:
       case json_scan::value_kind::array:
         if (key == "PartitionKey" || key == "SessionId" || key == "MessageId" || key == "CorrelationId" ||
             key == "Label" || key == "To" || key == "ReplyTo" || key == "ReplyToSessionId")
           failure = bad("\"" + key + "\" must be a string");
         return;
-      default: text = std::string(value); break;
+      default:
+        text = std::string(value);
+        break;
     }
     set_member(bp, key, std::move(text));
   });

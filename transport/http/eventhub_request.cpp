@@ -87,7 +87,8 @@ eventhub_ingest::eventhub_ingest(ingest_options options, std::optional<sas_verif
     : options_(std::move(options)), auth_(std::move(auth)) {
   if (options_.partition_count == 0) options_.partition_count = 1;
   if (options_.partition_count > 1024) options_.partition_count = 1024;
-  for (const auto& name : options_.hubs) configured_.push_back(std::make_unique<hub_log>(name, options_.partition_count));
+  for (const auto& name : options_.hubs)
+    configured_.push_back(std::make_unique<hub_log>(name, options_.partition_count));
 }
 
 eventhub_ingest::~eventhub_ingest() = default;
@@ -107,14 +108,13 @@ hub_log* eventhub_ingest::find_hub(std::string_view name) {
 }
 
 boost::system::result<ingest_plan, http_error> eventhub_ingest::check_header(const bhttp::request_header<>& header,
-                                                                              std::int64_t now_unix,
-                                                                              auth_cache* cache) {
+                                                                             std::int64_t now_unix, auth_cache* cache) {
   auto route = parse_eventhub_route(header.target());
   if (!route) return route.error();
   if (header.method() != bhttp::verb::post)
-    return error(bhttp::status::method_not_allowed,
-                 "only POST is allowed on '" + std::string(header.target().substr(0, 200)) + "' (got " +
-                     std::string(header.method_string()) + ")");
+    return error(bhttp::status::method_not_allowed, "only POST is allowed on '" +
+                                                        std::string(header.target().substr(0, 200)) + "' (got " +
+                                                        std::string(header.method_string()) + ")");
 
   if (auth_) {
     const std::string_view authorization = header[bhttp::field::authorization];
@@ -157,8 +157,8 @@ boost::system::result<ingest_plan, http_error> eventhub_ingest::check_header(con
     const auto& s = route->id;
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
     if (ec != std::errc{} || ptr != s.data() + s.size() || id >= options_.partition_count)
-      return error(bhttp::status::bad_request, "partition id '" + s + "' is not one of 0.." +
-                                                   std::to_string(options_.partition_count - 1));
+      return error(bhttp::status::bad_request,
+                   "partition id '" + s + "' is not one of 0.." + std::to_string(options_.partition_count - 1));
   }
 
   const std::string_view encoding = trim(header[bhttp::field::content_encoding]);
@@ -203,7 +203,8 @@ boost::system::result<std::vector<pending_event>, http_error> read_batch(std::st
     if (failure) return;
     const std::string where = "batch item [" + std::to_string(events.size()) + "]";
     auto fail = [&](bhttp::status status, std::string message) { failure = error(status, where + ": " + message); };
-    if (json_scan::kind_of(item) != json_scan::value_kind::object) return fail(bhttp::status::bad_request, "not a JSON object");
+    if (json_scan::kind_of(item) != json_scan::value_kind::object)
+      return fail(bhttp::status::bad_request, "not a JSON object");
     std::optional<std::string_view> body_value;
     std::string_view user_properties, broker;
     bool base64 = false;
@@ -256,10 +257,9 @@ boost::system::result<std::vector<pending_event>, http_error> read_batch(std::st
       e.broker = std::move(*bp);
     }
     if (e.body.size() + e.properties.size() > options.max_event_bytes)
-      return fail(bhttp::status::payload_too_large,
-                  "event of " + std::to_string(e.body.size() + e.properties.size()) +
-                      " bytes (body + properties) is over the per-event limit of " +
-                      std::to_string(options.max_event_bytes) + " bytes");
+      return fail(bhttp::status::payload_too_large, "event of " + std::to_string(e.body.size() + e.properties.size()) +
+                                                        " bytes (body + properties) is over the per-event limit of " +
+                                                        std::to_string(options.max_event_bytes) + " bytes");
     events.push_back(std::move(e));
   });
   if (failure) return *failure;
@@ -269,8 +269,8 @@ boost::system::result<std::vector<pending_event>, http_error> read_batch(std::st
 
 }  // namespace
 
-boost::system::result<std::vector<event>, http_error> eventhub_ingest::to_events(const ingest_plan& plan, request&& req,
-                                                                                 std::chrono::system_clock::time_point now) {
+boost::system::result<std::vector<event>, http_error> eventhub_ingest::to_events(
+    const ingest_plan& plan, request&& req, std::chrono::system_clock::time_point now) {
   if (req.body().size() > options_.max_body_bytes)
     return error(bhttp::status::payload_too_large, "request body of " + std::to_string(req.body().size()) +
                                                        " bytes is over the limit of " +
@@ -304,15 +304,18 @@ boost::system::result<std::vector<event>, http_error> eventhub_ingest::to_events
   const json::date_time enqueued_time = to_date_time(enqueued);
   std::optional<std::uint32_t> round_robin;
   std::uint32_t fixed_partition = 0;
-  if (route.kind == route_kind::partition) std::from_chars(route.id.data(), route.id.data() + route.id.size(), fixed_partition);
+  if (route.kind == route_kind::partition)
+    std::from_chars(route.id.data(), route.id.data() + route.id.size(), fixed_partition);
 
   std::vector<event> events;
   events.reserve(pending.size());
   for (auto& p : pending) {
     event e;
     std::string_view key;
-    if (p.broker.partition_key) key = *p.broker.partition_key;
-    else if (route.kind == route_kind::publisher) key = route.id;
+    if (p.broker.partition_key)
+      key = *p.broker.partition_key;
+    else if (route.kind == route_kind::publisher)
+      key = route.id;
     std::uint32_t partition = fixed_partition;
     if (route.kind != route_kind::partition) {
       if (!key.empty()) {

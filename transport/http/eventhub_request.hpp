@@ -39,11 +39,11 @@
 namespace iomt::transport::http {
 
 struct ingest_options {
-  std::vector<std::string> hubs;            // accepted hub names (case-insensitive); empty: any name
-  std::size_t max_hubs = 64;                // distinct names remembered when any name is accepted
+  std::vector<std::string> hubs;              // accepted hub names (case-insensitive); empty: any name
+  std::size_t max_hubs = 64;                  // distinct names remembered when any name is accepted
   std::size_t max_body_bytes = 1024 * 1024;   // request body limit (Event Hubs: 1 MiB)
   std::size_t max_event_bytes = 1024 * 1024;  // one event of a batch: body + Properties JSON
-  std::uint32_t partition_count = 4;        // 1..1024
+  std::uint32_t partition_count = 4;          // 1..1024
 };
 
 class hub_log;  // counters of one hub (defined in the .cpp)

@@ -19,9 +19,12 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 
 std::string eventhub_route::entity_path() const {
   switch (kind) {
-    case route_kind::hub: return hub;
-    case route_kind::partition: return hub + "/partitions/" + id;
-    case route_kind::publisher: return hub + "/publishers/" + id;
+    case route_kind::hub:
+      return hub;
+    case route_kind::partition:
+      return hub + "/partitions/" + id;
+    case route_kind::publisher:
+      return hub + "/publishers/" + id;
   }
   return hub;
 }

@@ -21,7 +21,7 @@ enum class route_kind { hub, partition, publisher };
 struct eventhub_route {
   std::string hub;  // decoded, as sent
   route_kind kind = route_kind::hub;
-  std::string id;   // partition id or publisher id, decoded; empty for route_kind::hub
+  std::string id;  // partition id or publisher id, decoded; empty for route_kind::hub
 
   // The entity the SAS token must cover: "hub", "hub/partitions/1", "hub/publishers/dev-01".
   std::string entity_path() const;

@@ -171,11 +171,16 @@ boost::system::result<std::size_t, scan_error> scan_value(std::string_view text,
   if (pos >= text.size()) return fail(pos, "unexpected end of input");
   switch (text[pos]) {
     case '{':
-    case '[': return scan_container(text, pos, depth);
-    case '"': return scan_string(text, pos);
-    case 't': return scan_literal(text, pos, "true");
-    case 'f': return scan_literal(text, pos, "false");
-    case 'n': return scan_literal(text, pos, "null");
+    case '[':
+      return scan_container(text, pos, depth);
+    case '"':
+      return scan_string(text, pos);
+    case 't':
+      return scan_literal(text, pos, "true");
+    case 'f':
+      return scan_literal(text, pos, "false");
+    case 'n':
+      return scan_literal(text, pos, "null");
     default:
       if (text[pos] == '-' || is_digit(text[pos])) return scan_number(text, pos);
       return fail(pos, "unexpected character");
@@ -194,13 +199,20 @@ boost::system::result<std::string_view, scan_error> scan_document(std::string_vi
 
 value_kind kind_of(std::string_view value) noexcept {
   switch (value.front()) {
-    case '{': return value_kind::object;
-    case '[': return value_kind::array;
-    case '"': return value_kind::string;
-    case 't': return value_kind::true_;
-    case 'f': return value_kind::false_;
-    case 'n': return value_kind::null;
-    default: return value_kind::number;
+    case '{':
+      return value_kind::object;
+    case '[':
+      return value_kind::array;
+    case '"':
+      return value_kind::string;
+    case 't':
+      return value_kind::true_;
+    case 'f':
+      return value_kind::false_;
+    case 'n':
+      return value_kind::null;
+    default:
+      return value_kind::number;
   }
 }
 
@@ -218,11 +230,21 @@ std::string decode_string(std::string_view token) {
     const char e = token[pos + 1];
     pos += 2;
     switch (e) {
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
       case 'u': {
         std::uint32_t cp = read_hex4(token, pos);
         pos += 4;
@@ -237,7 +259,9 @@ std::string decode_string(std::string_view token) {
         append_utf8(cp, out);
         break;
       }
-      default: out.push_back(e); break;  // '"', '\\', '/'
+      default:
+        out.push_back(e);
+        break;  // '"', '\\', '/'
     }
   }
   return out;
@@ -274,11 +298,21 @@ void append_quoted(std::string_view s, std::string& out) {
       ++i;
     } else if (c < 0x20) {
       switch (c) {
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
         default:
           out += "\\u00";
           out.push_back(hex[c >> 4]);

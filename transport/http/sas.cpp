@@ -81,12 +81,18 @@ bool segment_prefix(std::string_view prefix, std::string_view path) {
 
 const char* to_string(sas_errc e) noexcept {
   switch (e) {
-    case sas_errc::missing: return "missing";
-    case sas_errc::malformed: return "malformed";
-    case sas_errc::unknown_key: return "unknown-key-name";
-    case sas_errc::bad_signature: return "bad-signature";
-    case sas_errc::expired: return "expired";
-    case sas_errc::wrong_resource: return "wrong-resource";
+    case sas_errc::missing:
+      return "missing";
+    case sas_errc::malformed:
+      return "malformed";
+    case sas_errc::unknown_key:
+      return "unknown-key-name";
+    case sas_errc::bad_signature:
+      return "bad-signature";
+    case sas_errc::expired:
+      return "expired";
+    case sas_errc::wrong_resource:
+      return "wrong-resource";
   }
   return "unknown";
 }
@@ -216,11 +222,16 @@ boost::system::result<sas_token, sas_error> parse_sas_token(std::string_view hea
       return error(sas_errc::malformed, "SAS token field '" + std::string(field.substr(0, 32)) + "' has no '='");
     const std::string_view name = field.substr(0, eq), raw = field.substr(eq + 1);
     bool* seen = nullptr;
-    if (name == "sr") seen = &seen_sr;
-    else if (name == "sig") seen = &seen_sig;
-    else if (name == "se") seen = &seen_se;
-    else if (name == "skn") seen = &seen_skn;
-    else continue;  // unknown fields are ignored
+    if (name == "sr")
+      seen = &seen_sr;
+    else if (name == "sig")
+      seen = &seen_sig;
+    else if (name == "se")
+      seen = &seen_se;
+    else if (name == "skn")
+      seen = &seen_skn;
+    else
+      continue;  // unknown fields are ignored
     if (*seen) return error(sas_errc::malformed, "SAS token has more than one '" + std::string(name) + "' field");
     *seen = true;
     auto decoded = url_decode(raw);
@@ -239,8 +250,8 @@ boost::system::result<sas_token, sas_error> parse_sas_token(std::string_view hea
       const char* last = first + token.expiry_text.size();
       auto [ptr, ec] = std::from_chars(first, last, token.expiry);
       if (ec != std::errc{} || ptr != last || token.expiry < 0)
-        return error(sas_errc::malformed, "SAS token expiry 'se' is not a unix time in seconds: '" +
-                                              token.expiry_text.substr(0, 32) + "'");
+        return error(sas_errc::malformed,
+                     "SAS token expiry 'se' is not a unix time in seconds: '" + token.expiry_text.substr(0, 32) + "'");
     }
   }
   for (auto [seen, name] : {std::pair{seen_sr, "sr"}, {seen_sig, "sig"}, {seen_se, "se"}, {seen_skn, "skn"}})
@@ -287,13 +298,12 @@ boost::system::result<void, sas_error> sas_verifier::check_claims(const sas_toke
     bool ok = false;
     for (const auto& h : options_.hosts) ok = ok || iequals(strip_port(h), host);
     if (!ok)
-      return error(sas_errc::wrong_resource,
-                   "SAS token resource '" + token.resource + "' names host '" + std::string(host) +
-                       "', which is not an accepted host");
+      return error(sas_errc::wrong_resource, "SAS token resource '" + token.resource + "' names host '" +
+                                                 std::string(host) + "', which is not an accepted host");
   }
   if (!segment_prefix(parts.path, entity_path))
-    return error(sas_errc::wrong_resource, "SAS token resource '" + token.resource + "' does not cover '/" +
-                                               std::string(entity_path) + "'");
+    return error(sas_errc::wrong_resource,
+                 "SAS token resource '" + token.resource + "' does not cover '/" + std::string(entity_path) + "'");
   return {};
 }
 

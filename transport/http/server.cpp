@@ -193,8 +193,9 @@ asio::awaitable<void> session::run() {
     idle_ = false;
     if (ec) {
       // Peer closed, idle timeout, shutdown of an idle connection: just close.
-      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
-          ec == asio::error::operation_aborted || ec == asio::error::connection_reset || forced_)
+      if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == asio::error::eof ||
+          ec == beast::error::timeout || ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+          forced_)
         break;
       method_ = bhttp::verb::unknown;
       path_.clear();
@@ -224,13 +225,16 @@ asio::awaitable<session::next_step> session::handle(request_parser& parser) {
   error_.clear();
 
   std::string allow;
-  if (const route_entry* route = st_->find_route(req.method(), path_, allow); route || !allow.empty()) {
+  const route_entry* route = st_->find_route(req.method(), path_, allow);
+  // A send route is never shadowed by a handler prefix registered for another method (e.g. a GET
+  // catch-all "/" serving a page).
+  if (!route && !allow.empty() && parse_eventhub_route(target)) allow.clear();
+  if (route || !allow.empty()) {
     // (GCC 12 coroutines: no temporaries with destructors inside co_await expressions; they can be
     // destroyed twice. Arguments are named locals throughout this file.)
     if (!route) {
-      const http_error e{bhttp::status::method_not_allowed, std::string(req.method_string()) +
-                                                              " is not allowed on '" + path_ + "' (allowed: " +
-                                                              allow + ")"};
+      const http_error e{bhttp::status::method_not_allowed, std::string(req.method_string()) + " is not allowed on '" +
+                                                                path_ + "' (allowed: " + allow + ")"};
       const std::string_view allowed = allow;
       co_return co_await answer_early(parser, e, allowed);
     }
@@ -288,11 +292,10 @@ asio::awaitable<bool> session::read_body(request_parser& parser, std::size_t lim
                        "request body is over the limit of " + std::to_string(limit) + " bytes"};
     co_await answer_error(e, req.version(), false);
     co_await linger();
-  } else if (ec == beast::error::timeout) {
-    const http_error e{bhttp::status::request_timeout, "request body not received within the read timeout"};
-    co_await answer_error(e, req.version(), false);
   } else {
-    report(0);  // the client went away
+    // The client went away, or stopped sending for read_timeout (tcp_stream has then closed the
+    // socket already, so there is no one to answer).
+    report(0);
   }
   co_return false;
 }
@@ -452,9 +455,8 @@ void server::state::start_session(tcp::socket socket) {
     s = std::make_shared<session>(shared_from_this(), std::move(socket), next_id++);
     sessions.emplace(s->id(), s);
   }
-  asio::co_spawn(s->executor(), s->run(), [s, self = shared_from_this()](std::exception_ptr) {
-    self->remove_session(s->id());
-  });
+  asio::co_spawn(s->executor(), s->run(),
+                 [s, self = shared_from_this()](std::exception_ptr) { self->remove_session(s->id()); });
 }
 
 void server::state::maybe_finish() {

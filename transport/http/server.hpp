@@ -4,7 +4,8 @@
 // Each connection is one coroutine on its own strand, so any number of threads may run the
 // io_context. Per request:
 //   - routes added with add_route (GET /metrics, /healthz, ...) are matched first: longest
-//     path-prefix at a segment boundary, then method (405 with Allow when only the method differs);
+//     path-prefix at a segment boundary, then method (405 with Allow when only the method differs,
+//     unless the path is a send route: a GET catch-all "/" does not shadow POST /{hub}/messages);
 //   - everything else goes to the Event Hubs send routes (eventhub_request.hpp): the head is checked
 //     before the body is read (401/404/405/413/415 without reading the body; "Expect: 100-continue"
 //     is answered only when the head is acceptable), the body is read under the size limit (a chunked
@@ -45,24 +46,24 @@ namespace iomt::transport::http {
 // One answered request, for metrics and access logs (called on a connection's strand).
 struct request_record {
   bhttp::verb method = bhttp::verb::unknown;
-  std::string_view path;             // without the query
-  unsigned status = 0;               // 0: connection closed without an answer
-  std::size_t events = 0;            // events submitted (ingest routes)
-  std::size_t failed = 0;            // events the pipeline reported failed
+  std::string_view path;                           // without the query
+  unsigned status = 0;                             // 0: connection closed without an answer
+  std::size_t events = 0;                          // events submitted (ingest routes)
+  std::size_t failed = 0;                          // events the pipeline reported failed
   std::chrono::steady_clock::duration duration{};  // head received -> answer written
-  std::string_view error;            // the error message of a 4xx/5xx answer
+  std::string_view error;                          // the error message of a 4xx/5xx answer
 };
 
 struct server_options {
   std::string address = "0.0.0.0";
-  std::uint16_t port = 8080;                           // 0: any free port (see local_endpoint)
-  std::chrono::milliseconds idle_timeout{60'000};      // waiting for a request head (keep-alive idle)
-  std::chrono::milliseconds read_timeout{30'000};      // reading a request body
-  std::chrono::milliseconds write_timeout{30'000};     // writing an answer
-  std::chrono::milliseconds ack_timeout{300'000};      // waiting for the pipeline; 0: no limit
-  std::chrono::milliseconds linger_timeout{2'000};     // draining an unread body before closing
-  std::size_t max_header_bytes = 16 * 1024;            // request head (431 beyond)
-  std::size_t max_route_body_bytes = 1024 * 1024;      // bodies of add_route handlers
+  std::uint16_t port = 8080;                        // 0: any free port (see local_endpoint)
+  std::chrono::milliseconds idle_timeout{60'000};   // waiting for a request head (keep-alive idle)
+  std::chrono::milliseconds read_timeout{30'000};   // reading a request body
+  std::chrono::milliseconds write_timeout{30'000};  // writing an answer
+  std::chrono::milliseconds ack_timeout{300'000};   // waiting for the pipeline; 0: no limit
+  std::chrono::milliseconds linger_timeout{2'000};  // draining an unread body before closing
+  std::size_t max_header_bytes = 16 * 1024;         // request head (431 beyond)
+  std::size_t max_route_body_bytes = 1024 * 1024;   // bodies of add_route handlers
   std::string server_name = "iomtflow";
   // Wall clock for SAS expiry and x-opt-enqueued-time; empty: system_clock::now.
   std::function<std::chrono::system_clock::time_point()> clock;

@@ -25,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 namespace iomt::fhir::test {
 
 namespace asio = boost::asio;
@@ -63,10 +65,10 @@ struct reply {
 // Blocking request to an absolute URL (test-side inspection, not the code under test).
 inline reply call(http::verb method, const std::string& url, const std::string& body = {},
                   const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-  auto ep = endpoint::parse(url);
-  if (!ep) throw std::runtime_error(ep.error().message);
   const auto scheme_end = url.find("://");
   const auto path_start = url.find('/', scheme_end + 3);
+  auto ep = endpoint::parse(url.substr(0, path_start));
+  if (!ep) throw std::runtime_error(ep.error().message);
   const std::string target = path_start == std::string::npos ? "/" : url.substr(path_start);
   asio::io_context ioc;
   beast::tcp_stream s(ioc);
@@ -103,6 +105,11 @@ public:
     if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
     stop_script_ = (scripts / "stop-services.sh").string();
+    // If this process dies without running the destructor, a detached watchdog stops the server.
+    const std::string watchdog = "nohup bash -c 'while kill -0 " + std::to_string(getpid()) +
+                                 " 2>/dev/null; do sleep 1; done; \"" + stop_script_ + "\" \"" + dir_.string() +
+                                 "\"; rm -rf \"" + dir_.string() + "\"' >/dev/null 2>&1 &";
+    [[maybe_unused]] int watchdog_rc = std::system(watchdog.c_str());
     const std::string cmd = "'" + (scripts / "start-fhir-server.sh").string() + "' --port " + std::to_string(port) +
                             " --dir '" + dir_.string() + "' >'" + (dir_ / "start.log").string() + "' 2>&1";
     if (std::system(cmd.c_str()) != 0) {

@@ -37,7 +37,9 @@ public:
   // that drops idle keep-alive connections).
   explicit test_http_server(handler_t handler, std::shared_ptr<asio::ssl::context> tls = nullptr,
                             bool close_after_response = false)
-      : handler_(std::move(handler)), tls_(std::move(tls)), close_after_response_(close_after_response),
+      : handler_(std::move(handler)),
+        tls_(std::move(tls)),
+        close_after_response_(close_after_response),
         acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
     asio::co_spawn(ioc_, accept_loop(), asio::detached);
     thread_ = std::thread([this] { ioc_.run(); });
@@ -81,7 +83,13 @@ private:
       request_t req;
       auto [ec, n] = co_await http::async_read(stream, buffer, req, asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
-      std::optional<response_t> res = handler_(req);
+      std::optional<response_t> res;
+      try {
+        res = handler_(req);
+      } catch (const std::exception& e) {  // a broken test handler answers 502, visibly
+        res.emplace(http::status::bad_gateway, 11);
+        res->body() = std::string("test server handler failed: ") + e.what();
+      }
       if (!res) co_return;  // drop: the stream closes when the session ends
       res->version(11);
       res->keep_alive(req.keep_alive());
@@ -100,7 +108,8 @@ private:
   std::atomic<int> connections_{0};
 };
 
-inline response_t make_response(unsigned status, std::string body, std::string_view content_type = "application/fhir+json") {
+inline response_t make_response(unsigned status, std::string body,
+                                std::string_view content_type = "application/fhir+json") {
   response_t res{http::int_to_status(status), 11};
   res.set(http::field::content_type, content_type);
   res.body() = std::move(body);
@@ -119,12 +128,15 @@ public:
   // The first `pass_first` requests are forwarded, then the faults are played, then all is
   // forwarded again.
   fault_proxy(std::string upstream, std::vector<fault> faults, std::size_t pass_first = 0)
-      : upstream_(std::move(upstream)), faults_(std::move(faults)), pass_first_(pass_first),
+      : upstream_(std::move(upstream)),
+        faults_(std::move(faults)),
+        pass_first_(pass_first),
         server_([this](const request_t& r) { return handle(r); }) {}
 
   std::string url() const {
     const auto path = upstream_.find('/', upstream_.find("://") + 3);
-    return "http://127.0.0.1:" + std::to_string(server_.port()) + (path == std::string::npos ? "" : upstream_.substr(path));
+    return "http://127.0.0.1:" + std::to_string(server_.port()) +
+           (path == std::string::npos ? "" : upstream_.substr(path));
   }
   std::vector<std::string> forwarded() const {
     std::lock_guard lock(mutex_);
@@ -151,8 +163,9 @@ private:
         ++injected_;
         if (f.status == 0) return std::nullopt;
         response_t res = make_response(
-            f.status, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"throttled","diagnostics":"injected )" +
-                          std::to_string(f.status) + R"("}]})");
+            f.status,
+            R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"throttled","diagnostics":"injected )" +
+                std::to_string(f.status) + R"("}]})");
         if (!f.retry_after.empty()) res.set(http::field::retry_after, f.retry_after);
         return res;
       }

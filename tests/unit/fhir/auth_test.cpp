@@ -18,8 +18,9 @@ BOOST_AUTO_TEST_CASE(request_body_is_form_encoded) {
              "&scope=https%3A%2F%2Fx.fhir.azurehealthcareapis.com%2F.default");
   o.scope.clear();
   o.resource = "https://r";
-  BOOST_TEST(token_state::request_body(o) ==
-             "grant_type=client_credentials&client_id=my+app&client_secret=s3cr%2Bt%2F%26%3Dx&resource=https%3A%2F%2Fr");
+  BOOST_TEST(
+      token_state::request_body(o) ==
+      "grant_type=client_credentials&client_id=my+app&client_secret=s3cr%2Bt%2F%26%3Dx&resource=https%3A%2F%2Fr");
 }
 
 BOOST_AUTO_TEST_CASE(refresh_at_80_percent_and_valid_until_expiry_minus_skew) {
@@ -57,12 +58,14 @@ BOOST_AUTO_TEST_CASE(expires_in_as_string_and_short_lifetimes) {
 BOOST_AUTO_TEST_CASE(errors_carry_the_endpoint_message) {
   token_state s;
   const auto t0 = token_state::clock::time_point{} + 1000h;
-  auto r = s.on_response(401, R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret"})", t0);
+  auto r = s.on_response(
+      401, R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret"})", t0);
   BOOST_REQUIRE(r.has_error());
   BOOST_TEST(r.error().type == "AuthenticationFailedException");
-  BOOST_TEST(r.error().message ==
-             "Could not get an access token: the token endpoint answered 401 Unauthorized: invalid_client: AADSTS7000215: "
-             "Invalid client secret");
+  BOOST_TEST(
+      r.error().message ==
+      "Could not get an access token: the token endpoint answered 401 Unauthorized: invalid_client: AADSTS7000215: "
+      "Invalid client secret");
   r = s.on_response(200, R"({"token_type":"Bearer"})", t0);
   BOOST_REQUIRE(r.has_error());
   BOOST_TEST(r.error().message == "Could not get an access token: the token endpoint's response has no access_token");

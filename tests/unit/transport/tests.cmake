@@ -9,3 +9,6 @@ iomt_add_test(test_transport_http_ingest
 iomt_add_test(test_transport_http_server
   SOURCES unit/transport/http/server_test.cpp
   LIBS iomt_transport)
+# Durable buffer and dead-letter store (iomt issue 4).
+include(unit/transport/buffer/tests.cmake OPTIONAL)
+include(unit/transport/deadletter/tests.cmake OPTIONAL)

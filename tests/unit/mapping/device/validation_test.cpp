@@ -291,3 +291,52 @@ BOOST_AUTO_TEST_CASE(calculated_content_load_failures) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bad_input)
+
+BOOST_AUTO_TEST_CASE(odd_mappings_load_with_errors_not_crashes) {
+  const char* texts[] = {
+      "",
+      "null",
+      "{}",
+      "[1]",
+      "{\"templateType\":5,\"template\":[]}",
+      "{\"templateType\":\"CollectionContent\",\"template\":null}",
+      R"({"templateType":"CollectionContent","template":[null,1,"x",{},{"templateType":"JsonPathContent"},
+         {"templateType":"JsonPathContent","template":{"values":[null,1,{"valueName":{}},{"valueExpression":[]}]}},
+         {"templateType":"CalculatedContent","template":{"typeName":[],"typeMatchExpression":5,
+           "deviceIdExpression":{"language":"JmesPath"},"timestampExpression":{"value":null},"values":{}}},
+         {"templateType":"CalculatedContent","template":{"typeName":"t","typeMatchExpression":"$",
+           "deviceIdExpression":{"value":"a","language":7},"timestampExpression":["x"],"values":[null],
+           "defaultExpressionLanguage":null}}]})",
+  };
+  for (const char* text : texts) {
+    BOOST_TEST_CONTEXT(text) {
+      auto r = dm::device_mapping::load(text);
+      BOOST_TEST(r.mapping);
+      BOOST_TEST(!r.valid());
+      for (const auto& e : r.errors) BOOST_TEST(!e.message.empty());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(odd_envelopes) {
+  auto m = load_valid(R"({"templateType":"CollectionContent","template":[{"templateType":"CalculatedContent",
+      "template":{"typeName":"t","typeMatchExpression":"$..[?(@x)]","deviceIdExpression":"$.matchedToken.d",
+      "timestampExpression":"$.matchedToken.t","values":[]}}]})");
+  json::arena scratch;
+  std::vector<mapping::measurement> out;
+  auto r = m->normalize(json::value::integer(5), scratch, out);
+  BOOST_TEST(!r);
+  BOOST_TEST(out.empty());
+  BOOST_TEST(measurements(*m, R"({"Body":null,"Properties":{},"SystemProperties":{}})").empty());
+  // Deep nesting (the reader caps depth at 64 like Newtonsoft): every container is scanned.
+  std::string deep(50, '[');
+  deep += "{\"x\":1,\"d\":\"dev\",\"t\":\"2020-01-01T00:00:00Z\"}";
+  deep += std::string(50, ']');
+  auto ms = measurements(*m, "{\"Body\":" + deep + "}");
+  BOOST_REQUIRE_EQUAL(ms.size(), 1u);
+  BOOST_TEST(ms[0].device_id == "dev");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -98,8 +98,7 @@ BOOST_AUTO_TEST_CASE(big_integers) {
                     R"([{"b":123456789012345678901234567890},{"b":-123456789012345678901234567890}])")
                  .size() == 2u);
   // An Int64 on the left converts the string with Int64.Parse.
-  BOOST_TEST(select_error("$[?(@.b < '200000000000000000000000000000')]", R"([{"b":7}])").type ==
-             "OverflowException");
+  BOOST_TEST(select_error("$[?(@.b < '200000000000000000000000000000')]", R"([{"b":7}])").type == "OverflowException");
   BOOST_TEST(select("$[?(@.b == '123456789012345678901234567890')]", d.root).empty());
   BOOST_TEST(select_error("$[?(@.b > true)]", R"([{"b":123456789012345678901234567890}])").message ==
              "Cannot convert System.Boolean to BigInteger.");

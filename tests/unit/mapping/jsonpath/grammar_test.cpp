@@ -148,13 +148,22 @@ BOOST_AUTO_TEST_CASE(nesting_limits_are_errors_not_crashes) {
 }
 
 BOOST_AUTO_TEST_CASE(paths_of_the_upstream_templates_compile) {
-  const char* exprs[] = {
-      "$.deviceId", "$.matchedToken.endDate", "$..[?(@heartrate)]", "$.SystemProperties.iothub-connection-device-id",
-      "$..[?(@systolic && @diastolic)]", "$..[?(@Body.heartrate)]", "$.Properties.iothub-creation-time-utc",
-      "$.SystemProperties.iothub-enqueuedtime",
-      "$..[?(@Body.patientActiveTime || @Body.patientOffBootTime || @Body.patientRestingTime || @Body.patientUnknownTime)]",
-      "$..[?(@telemetry.BloodPressure.Systolic && @telemetry.BloodPressure.Diastolic)]", "$.template.Activity",
-      "$..[?(@unit == 'inches')]", "$..[?(@['My Property'])]", "$.['My Property']", "property[*].name"};
+  const char* exprs[] = {"$.deviceId",
+                         "$.matchedToken.endDate",
+                         "$..[?(@heartrate)]",
+                         "$.SystemProperties.iothub-connection-device-id",
+                         "$..[?(@systolic && @diastolic)]",
+                         "$..[?(@Body.heartrate)]",
+                         "$.Properties.iothub-creation-time-utc",
+                         "$.SystemProperties.iothub-enqueuedtime",
+                         "$..[?(@Body.patientActiveTime || @Body.patientOffBootTime || @Body.patientRestingTime || "
+                         "@Body.patientUnknownTime)]",
+                         "$..[?(@telemetry.BloodPressure.Systolic && @telemetry.BloodPressure.Diastolic)]",
+                         "$.template.Activity",
+                         "$..[?(@unit == 'inches')]",
+                         "$..[?(@['My Property'])]",
+                         "$.['My Property']",
+                         "property[*].name"};
   for (const char* e : exprs) BOOST_TEST(iomt::jsonpath::path::compile(e).has_value(), e);
 }
 

@@ -56,9 +56,9 @@ BOOST_AUTO_TEST_CASE(workshop_vitals) {
 BOOST_AUTO_TEST_CASE(workshop_answer_expressions_from_the_shared_vectors) {
   // Every JSONPath in the workshop's answer device mapping compiles; the VITALS message matches
   // exactly one of each VITALS type.
-  auto mapping = json::parse(test::read_file(test::shared_dir() /
-                                             "vectors/azure-health-data-services-workshop/Challenge-09 - MedTech service/"
-                                             "SampleData/Answers/devicecontent.json"));
+  auto mapping = json::parse(
+      test::read_file(test::shared_dir() / "vectors/azure-health-data-services-workshop/Challenge-09 - MedTech service/"
+                                           "SampleData/Answers/devicecontent.json"));
   BOOST_REQUIRE(mapping);
   auto d = doc(vitals);
   int matched = 0;

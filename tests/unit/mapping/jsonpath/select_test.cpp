@@ -56,8 +56,9 @@ BOOST_AUTO_TEST_CASE(indexes) {
 BOOST_AUTO_TEST_CASE(negative_single_index_is_a_runtime_error) {
   auto e = select_error("$.a[-1]", R"({"a":[1,2]})");
   BOOST_TEST(e.type == "ArgumentOutOfRangeException");
-  BOOST_TEST(e.message ==
-             "Index was out of range. Must be non-negative and less than the size of the collection. (Parameter 'index')");
+  BOOST_TEST(
+      e.message ==
+      "Index was out of range. Must be non-negative and less than the size of the collection. (Parameter 'index')");
   BOOST_TEST(e.position == std::string_view::npos);
   // Only when applied to an array.
   BOOST_TEST(select("$.o[-1]", R"({"o":{"x":1}})").empty());

@@ -110,8 +110,7 @@ BOOST_AUTO_TEST_SUITE(head_checks)
 
 BOOST_AUTO_TEST_CASE(method_auth_hub_size_type) {
   const std::string key = "k3y";
-  eventhub_ingest in({.hubs = {"devicedata"}, .max_body_bytes = 100},
-                     sas_verifier{sas_options{{{"send", key}}, {}}});
+  eventhub_ingest in({.hubs = {"devicedata"}, .max_body_bytes = 100}, sas_verifier{sas_options{{{"send", key}}, {}}});
   const std::string token = make_sas_token("https://ns.servicebus.windows.net/devicedata", "send", key, now_unix + 60);
   const std::string_view auth = token;
 
@@ -124,8 +123,9 @@ BOOST_AUTO_TEST_CASE(method_auth_hub_size_type) {
   BOOST_TEST(status_of(ingest(in, make_request(bhttp::verb::post, "/devicedata/messages", "{}",
                                                {{"Authorization", other}}))) == 401u);
   // Expired.
-  BOOST_TEST(status_of(ingest(in, make_request(bhttp::verb::post, "/devicedata/messages", "{}", {{"Authorization", auth}}),
-                              now_unix + 60)) == 401u);
+  BOOST_TEST(
+      status_of(ingest(in, make_request(bhttp::verb::post, "/devicedata/messages", "{}", {{"Authorization", auth}}),
+                       now_unix + 60)) == 401u);
   // OK.
   BOOST_TEST(status_of(ingest(in, make_request(bhttp::verb::post, "/devicedata/messages", "{}",
                                                {{"Authorization", auth}}))) == 201u);
@@ -138,9 +138,10 @@ BOOST_AUTO_TEST_CASE(method_auth_hub_size_type) {
   auto big = make_request(bhttp::verb::post, "/devicedata/messages", std::string(101, 'x'), {{"Authorization", auth}});
   BOOST_TEST(status_of(ingest(in, big)) == 413u);
   // Batch in another charset; compressed bodies.
-  BOOST_TEST(status_of(ingest(in, make_request(bhttp::verb::post, "/devicedata/messages", "[]",
-                                               {{"Authorization", auth},
-                                                {"Content-Type", "application/vnd.microsoft.servicebus.json; charset=utf-16"}}))) ==
+  BOOST_TEST(status_of(ingest(
+                 in, make_request(bhttp::verb::post, "/devicedata/messages", "[]",
+                                  {{"Authorization", auth},
+                                   {"Content-Type", "application/vnd.microsoft.servicebus.json; charset=utf-16"}}))) ==
              415u);
   BOOST_TEST(status_of(ingest(in, make_request(bhttp::verb::post, "/devicedata/messages", "x",
                                                {{"Authorization", auth}, {"Content-Encoding", "gzip"}}))) == 415u);
@@ -197,7 +198,8 @@ BOOST_AUTO_TEST_CASE(body_headers_and_system_properties) {
                                     {"deviceId", "dev-01"},
                                     {"X-Custom", "a \"quoted\" value"},
                                     {"deviceid", "dev-02"},
-                                    {"BrokerProperties", R"({"PartitionKey":"dev-01","Label":"vitals","MessageId":42,"TimeToLive":90})"}}));
+                                    {"BrokerProperties",
+                                     R"({"PartitionKey":"dev-01","Label":"vitals","MessageId":42,"TimeToLive":90})"}}));
   const auto& events = events_of(o);
   BOOST_REQUIRE_EQUAL(events.size(), 1u);
   const event& e = events[0];
@@ -229,10 +231,14 @@ BOOST_AUTO_TEST_CASE(sequence_numbers_and_offsets_per_partition) {
     auto o = ingest(in, make_request(bhttp::verb::post, target, std::move(body)));
     return events_of(o).at(0).system_properties;
   };
-  BOOST_TEST(send("/h/partitions/1/messages", "abc").find(R"("x-opt-sequence-number":0,"x-opt-offset":"0")") != std::string::npos);
-  BOOST_TEST(send("/h/partitions/1/messages", "defg").find(R"("x-opt-sequence-number":1,"x-opt-offset":"3")") != std::string::npos);
-  BOOST_TEST(send("/h/partitions/1/messages", "x").find(R"("x-opt-sequence-number":2,"x-opt-offset":"7")") != std::string::npos);
-  BOOST_TEST(send("/h/partitions/0/messages", "x").find(R"("x-opt-sequence-number":0,"x-opt-offset":"0")") != std::string::npos);
+  BOOST_TEST(send("/h/partitions/1/messages", "abc").find(R"("x-opt-sequence-number":0,"x-opt-offset":"0")") !=
+             std::string::npos);
+  BOOST_TEST(send("/h/partitions/1/messages", "defg").find(R"("x-opt-sequence-number":1,"x-opt-offset":"3")") !=
+             std::string::npos);
+  BOOST_TEST(send("/h/partitions/1/messages", "x").find(R"("x-opt-sequence-number":2,"x-opt-offset":"7")") !=
+             std::string::npos);
+  BOOST_TEST(send("/h/partitions/0/messages", "x").find(R"("x-opt-sequence-number":0,"x-opt-offset":"0")") !=
+             std::string::npos);
   // Another hub has its own counters.
   BOOST_TEST(send("/other/partitions/1/messages", "x").find(R"("x-opt-sequence-number":0,)") != std::string::npos);
 }
@@ -284,7 +290,8 @@ BOOST_AUTO_TEST_SUITE(batch_send)
 BOOST_AUTO_TEST_CASE(items_become_events) {
   eventhub_ingest in(options([](auto& o) { o.partition_count = 1; }), std::nullopt);
   const std::string body =
-      "\xEF\xBB\xBF[ {\"Body\":\"{\\\"HeartRate\\\":78}\", \"UserProperties\" : { \"deviceId\" : \"dev-01\", \"n\" : 1.50,"
+      "\xEF\xBB\xBF[ {\"Body\":\"{\\\"HeartRate\\\":78}\", \"UserProperties\" : { \"deviceId\" : \"dev-01\", \"n\" : "
+      "1.50,"
       " \"big\": 123456789012345678901234567890, \"ok\": true, \"nested\": {\"a\": [1, 2]} },"
       " \"BrokerProperties\":{\"PartitionKey\":\"dev-01\",\"CorrelationId\":\"c1\"}},"
       " {\"body\": {\"HeartRate\": 80,  \"t\": \"2024-01-01T00:00:00Z\"}},"
@@ -314,7 +321,8 @@ BOOST_AUTO_TEST_CASE(items_become_events) {
 BOOST_AUTO_TEST_CASE(malformed_batches_are_400_with_a_reason) {
   eventhub_ingest in({}, std::nullopt);
   auto send = [&](std::string body) {
-    auto o = ingest(in, make_request(bhttp::verb::post, "/h/messages", std::move(body), {{"Content-Type", batch_type}}));
+    auto o =
+        ingest(in, make_request(bhttp::verb::post, "/h/messages", std::move(body), {{"Content-Type", batch_type}}));
     return std::make_pair(status_of(o), o.events ? std::string() : o.events.error().message);
   };
   auto [s1, m1] = send("[{\"Body\":\"a\"},]");
@@ -342,15 +350,17 @@ BOOST_AUTO_TEST_CASE(malformed_batches_are_400_with_a_reason) {
 
 BOOST_AUTO_TEST_CASE(per_event_and_body_limits) {
   eventhub_ingest in(options([](auto& o) {
-    o.max_body_bytes = 200;
-    o.max_event_bytes = 50;
-  }), std::nullopt);
+                       o.max_body_bytes = 200;
+                       o.max_event_bytes = 50;
+                     }),
+                     std::nullopt);
   auto send = [&](std::string body) {
-    return status_of(ingest(in, make_request(bhttp::verb::post, "/h/messages", std::move(body), {{"Content-Type", batch_type}})));
+    return status_of(
+        ingest(in, make_request(bhttp::verb::post, "/h/messages", std::move(body), {{"Content-Type", batch_type}})));
   };
-  BOOST_TEST(send("[{\"Body\":\"" + std::string(40, 'x') + "\"}]") == 201u);    // 40 + "{}"
-  BOOST_TEST(send("[{\"Body\":\"" + std::string(49, 'x') + "\"}]") == 413u);    // 49 + "{}" > 50
-  BOOST_TEST(send("[{\"Body\":\"" + std::string(190, 'x') + "\"}]") == 413u);   // body over 200
+  BOOST_TEST(send("[{\"Body\":\"" + std::string(40, 'x') + "\"}]") == 201u);   // 40 + "{}"
+  BOOST_TEST(send("[{\"Body\":\"" + std::string(49, 'x') + "\"}]") == 413u);   // 49 + "{}" > 50
+  BOOST_TEST(send("[{\"Body\":\"" + std::string(190, 'x') + "\"}]") == 413u);  // body over 200
   // A chunked body (no Content-Length) over the limit is caught by to_events too.
   request req{bhttp::verb::post, "/h/messages", 11};
   req.body() = std::string(201, 'x');

@@ -11,8 +11,9 @@ using namespace iomt::transport::http;
 BOOST_AUTO_TEST_SUITE(json_scan_suite)
 
 BOOST_AUTO_TEST_CASE(valid_documents) {
-  for (std::string_view text : {"[]", " {} ", "\xEF\xBB\xBF[1]", "[1,-0.5e+3,\"a\\u00e9\\n\",true,false,null,{\"k\":[{}]}]",
-                                "\"\xC3\xA9\"", "123456789012345678901234567890"}) {
+  for (std::string_view text :
+       {"[]", " {} ", "\xEF\xBB\xBF[1]", "[1,-0.5e+3,\"a\\u00e9\\n\",true,false,null,{\"k\":[{}]}]", "\"\xC3\xA9\"",
+        "123456789012345678901234567890"}) {
     auto r = json_scan::scan_document(text);
     BOOST_TEST(bool(r), text);
   }
@@ -62,9 +63,8 @@ BOOST_AUTO_TEST_CASE(iteration_and_decoding) {
   BOOST_REQUIRE(items.size() == 2u);
   BOOST_TEST(items[1] == "2.50");
   std::vector<std::pair<std::string, std::string>> members;
-  json_scan::for_each_member(items[0], [&](std::string_view k, std::string_view v) {
-    members.emplace_back(json_scan::decode_string(k), v);
-  });
+  json_scan::for_each_member(
+      items[0], [&](std::string_view k, std::string_view v) { members.emplace_back(json_scan::decode_string(k), v); });
   BOOST_REQUIRE(members.size() == 2u);
   BOOST_TEST(members[0].first == "a");
   BOOST_TEST(members[0].second == "1");

@@ -31,8 +31,8 @@ constexpr std::string_view known_token =
     "&sig=S0MqPnwCwRnS2k5b2kEV3Jd57BvQc%2Bt6LeNssz8VGD0%3D&se=1700000000&skn=RootManageSharedAccessKey";
 
 sas_verifier verifier(std::vector<std::string> hosts = {}) {
-  return sas_verifier{sas_options{{{"RootManageSharedAccessKey", std::string(key)}, {"device", "other-key"}},
-                                  std::move(hosts)}};
+  return sas_verifier{
+      sas_options{{{"RootManageSharedAccessKey", std::string(key)}, {"device", "other-key"}}, std::move(hosts)}};
 }
 
 sas_errc code_of(const boost::system::result<sas_token, sas_error>& r) {

@@ -101,7 +101,8 @@ struct fixture {
   std::mutex records_mutex;
   std::vector<unsigned> statuses;
 
-  void start(ingest_options io = {}, server_options so = {}, int thread_count = 2) {
+  void start(ingest_options io = {}, server_options so = {}, int thread_count = 2,
+             const std::function<void(server&)>& more_routes = {}) {
     ingest = std::make_unique<eventhub_ingest>(std::move(io), sas_verifier{sas_options{{{"send", sas_key}}, {}}});
     so.address = "127.0.0.1";
     so.port = 0;
@@ -116,6 +117,7 @@ struct fixture {
       res.body() = "ok";
       return res;
     });
+    if (more_routes) more_routes(*srv);
     const auto ec = srv->listen();
     BOOST_REQUIRE_MESSAGE(!ec, ec.message());
     srv->start();
@@ -204,9 +206,9 @@ BOOST_AUTO_TEST_CASE(batch_send, *utf::timeout(30)) {
   fixture f;
   f.start();
   client c(f.port());
-  auto res = c.send(post("/devicedata/messages",
-                         R"([{"Body":"a","UserProperties":{"n":1}},{"Body":{"b":2}},{"Body":"c"}])",
-                         "application/vnd.microsoft.servicebus.json"));
+  auto res =
+      c.send(post("/devicedata/messages", R"([{"Body":"a","UserProperties":{"n":1}},{"Body":{"b":2}},{"Body":"c"}])",
+                  "application/vnd.microsoft.servicebus.json"));
   BOOST_TEST(res.result_int() == 201u);
   auto received = f.sink.received();
   BOOST_REQUIRE_EQUAL(received.size(), 3u);
@@ -247,6 +249,24 @@ BOOST_AUTO_TEST_CASE(routes_404_405_and_handlers, *utf::timeout(30)) {
   BOOST_TEST(res[bhttp::field::allow] == "GET");
   res = c.send(request{bhttp::verb::get, "/healthzx", 11});
   BOOST_TEST(res.result_int() == 404u);
+}
+
+BOOST_AUTO_TEST_CASE(a_get_catch_all_does_not_shadow_the_send_routes, *utf::timeout(30)) {
+  fixture f;
+  f.start({}, {}, 2, [](server& s) {
+    s.add_route(bhttp::verb::get, "/", [](const request& req) {
+      response res{bhttp::status::ok, req.version()};
+      res.body() = "page";
+      return res;
+    });
+  });
+  client c(f.port());
+  BOOST_TEST(c.send(request{bhttp::verb::get, "/index.html", 11}).body() == "page");
+  BOOST_TEST(c.send(request{bhttp::verb::get, "/healthz", 11}).body() == "ok");  // longest prefix
+  BOOST_TEST(c.send(post("/devicedata/messages", "x")).result_int() == 201u);
+  auto res = c.send(post("/index.html", "x"));
+  BOOST_TEST(res.result_int() == 405u);
+  BOOST_TEST(res[bhttp::field::allow] == "GET");
 }
 
 BOOST_AUTO_TEST_CASE(too_large_is_413_before_the_body_is_read, *utf::timeout(30)) {
@@ -385,6 +405,32 @@ BOOST_AUTO_TEST_CASE(no_answer_from_the_pipeline_is_504, *utf::timeout(30)) {
   BOOST_TEST(c.send(post("/devicedata/messages", "y")).result_int() == 201u);
 }
 
+BOOST_AUTO_TEST_CASE(idle_and_read_timeouts, *utf::timeout(30)) {
+  fixture f;
+  server_options so;
+  so.idle_timeout = 200ms;
+  so.read_timeout = 200ms;
+  f.start({}, std::move(so));
+  {
+    // An idle keep-alive connection is closed after idle_timeout.
+    client c(f.port());
+    BOOST_TEST(c.send(request{bhttp::verb::get, "/healthz", 11}).result_int() == 200u);
+    const auto t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(c.closed_by_server());
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 150ms));
+  }
+  {
+    // A body that stops coming: the connection is closed after read_timeout, nothing submitted.
+    client c(f.port());
+    c.write_raw("POST /devicedata/messages HTTP/1.1\r\nHost: x\r\nAuthorization: " + token() +
+                "\r\nContent-Length: 10\r\n\r\nabc");
+    const auto t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(c.closed_by_server());
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 150ms));
+  }
+  BOOST_TEST(f.sink.received().empty());
+}
+
 BOOST_AUTO_TEST_CASE(malformed_requests, *utf::timeout(30)) {
   fixture f;
   f.start();
@@ -482,11 +528,11 @@ BOOST_AUTO_TEST_CASE(curl_replays_the_postman_flow, *utf::timeout(60)) {
   std::ofstream(file, std::ios::binary) << messages[0].second;
 
   auto run_curl = [&](std::string_view data_option) {
-    const std::string command = "curl -sS -o /dev/null -w '%{http_code}' -X POST 'http://127.0.0.1:" +
-                                std::to_string(f.port()) + "/devicedata/messages?timeout=60&api-version=2014-01'" +
-                                " -H 'Authorization: " + token() + "'" +
-                                " -H 'Content-Type: application/atom+xml;type=entry;charset=utf-8'" + " " +
-                                std::string(data_option) + " @" + file.string() + " 2>&1";
+    const std::string command =
+        "curl -sS -o /dev/null -w '%{http_code}' -X POST 'http://127.0.0.1:" + std::to_string(f.port()) +
+        "/devicedata/messages?timeout=60&api-version=2014-01'" + " -H 'Authorization: " + token() + "'" +
+        " -H 'Content-Type: application/atom+xml;type=entry;charset=utf-8'" + " " + std::string(data_option) + " @" +
+        file.string() + " 2>&1";
     std::string out;
     if (FILE* p = ::popen(command.c_str(), "r")) {
       char buf[256];

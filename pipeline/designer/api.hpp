@@ -1,0 +1,41 @@
+// The designer's JSON API, sans-io: request body text in, status + JSON object out. The HTTP
+// routes (routes.hpp) only move bytes; everything decided about a request is decided here, with
+// the same engine as the pipeline (pipeline::mapping_session), never a second implementation.
+//
+//   POST /api/mapping/validate {deviceMapping, fhirMapping}
+//     -> 200 {valid, deviceMapping:{errors:[...]}, fhirMapping:{errors:[...]}}
+//   POST /api/mapping/test {deviceMapping, fhirMapping, messages:[...], envelope?, deviceIdentifierSystem?, issued?}
+//     -> 200 the object `iomtflow mapping test` prints: {measurements, observations, errors}
+//     -> 400 {error, validation} when the mappings are invalid (nothing is run)
+// A mapping is JSON text (a string, kept as typed so line/column point into the editor) or a JSON
+// value. A message is a string (its text), or {name?, text, properties?, systemProperties?}: with
+// envelope and properties/systemProperties given, the event {"Body": text, "Properties": ...,
+// "SystemProperties": ...} is built from them (iomt-spec §2); a name ending in .ndjson holds one
+// message per line, as for the CLI.
+// Bad requests -> 400 {error: "..."} naming the field at fault.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <cstddef>
+#include <string_view>
+
+namespace iomt::designer {
+
+struct api_limits {
+  std::size_t max_messages = 1000;  // messages in one test request (after .ndjson splitting)
+  std::size_t max_depth = 256;      // JSON nesting of the request itself
+};
+
+struct api_answer {
+  unsigned status = 200;
+  boost::json::object body;
+};
+
+api_answer validate_mappings(std::string_view request_body, const api_limits& limits = {});
+api_answer test_mappings(std::string_view request_body, const api_limits& limits = {});
+
+// {"error": message} with the given status (for the HTTP layer's own 4xx answers).
+api_answer error_answer(unsigned status, std::string_view message);
+
+}  // namespace iomt::designer

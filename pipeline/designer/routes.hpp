@@ -1,0 +1,30 @@
+// The designer's HTTP routes on the transport server (transport/http/server.hpp):
+//   GET  {prefix}/                       the page (embedded, static_files.hpp)
+//   POST {prefix}/api/mapping/validate   api.hpp
+//   POST {prefix}/api/mapping/test       api.hpp
+//   GET  {prefix}/api/examples/NAME      examples.hpp (workshop, builtin)
+// prefix: "" for `iomtflow designer`, "/designer" inside `iomtflow run`. POST bodies must be
+// application/json (415 otherwise, which also keeps plain cross-site form posts out) and at most
+// max_body_bytes (413); the server's max_route_body_bytes should be at least as large.
+#pragma once
+
+#include "transport/http/server.hpp"
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+namespace iomt::designer {
+
+struct designer_options {
+  std::string prefix;                     // "" or "/designer" (no trailing '/')
+  std::filesystem::path shared_dir;       // empty: find_shared_dir() (examples.hpp)
+  std::size_t max_body_bytes = 4u << 20;  // 4 MiB
+};
+
+// Registers the routes; call before server.start(). With an empty prefix the page's GET route is
+// "/", so other paths get 404/405 from the designer, except Event Hubs send routes (POST
+// /{hub}/messages), which the server always gives to its ingest.
+void add_designer_routes(transport::http::server& server, const designer_options& options);
+
+}  // namespace iomt::designer

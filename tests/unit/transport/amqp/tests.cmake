@@ -1,0 +1,13 @@
+# Unit suites of transport/amqp (sans-io: an in-memory broker, no socket, no clock). Paths are
+# relative to this file so it works wherever it is included from.
+if(TARGET iomt_transport_amqp)
+  iomt_add_test(test_transport_amqp
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/message_mapper_test.cpp
+    LIBS iomt_transport_amqp)
+  iomt_add_test(test_transport_amqp_credit
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/credit_settlement_test.cpp
+    LIBS iomt_transport_amqp)
+  iomt_add_test(test_transport_amqp_consumer
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/consumer_test.cpp
+    LIBS iomt_transport_amqp)
+endif()

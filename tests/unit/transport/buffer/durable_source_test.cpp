@@ -1,0 +1,477 @@
+// durable_source between a fake pipeline and a real log: acknowledge-when-durable, in-order
+// consumption, busy retries, out-of-order completions -> checkpoint, restart from the checkpoint,
+// refusals, the replay inbox; with the proposed outcome fields (IOMT_PROPOSED_OUTCOME): failed
+// events dead-lettered with their original content, transient failures re-submitted.
+#define BOOST_TEST_MODULE transport buffer durable source
+#include <boost/test/unit_test.hpp>
+
+#include "buffer_test_support.hpp"
+#include "transport/buffer/completion_tracker.hpp"
+#include "transport/buffer/durable_source.hpp"
+#include "transport/buffer/inbox.hpp"
+
+#include <condition_variable>
+#include <deque>
+
+using namespace iomt;
+using namespace iomt::transport::buffer;
+using namespace std::chrono_literals;
+using iomt::test::make_event;
+using iomt::test::temp_dir;
+
+namespace {
+
+// Records submissions; the test completes them when and how it likes.
+class fake_pipeline final : public transport::event_sink {
+public:
+  struct sub {
+    std::vector<transport::event> events;
+    transport::completion done;
+    bool completed = false;
+  };
+  transport::submit_status submit(std::vector<transport::event>&& events, transport::completion done) override {
+    std::lock_guard l(mu_);
+    if (shutting_down) return transport::submit_status::shutting_down;
+    if (busy_next > 0) {
+      --busy_next;
+      ++busy_answers;
+      return transport::submit_status::busy;
+    }
+    subs_.push_back({std::move(events), std::move(done), false});
+    cv_.notify_all();
+    if (auto_complete) {
+      auto& s = subs_.back();
+      s.completed = true;
+      transport::outcome o;
+      o.events = s.events.size();
+      auto d = s.done;
+      d(o);
+    }
+    return transport::submit_status::accepted;
+  }
+  bool wait_subs(std::size_t n, std::chrono::milliseconds t = 5s) {
+    std::unique_lock l(mu_);
+    return cv_.wait_for(l, t, [&] { return subs_.size() >= n; });
+  }
+  std::size_t count() {
+    std::lock_guard l(mu_);
+    return subs_.size();
+  }
+  std::vector<transport::event> events_of(std::size_t i) {
+    std::lock_guard l(mu_);
+    return subs_.at(i).events;
+  }
+  void complete(std::size_t i, transport::outcome o = {}) {
+    transport::completion d;
+    {
+      std::lock_guard l(mu_);
+      auto& s = subs_.at(i);
+      BOOST_REQUIRE(!s.completed);
+      s.completed = true;
+      o.events = s.events.size();
+      d = s.done;
+    }
+    d(o);
+  }
+  std::size_t total_events() {
+    std::lock_guard l(mu_);
+    std::size_t n = 0;
+    for (const auto& s : subs_) n += s.events.size();
+    return n;
+  }
+  std::vector<std::string> bodies() {
+    std::lock_guard l(mu_);
+    std::vector<std::string> out;
+    for (const auto& s : subs_)
+      for (const auto& e : s.events) out.push_back(e.body);
+    return out;
+  }
+
+  int busy_next = 0;
+  int busy_answers = 0;
+  bool shutting_down = false;
+  bool auto_complete = false;
+
+private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<sub> subs_;
+};
+
+// In-memory dead-letter sink; can be told to fail.
+class memory_sink final : public transport::deadletter::sink {
+public:
+  status put(const transport::event& e, const transport::deadletter::failure& f) override {
+    std::lock_guard l(mu);
+    if (fail_puts > 0) {
+      --fail_puts;
+      return error{errc::io, ENOSPC, "cannot write deadletter: No space left on device"};
+    }
+    staged.push_back({e, f});
+    return std::nullopt;
+  }
+  status sync() override {
+    std::lock_guard l(mu);
+    for (auto& s : staged) kept.push_back(std::move(s));
+    staged.clear();
+    return std::nullopt;
+  }
+  std::size_t size() {
+    std::lock_guard l(mu);
+    return kept.size();
+  }
+  std::mutex mu;
+  int fail_puts = 0;
+  std::vector<std::pair<transport::event, transport::deadletter::failure>> staged, kept;
+};
+
+struct waiter {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<transport::outcome> outcomes;
+  transport::completion done() {
+    return [this](const transport::outcome& o) {
+      std::lock_guard l(m);
+      outcomes.push_back(o);
+      cv.notify_all();
+    };
+  }
+  bool wait_for(std::size_t n, std::chrono::milliseconds d = 5s) {
+    std::unique_lock l(m);
+    return cv.wait_for(l, d, [&] { return outcomes.size() >= n; });
+  }
+};
+
+template <class O>
+bool refused(const O& o) {
+  if constexpr (requires(const O& x) { x.refused; })
+    return o.refused;
+  else
+    return o.failed == o.events && o.events > 0;
+}
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds t = 5s) {
+  const auto end = std::chrono::steady_clock::now() + t;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return f();
+}
+
+durable_options fast_options() {
+  durable_options o;
+  o.batch_events = 4;
+  o.checkpoint_interval = 5ms;
+  o.inbox_interval = 10ms;
+  o.backoff_initial = 1ms;
+  o.backoff_max = 5ms;
+  o.redeliver_delay = 5ms;
+  o.redeliver_max_delay = 20ms;
+  o.drain_timeout = 200ms;
+  return o;
+}
+
+std::unique_ptr<segment_log> open_log(const temp_dir& d, std::uint64_t max_bytes = 1 << 30) {
+  log_options o;
+  o.dir = d.str();
+  o.fsync = fsync_policy::never;
+  o.max_bytes = max_bytes;
+  auto l = segment_log::open(o);
+  BOOST_REQUIRE_MESSAGE(l, (l ? "" : l.error().message));
+  return std::move(*l);
+}
+
+std::vector<transport::event> events(int from, int n) {
+  std::vector<transport::event> v;
+  for (int i = from; i < from + n; ++i) v.push_back(make_event(i));
+  return v;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(tracker_checkpoint_is_the_lowest_unfinished_sequence) {
+  completion_tracker t(1);
+  BOOST_TEST(t.checkpoint(1) == 1u);
+  const auto a = t.add(1, 5, 4);
+  const auto b = t.add(5, 9, 4);
+  const auto c = t.add(9, 12, 3);
+  BOOST_TEST(t.events_in_flight() == 11u);
+  BOOST_TEST(t.finish(c));
+  BOOST_TEST(t.checkpoint(12) == 1u);
+  BOOST_TEST(t.finish(a));
+  BOOST_TEST(t.checkpoint(12) == 5u);
+  BOOST_TEST(!t.finish(a));  // twice
+  BOOST_TEST(!t.finish(99));
+  BOOST_TEST(t.batches_in_flight() == 1u);
+  BOOST_TEST(t.finish(b));
+  BOOST_TEST(t.checkpoint(12) == 12u);
+  BOOST_TEST(t.events_in_flight() == 0u);
+  BOOST_TEST(t.next_id() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(acknowledged_when_durable_then_consumed_in_order) {
+  temp_dir d;
+  auto log = open_log(d);
+  fake_pipeline pipe;
+  durable_source src(*log, pipe, nullptr, fast_options());
+  waiter w;
+  // Acknowledged before the pipeline has seen anything (the consumer is not started yet).
+  BOOST_TEST(static_cast<int>(src.submit(events(0, 3), w.done())) == static_cast<int>(transport::submit_status::accepted));
+  BOOST_REQUIRE(w.wait_for(1));
+  BOOST_TEST(w.outcomes[0].events == 3u);
+  BOOST_TEST(w.outcomes[0].failed == 0u);
+  BOOST_TEST(pipe.count() == 0u);
+  BOOST_TEST(static_cast<int>(src.submit(events(3, 7), w.done())) == static_cast<int>(transport::submit_status::accepted));
+  BOOST_REQUIRE(w.wait_for(2));
+  src.start();
+  BOOST_REQUIRE(pipe.wait_subs(3));  // 10 events in batches of 4
+  const auto bodies = pipe.bodies();
+  BOOST_REQUIRE(bodies.size() == 10u);
+  for (int i = 0; i < 10; ++i) BOOST_TEST(bodies[static_cast<std::size_t>(i)] == make_event(i).body);
+  BOOST_TEST(src.stats().accepted_events == 10u);
+  BOOST_TEST(eventually([&] { return src.stats().consumed_events == 10u; }));
+  src.stop();
+}
+
+BOOST_AUTO_TEST_CASE(out_of_order_completions_move_the_checkpoint) {
+  temp_dir d;
+  auto log = open_log(d);
+  fake_pipeline pipe;
+  durable_source src(*log, pipe, nullptr, fast_options());
+  waiter w;
+  src.submit(events(0, 12), w.done());  // seqs 1..12 -> batches [1,5) [5,9) [9,13)
+  BOOST_REQUIRE(w.wait_for(1));
+  src.start();
+  BOOST_REQUIRE(pipe.wait_subs(3));
+  std::this_thread::sleep_for(20ms);
+  BOOST_TEST(log->checkpoint_seq() == 1u);
+  pipe.complete(2);
+  std::this_thread::sleep_for(20ms);
+  BOOST_TEST(log->checkpoint_seq() == 1u);  // batch 1 still open
+  pipe.complete(0);
+  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 5u; }));
+  pipe.complete(1);
+  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 13u; }));
+  BOOST_TEST(src.lag() == 0u);
+  src.stop();
+}
+
+BOOST_AUTO_TEST_CASE(downstream_busy_is_retried_without_loss_or_duplicates) {
+  temp_dir d;
+  auto log = open_log(d);
+  fake_pipeline pipe;
+  pipe.busy_next = 5;
+  pipe.auto_complete = true;
+  durable_source src(*log, pipe, nullptr, fast_options());
+  src.start();
+  waiter w;
+  for (int i = 0; i < 10; ++i) src.submit(events(i * 3, 3), w.done());
+  BOOST_REQUIRE(w.wait_for(10));
+  BOOST_TEST(eventually([&] { return pipe.total_events() == 30u; }));
+  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 31u; }));
+  const auto bodies = pipe.bodies();
+  BOOST_REQUIRE(bodies.size() == 30u);
+  for (int i = 0; i < 30; ++i) BOOST_TEST(bodies[static_cast<std::size_t>(i)] == make_event(i).body);
+  BOOST_TEST(pipe.busy_answers == 5);
+  BOOST_TEST(src.stats().downstream_busy == 5u);
+  src.stop();
+}
+
+BOOST_AUTO_TEST_CASE(restart_resubmits_everything_after_the_checkpoint) {
+  temp_dir d;
+  {
+    auto log = open_log(d);
+    fake_pipeline pipe;
+    durable_source src(*log, pipe, nullptr, fast_options());
+    waiter w;
+    src.submit(events(0, 12), w.done());
+    BOOST_REQUIRE(w.wait_for(1));
+    src.start();
+    BOOST_REQUIRE(pipe.wait_subs(3));
+    pipe.complete(0);
+    pipe.complete(2);  // [9,13) done but behind the open [5,9)
+    BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 5u; }));
+    src.stop();  // drain times out for batch 2
+    BOOST_TEST(log->checkpoint_seq() == 5u);
+  }
+  auto log = open_log(d);
+  BOOST_TEST(log->checkpoint_seq() == 5u);
+  fake_pipeline pipe;
+  pipe.auto_complete = true;
+  durable_source src(*log, pipe, nullptr, fast_options());
+  src.start();
+  BOOST_TEST(eventually([&] { return pipe.total_events() == 8u; }));
+  const auto bodies = pipe.bodies();
+  BOOST_REQUIRE(bodies.size() == 8u);
+  BOOST_TEST(bodies.front() == make_event(4).body);  // seq 5 = event 4
+  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 13u; }));
+  src.stop();
+}
+
+BOOST_AUTO_TEST_CASE(full_buffer_answers_busy) {
+  temp_dir d;
+  auto log = open_log(d, 8 * 1024);
+  fake_pipeline pipe;  // never started: nothing is consumed
+  durable_source src(*log, pipe, nullptr, fast_options());
+  waiter w;
+  transport::submit_status st = transport::submit_status::accepted;
+  int n = 0;
+  while (st == transport::submit_status::accepted && n < 1000) st = src.submit({make_event(n++, 300)}, w.done());
+  BOOST_TEST(static_cast<int>(st) == static_cast<int>(transport::submit_status::busy));
+  BOOST_TEST(src.stats().refused_submits == 1u);
+  src.stop();
+  BOOST_TEST(static_cast<int>(src.submit(events(0, 1), w.done())) == static_cast<int>(transport::submit_status::shutting_down));
+}
+
+BOOST_AUTO_TEST_CASE(disk_error_is_never_acknowledged) {
+  temp_dir d;
+  test::faults f;
+  log_options o;
+  o.dir = d.str();
+  o.faults = &f;
+  o.retry_after_error = 10s;
+  auto log = std::move(*segment_log::open(o));
+  fake_pipeline pipe;
+  std::vector<std::string> logged;
+  std::mutex lm;
+  durable_source src(*log, pipe, nullptr, fast_options(), [&](int, const std::string& m, const std::string& detail) {
+    std::lock_guard l(lm);
+    logged.push_back(m + ": " + detail);
+  });
+  f.set(transport::buffer::io_op::write, ENOSPC, 1);
+  waiter w;
+  BOOST_REQUIRE(static_cast<int>(src.submit(events(0, 2), w.done())) == static_cast<int>(transport::submit_status::accepted));
+  BOOST_REQUIRE(w.wait_for(1));
+  BOOST_TEST(refused(w.outcomes[0]));  // 503, never 201
+  // While the error is fresh: refused at once (503 + Retry-After).
+  BOOST_TEST(static_cast<int>(src.submit(events(2, 1), w.done())) == static_cast<int>(transport::submit_status::busy));
+  std::lock_guard l(lm);
+  BOOST_REQUIRE(!logged.empty());
+  BOOST_TEST(logged.front().find("No space left on device") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(replay_inbox_is_taken_into_the_log) {
+  temp_dir d;
+  auto log = open_log(d);
+  const auto path = write_inbox(file_io{}, d.str(), events(100, 3));
+  BOOST_REQUIRE(path);
+  fake_pipeline pipe;
+  pipe.auto_complete = true;
+  durable_source src(*log, pipe, nullptr, fast_options());
+  src.start();
+  BOOST_TEST(eventually([&] { return pipe.total_events() == 3u; }));
+  BOOST_TEST(pipe.bodies().front() == make_event(100).body);
+  BOOST_TEST(eventually([&] { return !std::filesystem::exists(*path); }));
+  BOOST_TEST(src.stats().replayed_events == 3u);
+  src.stop();
+}
+
+#ifdef IOMT_PROPOSED_OUTCOME
+
+namespace {
+transport::outcome failed_outcome(std::vector<std::pair<std::uint32_t, std::string>> idx_type) {
+  transport::outcome o;
+  for (auto& [i, t] : idx_type) {
+    o.failures.push_back({i, t == "InvalidDataFormatException" ? "normalization" : "fhirConversion", t, "because " + t});
+    ++o.failed;
+  }
+  return o;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(failed_events_are_dead_lettered_before_the_checkpoint_passes_them) {
+  temp_dir d;
+  auto log = open_log(d);
+  fake_pipeline pipe;
+  memory_sink sink;
+  sink.fail_puts = 2;  // the store is full at first: the batch must stay unfinished
+  durable_source src(*log, pipe, &sink, fast_options());
+  waiter w;
+  src.submit(events(0, 4), w.done());
+  BOOST_REQUIRE(w.wait_for(1));
+  src.start();
+  BOOST_REQUIRE(pipe.wait_subs(1));
+  pipe.complete(0, failed_outcome({{1, "InvalidDataFormatException"}, {3, "PatientDeviceMismatchException"}}));
+  std::this_thread::sleep_for(50ms);
+  BOOST_TEST(log->checkpoint_seq() == 1u);  // not past events whose dead letter is not written
+  BOOST_TEST(src.stats().dead_letter_errors >= 1u);
+  BOOST_TEST(eventually([&] { return sink.size() == 2u; }, 5s));
+  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 5u; }));
+  std::lock_guard l(sink.mu);
+  BOOST_TEST(sink.kept[0].first.body == make_event(1).body);  // the original event, read back from the log
+  BOOST_TEST(sink.kept[0].second.type == "InvalidDataFormatException");
+  BOOST_TEST(sink.kept[0].second.stage == "normalization");
+  BOOST_TEST(sink.kept[1].first.body == make_event(3).body);
+  BOOST_TEST(src.stats().dead_lettered == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(transient_failures_are_resubmitted_then_dead_lettered) {
+  temp_dir d;
+  auto log = open_log(d);
+  fake_pipeline pipe;
+  memory_sink sink;
+  auto opts = fast_options();
+  opts.max_redeliveries = 2;
+  durable_source src(*log, pipe, &sink, opts);
+  waiter w;
+  src.submit(events(0, 3), w.done());
+  BOOST_REQUIRE(w.wait_for(1));
+  src.start();
+  BOOST_REQUIRE(pipe.wait_subs(1));
+  pipe.complete(0, failed_outcome({{2, "HttpRequestException"}}));
+  // Redelivery 1: just event 2.
+  BOOST_REQUIRE(pipe.wait_subs(2));
+  BOOST_REQUIRE(pipe.events_of(1).size() == 1u);
+  BOOST_TEST(pipe.events_of(1)[0].body == make_event(2).body);
+  BOOST_TEST(log->checkpoint_seq() == 1u);
+  pipe.complete(1, failed_outcome({{0, "HttpRequestException"}}));
+  BOOST_REQUIRE(pipe.wait_subs(3));  // redelivery 2
+  pipe.complete(2, failed_outcome({{0, "HttpRequestException"}}));
+  // Out of redeliveries: dead-lettered, and the batch is final.
+  BOOST_TEST(eventually([&] { return sink.size() == 1u; }));
+  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 4u; }));
+  std::lock_guard l(sink.mu);
+  BOOST_TEST(sink.kept[0].first.body == make_event(2).body);
+  BOOST_TEST(sink.kept[0].second.message.find("gave up after 2 redeliveries") != std::string::npos);
+  BOOST_TEST(src.stats().redelivered_events == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(redelivery_that_succeeds_finishes_the_batch) {
+  temp_dir d;
+  auto log = open_log(d);
+  fake_pipeline pipe;
+  memory_sink sink;
+  durable_source src(*log, pipe, &sink, fast_options());
+  waiter w;
+  src.submit(events(0, 2), w.done());
+  BOOST_REQUIRE(w.wait_for(1));
+  src.start();
+  BOOST_REQUIRE(pipe.wait_subs(1));
+  pipe.complete(0, failed_outcome({{0, "HttpRequestException"}, {1, "HttpRequestException"}}));
+  BOOST_REQUIRE(pipe.wait_subs(2));
+  BOOST_TEST(pipe.events_of(1).size() == 2u);
+  pipe.complete(1);
+  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 3u; }));
+  BOOST_TEST(sink.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(refused_outcome_carries_the_error) {
+  temp_dir d;
+  test::faults f;
+  log_options o;
+  o.dir = d.str();
+  o.faults = &f;
+  auto log = std::move(*segment_log::open(o));
+  fake_pipeline pipe;
+  durable_source src(*log, pipe, nullptr, fast_options());
+  f.set(transport::buffer::io_op::write, EROFS, 1);
+  waiter w;
+  src.submit(events(0, 1), w.done());
+  BOOST_REQUIRE(w.wait_for(1));
+  BOOST_TEST(w.outcomes[0].refused);
+  BOOST_TEST(w.outcomes[0].error.find("Read-only file system") != std::string::npos);
+}
+
+#endif

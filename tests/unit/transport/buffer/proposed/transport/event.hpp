@@ -1,0 +1,61 @@
+// PROPOSED transport/event.hpp (iomt issue 4): the test target test_transport_buffer_proposed builds
+// the buffer against it until the lead applies it to transport/event.hpp; then delete this copy.
+// What every source (HTTP ingest, AMQP / Event Hubs, the durable buffer) hands to the pipeline:
+// device events as Event Hubs would deliver them, and a completion that fires when every event of
+// the submission has its final outcome (STYLE habit 4: acknowledge only what is safe).
+#pragma once
+
+#include "mapping/json/value.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace iomt::transport {
+
+struct event {
+  std::string body;               // raw bytes as sent (parsed by the pipeline, iomt-spec §2)
+  // Application properties and system properties as compact JSON objects ("{}" when none), exactly
+  // what templates see under $.Properties / $.SystemProperties (no date sniffing there, §2).
+  std::string properties = "{}";
+  std::string system_properties = "{}";
+  json::date_time enqueued_time;  // UTC; IngestionTimeUtc of its measurements (§3.4, §5)
+  std::string partition_key;      // may be empty
+};
+
+// Why one event of a submission failed (its first error); the durable buffer dead-letters it.
+struct event_failure {
+  std::uint32_t index = 0;  // position of the event in the submitted vector
+  std::string stage;        // "normalization" | "fhirConversion"
+  std::string type;         // upstream exception name, e.g. "InvalidDataFormatException"
+  std::string message;
+};
+
+// Final outcome of one submission.
+struct outcome {
+  std::size_t events = 0;
+  std::size_t failed = 0;   // events with a reported error (normalization, FHIR conversion, FHIR write)
+  std::vector<event_failure> failures;  // one per failed event (failed == failures.size())
+  // Nothing of the submission was kept (the durable buffer could not write it): the source must
+  // not acknowledge (HTTP 503 + Retry-After, never 201); `error` says why.
+  bool refused = false;
+  std::string error;
+};
+
+enum class submit_status {
+  accepted,       // `done` will be called exactly once
+  busy,           // queues full: back-pressure, retry later (HTTP 503 + Retry-After); `done` not called
+  shutting_down,  // draining; `done` not called
+};
+
+using completion = std::function<void(const outcome&)>;
+
+// Implemented by the pipeline. Thread-safe; `done` may run on any thread.
+class event_sink {
+public:
+  virtual ~event_sink() = default;
+  virtual submit_status submit(std::vector<event>&& events, completion done) = 0;
+};
+
+}  // namespace iomt::transport

@@ -1,0 +1,87 @@
+// The on-disk format of the durable buffer (sans-io: pure functions over bytes, tested without
+// files). All integers are little-endian.
+//
+//   segment file  = segment header, then records back to back
+//   segment header (16 bytes) = "IOMTSEG1" | first_seq u64
+//   record        = payload_len u32 | crc u32 | seq u64 | payload (payload_len bytes)
+//   crc           = CRC-32C over payload, then payload_len and seq (as stored); so a flipped bit in
+//                   any field, a torn write or a zero-filled tail fails the check
+//   seq           = 64-bit, strictly increasing along the log (gap-free unless a corrupt region was
+//                   cut out at recovery); the segment file is named by its first record's seq
+//
+//   payload (one transport::event, version 1)
+//     = version u8 (1) | enqueued_time.zone u8 | enqueued_time.ticks i64
+//       | body_len u32 | body | properties_len u32 | properties
+//       | system_properties_len u32 | system_properties | partition_key_len u32 | partition_key
+#pragma once
+
+#include "transport/event.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace iomt::transport::buffer {
+
+inline constexpr std::string_view segment_magic = "IOMTSEG1";
+inline constexpr std::size_t segment_header_bytes = 16;
+inline constexpr std::size_t record_header_bytes = 16;
+// A length above this is corruption, not a record (HTTP bodies are at most a few MiB).
+inline constexpr std::size_t max_payload_bytes = 256u << 20;
+
+// ---- segment header -------------------------------------------------------------------------
+void append_segment_header(std::string& out, std::uint64_t first_seq);
+// True when `bytes` starts with a valid header; its first_seq in `first_seq`.
+bool parse_segment_header(std::string_view bytes, std::uint64_t& first_seq);
+
+// ---- records ---------------------------------------------------------------------------------
+// A whole record in one step (tests, the replay inbox).
+void append_record(std::string& out, std::uint64_t seq, std::string_view payload);
+
+// Two-step encoding for the log writer: appenders encode on their own thread with a provisional
+// header (the payload's CRC in the crc field, seq 0); the writer thread assigns the sequence and
+// finishes the CRC with seal_record (12 bytes of CRC work, so appends stay parallel).
+void begin_record(std::string& out, std::size_t& header_at);  // reserves the header
+void end_record(std::string& out, std::size_t header_at);     // fills length and payload CRC
+void seal_record(char* header, std::uint64_t seq) noexcept;   // sets seq, final CRC
+std::uint32_t record_payload_length(const char* header) noexcept;
+
+struct record_view {
+  std::uint64_t seq = 0;
+  std::string_view payload;
+};
+
+enum class scan_stop {
+  end,           // every byte was a valid record
+  incomplete,    // the bytes end inside a record (a torn tail, or only a read-chunk boundary)
+  bad_length,    // the length field is zero or above max_payload_bytes
+  bad_crc,       // the CRC does not match
+  bad_sequence,  // seq not above the previous one (or below the required minimum)
+};
+const char* to_string(scan_stop s);
+
+struct scan_result {
+  std::size_t valid_bytes = 0;   // bytes of the valid records from the start of `bytes`
+  std::size_t records = 0;
+  std::uint64_t first_seq = 0;   // of the first valid record (records > 0)
+  std::uint64_t last_seq = 0;    // of the last valid record (records > 0)
+  scan_stop stop = scan_stop::end;
+  std::size_t need_bytes = 0;    // incomplete: total bytes the cut record needs from valid_bytes on
+};
+
+// Checks records from the start of `bytes`; stops at the first one that is cut or invalid.
+// `min_seq`: the first record's seq must be >= it (each later one above its predecessor).
+// Valid records are appended to `out` when given (views into `bytes`).
+scan_result scan_records(std::string_view bytes, std::uint64_t min_seq, std::vector<record_view>* out = nullptr,
+                         std::size_t max_records = static_cast<std::size_t>(-1));
+
+// ---- event payloads --------------------------------------------------------------------------
+std::size_t encoded_size(const event& e) noexcept;
+void encode_event(std::string& out, const event& e);
+// False when the payload is not a well-formed version-1 event (`out` is then unspecified).
+// Reuses the capacity of `out`'s strings.
+bool decode_event(std::string_view payload, event& out);
+
+}  // namespace iomt::transport::buffer
