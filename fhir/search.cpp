@@ -90,7 +90,7 @@ std::string target_of_url(std::string_view url) {
   auto u = boost::urls::parse_uri_reference(url);
   if (!u) return std::string(url);
   std::string out(u->encoded_path());
-  if (out.empty()) out = "/";
+  if (out.empty()) out.push_back('/');  // (not = "/": GCC 12 -O2 false -Wrestrict, bug 105329)
   if (u->has_query()) {
     out += '?';
     out += u->encoded_query();

@@ -114,7 +114,7 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
   reader r(env);
   try {
     if (!root.IsMap()) r.fail("(file)", "expected a YAML mapping at the top level");
-    r.check_keys(root, "", {"source", "mapping", "pipeline", "fhir", "log"});
+    r.check_keys(root, "", {"source", "mapping", "pipeline", "fhir", "log", "designer"});
 
     // source.http
     const YAML::Node source = root["source"];
@@ -233,6 +233,10 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     if (c.fhir.max_connections == 0) r.fail("fhir.max_connections", "must be at least 1");
     if (c.fhir.max_attempts == 0) r.fail("fhir.retry.max_attempts", "must be at least 1");
     c.fhir.ca_file = resolve(config_dir, c.fhir.ca_file);
+
+    const YAML::Node dz = root["designer"];
+    r.check_keys(dz, "designer", {"enabled"});
+    if (dz) r.get(dz, "designer", "enabled", c.designer.enabled);
 
     const YAML::Node l = root["log"];
     r.check_keys(l, "log", {"level", "error_burst", "error_interval"});

@@ -79,8 +79,13 @@ struct log_config {
   milliseconds error_interval{10000};       // one more line per type per interval after that
 };
 
+struct designer_config {
+  bool enabled = false;                     // serve the mapping designer under /designer/ in `iomtflow run`
+};
+
 struct service_config {
   http_source_config http;
+  designer_config designer;
   pipeline_config pipeline;
   fhir_config fhir;
   mapping_config mapping;

@@ -47,6 +47,11 @@ void pipeline::start() {
   started_ = true;
 }
 
+void pipeline::begin_drain() {
+  draining_.store(true, std::memory_order_release);
+  for (auto& s : shards_) s->begin_drain();
+}
+
 void pipeline::stop() {
   if (stopping_.exchange(true)) return;
   if (!started_) return;
@@ -57,7 +62,8 @@ void pipeline::stop() {
 std::size_t pipeline::shard_of(std::string_view device_id) const { return fnv1a(device_id) % shards_.size(); }
 
 transport::submit_status pipeline::submit(std::vector<transport::event>&& events, transport::completion done) {
-  if (stopping_.load(std::memory_order_acquire)) return transport::submit_status::shutting_down;
+  if (stopping_.load(std::memory_order_acquire) || draining_.load(std::memory_order_acquire))
+    return transport::submit_status::shutting_down;
   // Refuse before doing any work when a shard is already full (the usual back-pressure case).
   for (const auto& sh : shards_)
     if (sh->saturated()) {

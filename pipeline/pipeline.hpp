@@ -25,6 +25,9 @@ public:
   ~pipeline() override;
 
   void start();
+  // Refuses new submissions and makes every shard flush now (SIGTERM: in-flight HTTP requests then
+  // complete without waiting for the flush interval). Non-blocking.
+  void begin_drain();
   // Refuses new submissions, flushes every shard, waits for in-flight writes. Idempotent.
   void stop();
 
@@ -42,6 +45,7 @@ private:
   metrics& metrics_;
   std::vector<std::unique_ptr<shard>> shards_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};
   bool started_ = false;
 };
 

@@ -36,6 +36,7 @@ void shard::cancel_reservation() { reserved_.fetch_sub(1, std::memory_order_acq_
 
 void shard::push(work_item&& item) {
   // Cannot fail: queued items never exceed reservations, and reservations never exceed capacity.
+  item.queued_at = clock_type::now();
   while (!queue_.try_push(item)) std::this_thread::yield();
   wake();
 }
@@ -63,6 +64,11 @@ void shard::start() {
   thread_ = std::thread([this] { ioc_.run(); });
 }
 
+void shard::begin_drain() {
+  stopping_.store(true, std::memory_order_release);
+  wake();
+}
+
 void shard::stop() {
   stopping_.store(true, std::memory_order_release);
   wake();
@@ -72,7 +78,9 @@ void shard::stop() {
 void shard::drain() {
   while (auto item = queue_.try_pop()) {
     reserved_.fetch_sub(1, std::memory_order_acq_rel);
-    if (window_.empty()) window_start_ = clock_type::now();
+    // The window is as old as its first measurement's arrival: items that queued up during a long
+    // flush are due at once, instead of waiting another full flush interval (bench/e2e).
+    if (window_.empty()) window_start_ = item->queued_at;
     for (std::size_t i = 0; i < item->measurements.size(); ++i) {
       window_.push_back(std::move(item->measurements[i]));
       window_acks_.push_back(std::move(item->acks[i]));

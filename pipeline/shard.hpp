@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -27,6 +28,7 @@ class metrics;
 struct work_item {
   std::vector<mapping::measurement> measurements;
   std::vector<ack_ref> acks;  // parallel to measurements
+  std::chrono::steady_clock::time_point queued_at{};  // set by shard::push
 };
 
 class shard {
@@ -43,6 +45,9 @@ public:
   void push(work_item&& item);  // requires a reservation
 
   void start();
+  // Refuses new work and flushes the window now instead of at the end of the flush interval.
+  // Non-blocking; any thread.
+  void begin_drain();
   // Flushes what is left, waits for in-flight writes, stops the thread. Call once.
   void stop();
   boost::asio::io_context& context() { return ioc_; }

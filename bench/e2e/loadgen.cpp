@@ -9,6 +9,8 @@
 //   iomtflow-loadgen ceiling --url http://127.0.0.1:8080/fhir --template OBSERVATION.json [--search]
 //                            PUT {base}/Observation/<id> of Observations shaped like the template;
 //                            --search first GETs Observation?identifier=... as iomtflow's create path does
+//   iomtflow-loadgen print   [--workload ..] [--devices ..] [--prefix ..] [--first-seq 0] [--messages 1]
+//                            prints the messages `send` would send, one per line, and exits
 //   common: [--connections 64] [--rate 0] (messages/s, 0 = as fast as answers come)
 //           [--duration 10] (s, 0 = no limit) [--messages 0] (0 = no limit)
 //           [--timeout 60] (s per request) [--retry-after-max 1] (s) [--label NAME] [--quiet]
@@ -97,6 +99,7 @@ void usage() {
   std::cerr << "usage: iomtflow-loadgen send --url http://HOST:PORT [--hub H] [--key-name N --key-env VAR]\n"
                "                            [--workload quantity|vitals] [--devices N] [--prefix P] [--first-seq N] [--batch N]\n"
                "       iomtflow-loadgen ceiling --url http://HOST:PORT/fhir --template OBSERVATION.json [--search]\n"
+               "       iomtflow-loadgen print [--workload quantity|vitals] [--devices N] [--prefix P] [--first-seq N] [--messages N]\n"
                "       common: [--connections N] [--rate MSGS_PER_S] [--duration S] [--messages N] [--timeout S]\n"
                "               [--retry-after-max S] [--label NAME] [--quiet]\n";
 }
@@ -121,7 +124,7 @@ std::optional<options> parse_args(int argc, char** argv) {
   if (argc < 2) return std::nullopt;
   options o;
   o.mode = argv[1];
-  if (o.mode != "send" && o.mode != "ceiling") return std::nullopt;
+  if (o.mode != "send" && o.mode != "ceiling" && o.mode != "print") return std::nullopt;
   o.connections = o.mode == "ceiling" ? 16 : 64;
   for (int i = 2; i < argc; ++i) {
     const std::string_view name = argv[i];
@@ -176,6 +179,7 @@ std::optional<options> parse_args(int argc, char** argv) {
       return std::nullopt;
     }
   }
+  if (o.mode == "print") return o;
   if (o.url.empty() || (o.mode == "ceiling" && o.template_file.empty())) return std::nullopt;
   if (o.duration == 0 && o.messages == 0) {
     std::cerr << "error: give --duration or --messages\n";
@@ -551,6 +555,15 @@ int main(int argc, char** argv) {
   if (!o) {
     usage();
     return 2;
+  }
+  if (o->mode == "print") {
+    std::string text;
+    for (std::uint64_t i = 0; i < std::max<std::uint64_t>(o->messages, 1); ++i) {
+      text.clear();
+      o->load.append_message(o->first_seq + i, 0, text);
+      std::cout << text << '\n';
+    }
+    return 0;
   }
   auto t = parse_url(o->url);
   if (!t) {

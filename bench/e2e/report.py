@@ -7,7 +7,8 @@
       start and end of the steady window (S seconds apart; T and F: CPU ticks of iomtflow and of
       the FHIR server at the same moments): rates and CPU. M3: after the drain: totals and the
       ingest-to-persisted histogram (M1 -> M3). LINE: the load generator's summary line.
-  report.py final --quantity Q.json --ceiling 'loadgen: ...' [--ceiling-search 'loadgen: ...']
+  report.py final --quantity Q.json --ceiling 'loadgen: ...' [--ceiling-after 'loadgen: ...']
+                  [--ceiling-search 'loadgen: ...']
                   [--quantity-latency QL.json] [--sampled S.json] [--sampled-latency SL.json] [--env TEXT]
       Prints the summary and, as the last line:
       e2e: ingest=<N>/s observations=<N>/s fhir_ceiling=<N>/s ratio=<R> p99_ms=<N>
@@ -227,21 +228,34 @@ def final(a):
     q, ql = load(a.quantity), load(a.quantity_latency)
     s, sl = load(a.sampled), load(a.sampled_latency)
     c = parse_loadgen(a.ceiling)
-    ceiling = c.get('ok_per_s', 0)
+    ca = parse_loadgen(a.ceiling_after) if a.ceiling_after else None
+    runs = [x for x in (c, ca) if x and x.get('ok_per_s')]
+    ceiling = sum(x['ok_per_s'] for x in runs) / len(runs) if runs else 0.0
+    ceiling_cores = sum(float(x.get('fhir_cpu_cores', 0)) for x in runs) / len(runs) if runs else 0.0
     ratio = q['observations_per_s'] / ceiling if ceiling else 0.0
     print()
     print('=== summary')
     if a.env:
         print(f'  machine: {a.env}')
     workload_lines('Quantity (one Observation per reading)', q, ql)
-    print(f'  FHIR write ceiling, bare client, PUT Observation/<id>: {fmt(ceiling)}/s '
-          f'(p50 {fmt(c.get("lat_p50_ms"), 1)} ms, p99 {fmt(c.get("lat_p99_ms"), 1)} ms, '
-          f'FHIR server {fmt(c.get("fhir_cpu_cores"), 2)} cores) -> ratio {ratio:.2f}')
-    if a.ceiling_search:
-        cs = parse_loadgen(a.ceiling_search)
+    def server_ms(obs_per_s, cores):
+        return 1000 * cores / obs_per_s if obs_per_s and cores else None
+
+    print(f'  FHIR write ceiling, bare client, PUT Observation/<id>: {fmt(ceiling)}/s -> ratio {ratio:.2f}')
+    for label, x in (('before', c), ('after', ca)):
+        if x:
+            print(f'      {label} the Quantity runs: {fmt(x.get("ok_per_s"))}/s (p50 {fmt(x.get("lat_p50_ms"), 1)} ms, '
+                  f'p99 {fmt(x.get("lat_p99_ms"), 1)} ms, FHIR server {fmt(x.get("fhir_cpu_cores"), 2)} cores)')
+    cs = parse_loadgen(a.ceiling_search) if a.ceiling_search else None
+    if cs:
         cr = cs.get('ok_per_s', 0)
-        print(f'      with an identifier search before each PUT (iomtflow\'s create path): {fmt(cr)} Observations/s'
+        print(f'      with an identifier search before each PUT (iomtflow\'s create path): {fmt(cr)} Observations/s '
+              f'(FHIR server {fmt(cs.get("fhir_cpu_cores"), 2)} cores)'
               + (f' -> ratio {q["observations_per_s"] / cr:.2f}' if cr else ''))
+    # FHIR server CPU per Observation: independent of the CPU share the server gets on a shared machine.
+    print(f'      FHIR server CPU per Observation: iomtflow {fmt(server_ms(q["observations_per_s"], q["fhir_cpu_cores"]), 3)} ms, '
+          f'bare PUT {fmt(server_ms(ceiling, ceiling_cores), 3)} ms'
+          + (f', bare search + PUT {fmt(server_ms(cs.get("ok_per_s"), cs.get("fhir_cpu_cores")), 3)} ms' if cs else ''))
     if s:
         workload_lines('SampledData (workshop mappings, hourly)', s, sl)
     # p99: below saturation when measured (at saturation a closed loop's latency only says how many
@@ -270,6 +284,7 @@ def main():
     fi = sub.add_parser('final')
     fi.add_argument('--quantity', required=True)
     fi.add_argument('--ceiling', required=True)
+    fi.add_argument('--ceiling-after')
     fi.add_argument('--ceiling-search')
     fi.add_argument('--sampled')
     fi.add_argument('--quantity-latency')

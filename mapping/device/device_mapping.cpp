@@ -7,6 +7,9 @@
 #include "mapping/device/template_loader.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <vector>
 
 namespace iomt::mapping::device {
 
@@ -42,7 +45,80 @@ struct match_wrapper {
   }
 };
 
+// Key hashes for the per-message prefilter: FNV-1a, never 0 (0 marks "no key required").
+std::uint64_t key_hash(std::string_view key) noexcept {
+  std::uint64_t h = 14695981039346656037ull;
+  for (char c : key) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h | 1;
+}
+
+// The object keys that occur anywhere in a message, as a small open-addressing set of hashes,
+// filled by one walk on first use. A hash collision only means a template is evaluated anyway;
+// too many keys -> "everything may be present" (no skipping).
+class key_presence {
+public:
+  bool may_contain(const json::value& root, std::uint64_t h) {
+    if (!filled_) fill(root);
+    if (overflow_) return true;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == h) return true;
+      if (slots_[i] == 0) return false;
+    }
+  }
+
+private:
+  static constexpr std::size_t capacity = 128;  // power of two; at most half full
+  static constexpr std::size_t mask = capacity - 1;
+  std::uint64_t slots_[capacity] = {};
+  std::size_t count_ = 0;
+  bool filled_ = false;
+  bool overflow_ = false;
+
+  void insert(std::uint64_t h) {
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == h) return;
+      if (slots_[i] == 0) {
+        slots_[i] = h;
+        overflow_ = ++count_ > capacity / 2;
+        return;
+      }
+    }
+  }
+
+  // Iterative pre-order walk (no recursion: documents may be deep).
+  void fill(const json::value& root) {
+    filled_ = true;
+    thread_local std::vector<const json::value*> stack;
+    stack.clear();
+    stack.push_back(&root);
+    while (!stack.empty() && !overflow_) {
+      const json::value* v = stack.back();
+      stack.pop_back();
+      if (v->is_object()) {
+        for (const json::member& m : v->as_object()) {
+          insert(key_hash(m.key));
+          if (m.val.is_container()) stack.push_back(&m.val);
+        }
+      } else if (v->is_array()) {
+        for (const json::value& item : v->as_array())
+          if (item.is_container()) stack.push_back(&item);
+      }
+    }
+  }
+};
+
 }  // namespace
+
+device_mapping::device_mapping(std::vector<content_template> t) : templates_(std::move(t)) {
+  required_key_hash_.reserve(templates_.size());
+  for (const content_template& c : templates_) {
+    std::optional<std::string_view> key = c.type_match ? c.type_match->required_key() : std::nullopt;
+    required_key_hash_.push_back(key ? key_hash(*key) : 0);
+  }
+}
 
 load_result device_mapping::load(std::string_view json_text) {
   detail::loaded_collection loaded = detail::load_collection(json_text);
@@ -68,9 +144,13 @@ result<void> device_mapping::normalize(const json::value& envelope, json::arena&
 
   thread_local std::vector<json::value> matches;
   match_wrapper wrapper;
-  for (const content_template& t : templates_) {
+  key_presence keys;
+  for (std::size_t i = 0; i < templates_.size(); ++i) {
+    const content_template& t = templates_[i];
     // Checked when the matches are enumerated, i.e. per message (expected A9).
     if (!t.type_match) return detail::incompatible_data("An expression must be set for [TypeMatchExpression]");
+    // The type match provably selects nothing (and cannot fail) without its key: skip it.
+    if (required_key_hash_[i] != 0 && !keys.may_contain(envelope, required_key_hash_[i])) continue;
     matches.clear();
     // On a failure the matches found before it are still turned into measurements first, as
     // upstream's lazy SelectTokens enumeration does (partial output, §13.1).

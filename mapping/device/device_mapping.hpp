@@ -13,6 +13,7 @@
 #include "mapping/template_error.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -53,8 +54,10 @@ public:
   result<void> normalize(const json::value& envelope, json::arena& scratch, std::vector<measurement>& out) const;
 
 private:
-  explicit device_mapping(std::vector<content_template> t) : templates_(std::move(t)) {}
+  explicit device_mapping(std::vector<content_template> t);
   std::vector<content_template> templates_;
+  // Per template: hash of the key its type match requires (0: none known), see normalize().
+  std::vector<std::uint64_t> required_key_hash_;
 };
 
 }  // namespace iomt::mapping::device

@@ -48,6 +48,12 @@ public:
   // The JSONPath parse error reported at every evaluation ("" when the expression parsed).
   const std::string& deferred_error() const noexcept { return deferred_error_; }
 
+  // A key the document must contain somewhere for select_tokens to return anything or fail
+  // (JSONPath only; jsonpath::path::required_key). nullopt: unknown, always evaluate.
+  std::optional<std::string_view> required_key() const noexcept {
+    return json_path_ ? json_path_->required_key() : std::nullopt;
+  }
+
   // SelectTokens (iomt-spec §3.4 step 2, §3.9): appends every match to `out`. JMESPath: each
   // element of a projection, else the single non-null result. Temporaries go to `scratch`.
   result<void> select_tokens(const json::value& root, json::arena& scratch, std::vector<json::value>& out) const;

@@ -47,6 +47,22 @@ token child(token t, std::uint32_t i) {
 
 enum class flow : std::uint8_t { next, stop, fail };
 
+// A field-chain path (path_ref::field_chain) from t: what the generic run() would yield, i.e. at
+// most one value (JObject[name] takes the first property of that name), without the machinery.
+const json::value* follow_fields(const program& p, const path_ref& path, token t) {
+  if (t.prop) return nullptr;
+  const json::value* v = t.v;
+  for (std::uint32_t i = 0; i < path.count; ++i) {
+    if (!v->is_object()) return nullptr;
+    v = v->find(p.steps[path.first + i].name);
+    if (!v) return nullptr;
+  }
+  return v;
+}
+
+// A token on which an object_only filter is false: anything but a plain object.
+bool not_object(token t) { return t.prop || !t.v->is_object(); }
+
 struct frame {
   token parent;
   std::uint32_t next;
@@ -153,8 +169,10 @@ private:
         return slice(v, st, next);
       case step_kind::query: {  // QueryFilter: each child
         std::uint32_t n = child_count(t);
+        const bool object_only = p_.exprs[st.expr].object_only;
         for (std::uint32_t k = 0; k < n; ++k) {
           token c = child(t, k);
+          if (object_only && not_object(c)) continue;  // the filter is false there, without error
           bool hit = false;
           if (test(st.expr, c, hit) == flow::fail) return flow::fail;
           if (hit)
@@ -163,6 +181,12 @@ private:
         return flow::next;
       }
       case step_kind::query_scan:  // QueryScanFilter: DescendantsAndSelf (or the token itself)
+        if (p_.exprs[st.expr].object_only)  // the filter is false, without error, on non-objects
+          return walk_objects(t, [&](token u) {
+            bool hit = false;
+            if (test(st.expr, u, hit) == flow::fail) return flow::fail;
+            return hit ? next(u) : flow::next;
+          });
         return walk(t, true, [&](token u) {
           bool hit = false;
           if (test(st.expr, u, hit) == flow::fail) return flow::fail;
@@ -232,6 +256,39 @@ private:
     return result;
   }
 
+  // The objects among DescendantsAndSelf of t, in the same pre-order as walk(t, true, ...): a
+  // JProperty is always followed directly by its value, so skipping JProperties and primitives
+  // keeps the relative order of the objects.
+  template <class Visit>
+  flow walk_objects(token start, Visit&& visit) {
+    const json::value* first = start.v;  // a JProperty start: its value is its only descendant
+    if (!first->is_container()) return flow::next;
+    if (first->is_object())
+      if (flow f = visit(token{first, nullptr}); f != flow::next) return f;
+    const std::size_t base = s_.frames.size();
+    s_.frames.push_back({token{first, nullptr}, 0});
+    flow result = flow::next;
+    while (s_.frames.size() > base) {
+      frame& top = s_.frames.back();
+      const json::value& parent = *top.parent.v;
+      if (top.next >= parent.size()) {
+        s_.frames.pop_back();
+        continue;
+      }
+      const std::uint32_t k = top.next++;
+      const json::value* c = parent.is_array() ? &parent.as_array()[k] : &parent.as_object()[k].val;
+      if (!c->is_container()) continue;
+      if (c->is_object())
+        if (flow f = visit(token{c, nullptr}); f != flow::next) {  // may grow s_.frames: `top` is dead
+          result = f;
+          break;
+        }
+      if (c->size() > 0) s_.frames.push_back({token{c, nullptr}, 0});
+    }
+    s_.frames.resize(base);
+    return result;
+  }
+
   // QueryExpression.IsMatch(root, t).
   flow test(std::uint32_t id, token t, bool& hit) {
     const expr& e = p_.exprs[id];
@@ -254,6 +311,10 @@ private:
         hit = false;
         if (e.left.k == operand::kind::literal) {
           hit = true;
+          return flow::next;
+        }
+        if (e.left.path.field_chain) {  // `@name`, `@.a.b`, `@['x']`: a direct lookup
+          hit = follow_fields(p_, e.left.path, t) != nullptr;
           return flow::next;
         }
         auto any = [&](token) {
@@ -299,10 +360,13 @@ private:
       return flow::next;
     };
     flow f = flow::next;
-    if (e.left.k == operand::kind::literal)
+    if (e.left.k == operand::kind::literal) {
       f = on_left(token{&e.left.literal, nullptr});
-    else if (e.left.k == operand::kind::path)
+    } else if (e.left.k == operand::kind::path && e.left.path.field_chain) {  // `@name == ...`
+      if (const json::value* l = follow_fields(p_, e.left.path, t)) f = on_left(token{l, nullptr});
+    } else if (e.left.k == operand::kind::path) {
       f = evaluate(e.left.path, t, on_left);
+    }
     s_.operands.resize(base);
     return f == flow::fail ? flow::fail : flow::next;
   }
@@ -373,6 +437,10 @@ error property_selected(const json::member& m) {
 
 boost::system::result<void, error> select_all(const program& p, const json::value& root,
                                               std::vector<const json::value*>& out) {
+  if (p.main.field_chain) {  // `$.a.b`: a direct lookup
+    if (const json::value* v = follow_fields(p, p.main, token{&root, nullptr})) out.push_back(v);
+    return {};
+  }
   evaluator ev(p, root, thread_scratch());
   auto sink = [&](token t) {
     if (t.prop) return ev.fail(property_selected(*t.prop));
@@ -384,6 +452,7 @@ boost::system::result<void, error> select_all(const program& p, const json::valu
 }
 
 boost::system::result<const json::value*, error> select_one(const program& p, const json::value& root) {
+  if (p.main.field_chain) return follow_fields(p, p.main, token{&root, nullptr});  // `$.a.b`
   evaluator ev(p, root, thread_scratch());
   const json::value* found = nullptr;
   auto sink = [&](token t) {

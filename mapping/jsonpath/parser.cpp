@@ -92,9 +92,11 @@ private:
   }
 
   path_ref commit(const std::vector<step>& steps) {
-    path_ref r{static_cast<std::uint32_t>(p_.steps.size()), static_cast<std::uint32_t>(steps.size()), false};
+    path_ref r{static_cast<std::uint32_t>(p_.steps.size()), static_cast<std::uint32_t>(steps.size()), false, false};
+    r.field_chain = !steps.empty();
     for (const step& st : steps) {
       if (st.kind == step_kind::slice && st.stride && *st.stride == 0) r.zero_stride = true;
+      if (st.kind != step_kind::field || st.wildcard) r.field_chain = false;
       p_.steps.push_back(st);
     }
     return r;
@@ -546,6 +548,90 @@ private:
   }
 };
 
+// Compile-time facts about filters (program.hpp), derived from the compiled steps only.
+// A filter operand path that starts with a field step yields nothing, without error, on a token
+// that is not an object (FieldFilter / FieldMultipleFilter skip everything else, JProperties
+// included); a named first step also yields nothing when the object lacks that key. Comparisons
+// only look at their right side once the left side produced something.
+class analyzer {
+public:
+  explicit analyzer(program& p) : p_(p) {}
+
+  void run() {
+    for (std::uint32_t id = 0; id < p_.exprs.size(); ++id) {
+      p_.exprs[id].object_only = object_only(id, 0);
+      p_.exprs[id].required_key = required_key(id, 0);
+    }
+    p_.required_key = main_required_key();
+  }
+
+private:
+  program& p_;
+
+  const step* first_step(const operand& o) const {
+    if (o.k != operand::kind::path || o.path.count == 0 || o.path.zero_stride) return nullptr;
+    return &p_.steps[o.path.first];
+  }
+
+  bool object_only(std::uint32_t id, int depth) const {
+    if (depth > max_composite_depth + 1) return false;
+    const expr& e = p_.exprs[id];
+    if (e.o == op::and_) return !e.children.empty() && object_only(e.children.front(), depth + 1);
+    if (e.o == op::or_) {
+      for (std::uint32_t c : e.children)
+        if (!object_only(c, depth + 1)) return false;
+      return !e.children.empty();
+    }
+    const step* s = first_step(e.left);
+    return s && (s->kind == step_kind::field || s->kind == step_kind::fields);
+  }
+
+  std::optional<std::string_view> required_key(std::uint32_t id, int depth) const {
+    if (depth > max_composite_depth + 1) return std::nullopt;
+    const expr& e = p_.exprs[id];
+    if (e.o == op::and_) {
+      if (e.children.empty()) return std::nullopt;
+      return required_key(e.children.front(), depth + 1);
+    }
+    if (e.o == op::or_) {
+      std::optional<std::string_view> key;
+      for (std::uint32_t c : e.children) {
+        auto k = required_key(c, depth + 1);
+        if (!k || (key && *key != *k)) return std::nullopt;
+        key = k;
+      }
+      return key;
+    }
+    const step* s = first_step(e.left);
+    if (s && s->kind == step_kind::field && !s->wildcard) return s->name;
+    return std::nullopt;
+  }
+
+  // The main path selects something only through an object holding the key when a filter step
+  // requires it and no step before that filter can fail (an error must still be reported).
+  std::optional<std::string_view> main_required_key() const {
+    if (p_.main.zero_stride) return std::nullopt;
+    for (std::uint32_t i = 0; i < p_.main.count; ++i) {
+      const step& st = p_.steps[p_.main.first + i];
+      switch (st.kind) {
+        case step_kind::query:
+        case step_kind::query_scan:
+          if (p_.exprs[st.expr].required_key) return p_.exprs[st.expr].required_key;
+          return std::nullopt;
+        case step_kind::field:
+        case step_kind::fields:
+        case step_kind::scan:
+        case step_kind::scan_fields:
+        case step_kind::index_all:
+          break;
+        default:
+          return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  }
+};
+
 }  // namespace
 
 boost::system::result<std::shared_ptr<const program>, error> parse(std::string_view text) {
@@ -553,6 +639,7 @@ boost::system::result<std::shared_ptr<const program>, error> parse(std::string_v
   prog->text = std::string(text);
   try {
     parser(prog->text, *prog).parse_main();
+    analyzer(*prog).run();
   } catch (parse_failure& f) {
     return std::move(f.e);
   }

@@ -32,4 +32,6 @@ boost::system::result<const json::value*, error> path::select_single(const json:
 
 std::string_view path::text() const { return prog_->text; }
 
+std::optional<std::string_view> path::required_key() const { return prog_->required_key; }
+
 }  // namespace iomt::jsonpath

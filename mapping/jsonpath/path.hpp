@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,12 @@ public:
 
   // The expression as given to compile().
   std::string_view text() const;
+
+  // A key that must exist somewhere in the document for select() to return anything or fail:
+  // derived from the compiled steps (a filter such as `[?(@hr)]`, `[?(@hr.x == 1)]` reached only
+  // through steps that cannot fail). nullopt when no such key is known. Lets callers skip
+  // evaluation on documents that lack the key (the result would be empty, without error).
+  std::optional<std::string_view> required_key() const;
 
 private:
   explicit path(std::shared_ptr<const detail::program> p) noexcept : prog_(std::move(p)) {}

@@ -46,6 +46,7 @@ struct path_ref {
   std::uint32_t first = 0;
   std::uint32_t count = 0;
   bool zero_stride = false;  // contains a slice with step 0: Newtonsoft throws whenever it runs
+  bool field_chain = false;  // non-empty, only named field steps (`.a.b`, `['a']`): a direct lookup
 };
 
 enum class op : std::uint8_t {
@@ -74,6 +75,9 @@ struct expr {
   operand left, right;                  // BooleanQueryExpression
   std::int32_t regex = -1;              // =~ with a literal right side: program::regexes index
   std::vector<std::uint32_t> children;  // CompositeExpression (and_ / or_)
+  // Compile-time facts (analyze() in parser.cpp), used to skip work without changing results:
+  bool object_only = false;  // false, without error, on any token that is not an object (JProperties too)
+  std::optional<std::string_view> required_key;  // false, without error, unless the token is an object with this key
 };
 
 struct program {
@@ -84,6 +88,8 @@ struct program {
   std::vector<std::string_view> names;
   std::vector<std::int32_t> ints;
   std::vector<compiled_regex> regexes;
+  // A key every object selected-through by the main path must have (see path::required_key()).
+  std::optional<std::string_view> required_key;
   std::unique_ptr<json::arena> arena = std::make_unique<json::arena>();
 };
 

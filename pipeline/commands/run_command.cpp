@@ -7,6 +7,7 @@
 #include "pipeline/commands/cli_args.hpp"
 #include "pipeline/commands/commands.hpp"
 #include "pipeline/config.hpp"
+#include "pipeline/designer/routes.hpp"
 #include "pipeline/fhir_writer.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/metrics.hpp"
@@ -147,8 +148,12 @@ int run(int argc, char** argv, int first) {
   transport::http::server_options so;
   so.address = cfg->http.listen_address;
   so.port = cfg->http.port;
+  if (cfg->designer.enabled)
+    so.max_route_body_bytes = std::max(so.max_route_body_bytes, designer::designer_options{}.max_body_bytes);
   so.on_request = [&metrics](const transport::http::request_record& r) {
-    std::string route = r.path == "/metrics" || r.path == "/healthz" || r.path == "/readyz" ? std::string(r.path) : "ingest";
+    std::string route = r.path == "/metrics" || r.path == "/healthz" || r.path == "/readyz" ? std::string(r.path)
+                        : r.path.rfind("/designer", 0) == 0                                ? "designer"
+                                                                                            : "ingest";
     metrics.http_request(route, r.status);
   };
   transport::http::server server(http_ioc, so, ingest, pipe);
@@ -165,6 +170,11 @@ int run(int argc, char** argv, int first) {
     std::string why = !ready.source_ok ? "source not ready" : "FHIR server not ready: " + ready.last_error;
     return text_response(bhttp::status::service_unavailable, why + "\n");
   });
+  if (cfg->designer.enabled) {
+    designer::designer_options d;
+    d.prefix = "/designer";
+    designer::add_designer_routes(server, d);
+  }
   if (auto ec = server.listen()) {
     std::cerr << "error: source.http: cannot listen on " << so.address << ":" << so.port << ": " << ec.message() << '\n';
     return 2;
@@ -194,6 +204,7 @@ int run(int argc, char** argv, int first) {
     log::info("stopping: finishing in-flight work", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     ready.source_ok = false;
     stopping = true;
+    pipe.begin_drain();
     server.shutdown(std::chrono::seconds(30), [&] { http_ioc.stop(); });
   });
   std::vector<std::thread> http_threads;

@@ -7,4 +7,10 @@ if(TARGET iomt_transport_amqp)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/source_it.cpp
     LIBS iomt_transport_amqp)
   set_tests_properties(test_amqp_integration PROPERTIES LABELS "amqp" RESOURCE_LOCK amqp-broker TIMEOUT 400)
+  # Event Hubs: the project's emulator (scripts/peers/eh-emulator, npm ci on first use), checked
+  # against the official Azure SDK (@azure/event-hubs).
+  iomt_add_test(test_amqp_eventhubs_integration
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/eventhubs_it.cpp
+    LIBS iomt_transport_amqp)
+  set_tests_properties(test_amqp_eventhubs_integration PROPERTIES LABELS "amqp" RESOURCE_LOCK eh-emulator TIMEOUT 300)
 endif()

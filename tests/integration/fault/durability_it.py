@@ -200,11 +200,24 @@ def expected(n):
     return hr, spo2
 
 
+def search_all(fhir, query, page=1000):
+    """Every resource of a search: the test FHIR server gives no `next` links, so page with _offset
+    (harness.FhirServer.search stops at the first page)."""
+    out, offset = [], 0
+    while True:
+        bundle = fhir.get(f"{query}{'&' if '?' in query else '?'}_count={page}&_offset={offset}")
+        entries = [e["resource"] for e in bundle.get("entry", []) if "resource" in e]
+        out.extend(entries)
+        if len(entries) < page:
+            return out
+        offset += page
+
+
 def observations_complete(fhir, n, final=False):
     """True when every measurement of events [0, n) is in the Observations. With final=True,
     mismatches, extra points and duplicates raise."""
     want_hr, want_spo2 = expected(n)
-    obs = fhir.search("Observation")
+    obs = search_all(fhir, "Observation")
     got_hr, quantity = {}, {}
     dup = []
     for o in obs:
@@ -308,11 +321,23 @@ class Proxy:
     def up(self):
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", self.port))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.srv.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         self.srv.listen(64)
         threading.Thread(target=self._accept, args=(self.srv,), daemon=True).start()
 
     def down(self):
+        try:
+            self.srv.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread, frees the port
+        except OSError:
+            pass
         self.srv.close()
         with self.lock:
             for c in self.conns:
@@ -464,7 +489,6 @@ def buffer_disk_full(fhir):
             check(first_503 is not None, "the disk never filled up")
             check("No space left on device" in flow.log_text(), f"ENOSPC not logged:\n{flow.log_tail()}")
             log(f"{acked} events acknowledged, then 503 (disk full)")
-            proxy.up()
 
 
 def corrupted_tail(fhir):

@@ -30,7 +30,7 @@ std::pair<std::unique_ptr<file_checkpoint_store>, error> file_checkpoint_store::
                                                                                      std::string hub, std::string group) {
   std::unique_ptr<file_checkpoint_store> s(new file_checkpoint_store(std::move(path), std::move(ns), std::move(hub), std::move(group)));
   std::ifstream in(s->path_);
-  if (!in) return {std::move(s), {}};  // no checkpoint yet
+  if (!in) return {std::move(s), error{}};  // no checkpoint yet
   std::stringstream text;
   text << in.rdbuf();
   boost::system::error_code ec;
@@ -63,7 +63,7 @@ std::pair<std::unique_ptr<file_checkpoint_store>, error> file_checkpoint_store::
       s->partitions_[std::string(id)] = c;
     }
   }
-  return {std::move(s), {}};
+  return {std::move(s), error{}};
 }
 
 std::optional<checkpoint> file_checkpoint_store::get(const std::string& partition) {

@@ -208,4 +208,18 @@ BOOST_AUTO_TEST_CASE(zero_step_slices_in_filters_fail_when_evaluated) {
   BOOST_TEST(select("$[?(@.x == @[::0])]", R"([{"y":1}])").empty());
 }
 
+// Compile-time shortcuts (object-only filters, field-chain lookups) must not change results.
+BOOST_AUTO_TEST_CASE(object_only_filters_keep_order_and_quirks) {
+  auto d = doc(R"({"a":{"hr":1,"b":[{"hr":2},[{"hr":3}],{"x":{"hr":4}}]},"hr":0})");
+  BOOST_TEST(select("$..[?(@hr)].hr", d.root) == (strings{"0", "1", "2", "3", "4"}));
+  BOOST_TEST(select("$..[?(@.hr && @.b)].hr", d.root) == strings{"1"});
+  BOOST_TEST(select("$..[?(@.x.hr == 4)].x.hr", d.root) == strings{"4"});
+  BOOST_TEST(select("$..[?(@['hr'] > 2)].hr", d.root) == (strings{"3", "4"}));
+  BOOST_TEST(select("$.a.b[?(@.hr)].hr", d.root) == strings{"2"});
+  BOOST_TEST(select("$.a.b[*]..[?(@.hr)].hr", d.root) == (strings{"2", "3", "4"}));
+  BOOST_TEST(select("$.a.hr..[?(@.hr)]", d.root).empty());
+  // A filter whose first branch is not object-only still tests primitives.
+  BOOST_TEST(select("$..[?(@ == 2 || @.hr == 2)]", d.root) == (strings{R"({"hr":2})", "2"}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

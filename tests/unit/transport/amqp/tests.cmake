@@ -10,4 +10,7 @@ if(TARGET iomt_transport_amqp)
   iomt_add_test(test_transport_amqp_consumer
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/consumer_test.cpp
     LIBS iomt_transport_amqp)
+  iomt_add_test(test_transport_amqp_eventhubs
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/eventhubs_test.cpp
+    LIBS iomt_transport_amqp)
 endif()

@@ -1,0 +1,258 @@
+// The Event Hubs source against the project's Event Hubs-like endpoint
+// (scripts/peers/eh-emulator, TLS, SASL ANONYMOUS + CBS put-token, $management discovery, offset
+// filters), whose fidelity is checked first with the official Azure SDK (sdk-check.js): the SDK and
+// iomtflow must see the same events with the same sequence numbers, offsets and properties.
+#define BOOST_TEST_MODULE amqp_eventhubs_integration
+#include <boost/test/unit_test.hpp>
+
+#include "integration/amqp/amqp_support.hpp"
+#include "transport/amqp/eventhubs/eventhubs_source.hpp"
+#include "transport/amqp/value_json.hpp"
+
+#include <boost/json.hpp>
+
+using namespace iomt::test::amqp;
+using namespace std::chrono_literals;
+namespace ta = iomt::transport::amqp;
+namespace eh = iomt::transport::amqp::eventhubs;
+namespace tr = iomt::transport;
+
+namespace {
+
+struct emulator {
+  std::string dir, connection_string, plain_connection_string, ca, key_name, key;
+  emulator() {
+    dir = (scratch_dir() / "eh-emulator-5687").string();
+    std::filesystem::create_directories(dir);
+    const std::string cmd = scripts_dir() + "/eh-emulator/start.sh --port 5687 --plain-port 5688 --dir " + dir + " >" + dir +
+                            ".start.log 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("could not start the Event Hubs emulator: see " + dir + ".start.log");
+    // env.sh quotes the connection strings: read them by hand.
+    std::ifstream in(dir + "/env.sh");
+    std::string line;
+    while (std::getline(in, line)) {
+      auto value = [&](const std::string& k) -> std::string {
+        auto p = line.find(k + "='");
+        if (p == std::string::npos) return {};
+        p += k.size() + 2;
+        return line.substr(p, line.find('\'', p) - p);
+      };
+      if (auto v = value("EH_CONNECTION_STRING"); !v.empty()) connection_string = v;
+      if (auto v = value("EH_PLAIN_CONNECTION_STRING"); !v.empty()) plain_connection_string = v;
+    }
+    auto env = read_env_sh(dir);
+    ca = env["EH_CA"];
+    key_name = env["EH_KEY_NAME"];
+    key = env["EH_KEY"];
+  }
+  ~emulator() {
+    broker_env b;
+    b.dir = dir;
+    stop_broker(b);
+  }
+};
+
+emulator& the_emulator() {
+  static emulator e;
+  return e;
+}
+
+eh::eventhubs_source_options source_options(const std::string& checkpoints) {
+  eh::eventhubs_source_options o;
+  o.connection_string = the_emulator().connection_string;
+  o.tls.ca_file = the_emulator().ca;
+  o.checkpoint_dir = checkpoints;
+  o.checkpoint_interval = 200ms;
+  o.reconnect_initial = 50ms;
+  o.reconnect_max = 1s;
+  o.drain_timeout = 5s;
+  return o;
+}
+
+std::string fresh_dir(const std::string& name) {
+  auto p = scratch_dir() / name;
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+// Sends `n` events {"run":RUN,"i":i} to the hub (round robin over partitions) with SASL PLAIN.
+void send_events(const std::string& run, int first, int n) {
+  ta::sender_options so;
+  auto& e = the_emulator();
+  so.url = "amqps://localhost:5687";
+  so.user = e.key_name;
+  so.password = e.key;
+  so.tls.ca_file = e.ca;
+  so.address = "devicedata";
+  so.durable = false;
+  auto s = ta::blocking_sender::connect(so);
+  BOOST_REQUIRE_MESSAGE(s, "sender: " << (s ? "" : s.error().message()));
+  std::vector<std::string> msgs;
+  for (int i = first; i < first + n; ++i) {
+    ta::outgoing_message m;
+    m.body = R"({"run":")" + run + R"(","i":)" + std::to_string(i) + "}";
+    m.message_id = run + "-" + std::to_string(i);
+    m.durable = false;
+    msgs.push_back(ta::encode_message(m));
+  }
+  auto r = (*s)->send(msgs);
+  BOOST_REQUIRE_MESSAGE(r, "send: " << (r ? "" : r.error().message()));
+}
+
+// Events of one run seen by a sink, by message-id.
+std::size_t count_run(async_sink& sink, const std::string& run) {
+  std::size_t n = 0;
+  for (const auto& id : sink.unique_ids())
+    if (id.rfind(run + "-", 0) == 0) ++n;
+  return n;
+}
+
+// Records whole events (for the SDK comparison).
+class recording_sink final : public tr::event_sink {
+public:
+  tr::submit_status submit(std::vector<tr::event>&& events, tr::completion done) override {
+    {
+      std::lock_guard l(mu);
+      for (auto& e : events) seen.push_back(e);
+    }
+    tr::outcome o;
+    o.events = events.size();
+    done(o);
+    return tr::submit_status::accepted;
+  }
+  std::mutex mu;
+  std::vector<tr::event> seen;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_azure_sdk_and_iomtflow_see_the_same_events) {
+  auto& e = the_emulator();
+  const std::string out = (scratch_dir() / "sdk-check.json").string();
+  // 1. The official SDK sends (to a partition, by key, round robin) and receives everything back.
+  const std::string cmd = "cd " + scripts_dir() + "/eh-emulator && node sdk-check.js '" + e.plain_connection_string + "' " + out +
+                          " 12 >" + out + ".log 2>&1";
+  BOOST_REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "sdk-check.js failed: see " + out + ".log");
+  const auto doc = boost::json::parse(iomt::test::read_file(out)).as_object();
+  const std::string run = std::string(doc.at("runId").as_string());
+  const auto& sdk_events = doc.at("events").as_array();
+  BOOST_REQUIRE_EQUAL(sdk_events.size(), 12u);
+
+  // 2. iomtflow reads the same hub over TLS with CBS.
+  recording_sink sink;
+  eh::eventhubs_source src(source_options(fresh_dir("eh-sdk-checkpoints")), sink);
+  src.start();
+  auto find = [&](std::int64_t seq, const std::string& offset, std::int64_t i) -> std::optional<tr::event> {
+    std::lock_guard l(sink.mu);
+    for (const auto& ev : sink.seen) {
+      if (ev.body.find(run) == std::string::npos) continue;
+      if (ev.body.find(R"("i":)" + std::to_string(i) + ",") == std::string::npos) continue;
+      if (ev.system_properties.find(R"("x-opt-sequence-number":)" + std::to_string(seq) + ",") == std::string::npos) continue;
+      if (ev.system_properties.find(R"("x-opt-offset":")" + offset + R"(")") == std::string::npos) continue;
+      return ev;
+    }
+    return std::nullopt;
+  };
+  BOOST_REQUIRE(wait_for(
+      [&] {
+        std::lock_guard l(sink.mu);
+        return std::count_if(sink.seen.begin(), sink.seen.end(), [&](const tr::event& ev) { return ev.body.find(run) != std::string::npos; }) >= 12;
+      },
+      30s));
+  BOOST_TEST((src.owned_partitions() == std::vector<std::string>{"0", "1", "2", "3"}));
+  for (const auto& v : sdk_events) {
+    const auto& s = v.as_object();
+    const std::int64_t seq = s.at("sequenceNumber").to_number<std::int64_t>();
+    const std::string offset(s.at("offset").as_string());
+    const std::int64_t i = s.at("body").as_object().at("i").to_number<std::int64_t>();
+    auto ev = find(seq, offset, i);
+    BOOST_REQUIRE_MESSAGE(ev, "iomtflow did not see the SDK's event i=" << i << " seq=" << seq << " offset=" << offset);
+    // Body: the SDK's JSON; Properties: its application properties with their types.
+    BOOST_TEST(boost::json::parse(ev->body) == s.at("body"));
+    BOOST_TEST(boost::json::parse(ev->properties) == s.at("properties"));
+    // Enqueued time: the same instant.
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        (ev->enqueued_time.ticks - iomt::json::unix_epoch_ticks) * 100ns);
+    const std::string sdk_time(s.at("enqueuedTimeUtc").as_string());
+    BOOST_TEST(ta::format_timestamp(ms.count()).substr(0, 19) == sdk_time.substr(0, 19));
+    if (s.contains("partitionKey") && s.at("partitionKey").is_string())
+      BOOST_TEST(ev->partition_key == std::string(s.at("partitionKey").as_string()));
+  }
+  src.stop();
+}
+
+BOOST_AUTO_TEST_CASE(receives_everything_and_resumes_after_the_checkpoint) {
+  const std::string run = "resume-" + std::to_string(::getpid());
+  const std::string checkpoints = fresh_dir("eh-resume-checkpoints");
+  send_events(run, 0, 40);
+  {
+    async_sink sink(20ms);
+    eh::eventhubs_source src(source_options(checkpoints), sink);
+    src.start();
+    BOOST_REQUIRE(wait_for([&] { return count_run(sink, run) == 40; }, 30s));
+    BOOST_REQUIRE(wait_for([&] { return sink.completed() == sink.total_ids(); }, 10s));
+    BOOST_TEST(src.ready());
+    src.stop();  // final checkpoint
+  }
+  BOOST_TEST(!std::filesystem::is_empty(checkpoints));
+  send_events(run, 40, 10);
+  async_sink sink(0ms);
+  eh::eventhubs_source src(source_options(checkpoints), sink);
+  src.start();
+  BOOST_REQUIRE(wait_for([&] { return count_run(sink, run) == 10; }, 30s));
+  std::this_thread::sleep_for(500ms);
+  // Only what came after the checkpoint: none of the first 40, and nothing from earlier tests.
+  for (const auto& id : sink.unique_ids()) BOOST_TEST(id.substr(id.rfind('-') + 1).size() >= 2, id);
+  BOOST_TEST(sink.total_ids() == 10u);
+  src.stop();
+}
+
+BOOST_AUTO_TEST_CASE(two_replicas_split_the_partitions) {
+  const std::string run = "replicas-" + std::to_string(::getpid());
+  send_events(run, 0, 40);
+  async_sink a(0ms), b(0ms);
+  auto oa = source_options(fresh_dir("eh-replica-0"));
+  oa.replica_index = 0;
+  oa.replica_count = 2;
+  auto ob = source_options(fresh_dir("eh-replica-1"));
+  ob.replica_index = 1;
+  ob.replica_count = 2;
+  eh::eventhubs_source sa(oa, a), sb(ob, b);
+  sa.start();
+  sb.start();
+  BOOST_REQUIRE(wait_for([&] { return count_run(a, run) + count_run(b, run) == 40; }, 30s));
+  BOOST_TEST((sa.owned_partitions() == std::vector<std::string>{"0", "2"}));
+  BOOST_TEST((sb.owned_partitions() == std::vector<std::string>{"1", "3"}));
+  BOOST_TEST(count_run(a, run) == 20u);  // round robin: 10 per partition
+  BOOST_TEST(count_run(b, run) == 20u);
+  sa.stop();
+  sb.stop();
+}
+
+BOOST_AUTO_TEST_CASE(wrong_key_is_a_clear_cbs_error_and_retried) {
+  async_sink sink;
+  log_lines log;
+  auto o = source_options(fresh_dir("eh-wrong-key"));
+  o.connection_string = "Endpoint=sb://localhost:5687/;SharedAccessKeyName=" + the_emulator().key_name +
+                        ";SharedAccessKey=bm90LXRoZS1rZXk=;EntityPath=devicedata";
+  eh::eventhubs_source src(o, sink, log.hook());
+  src.start();
+  BOOST_REQUIRE(wait_for([&] { return src.stats().failures >= 2; }, 20s));
+  src.stop();
+  const auto err = src.stats().last_error;
+  BOOST_TEST(err.find("CBS authorization failed: put-token for sb://localhost/devicedata answered 401: InvalidSignature") == 0, err);
+  BOOST_TEST(log.contains("reconnecting in"), log.all());
+}
+
+BOOST_AUTO_TEST_CASE(unknown_event_hub_is_a_clear_management_error) {
+  async_sink sink;
+  auto o = source_options(fresh_dir("eh-unknown-hub"));
+  o.eventhub = "no-such-hub";
+  eh::eventhubs_source src(o, sink);
+  src.start();
+  BOOST_REQUIRE(wait_for([&] { return src.stats().failures >= 1; }, 20s));
+  src.stop();
+  const auto err = src.stats().last_error;
+  BOOST_TEST(err.find("management request failed: READ eventhub 'no-such-hub' answered 404") == 0, err);
+}

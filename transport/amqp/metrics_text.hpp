@@ -1,0 +1,31 @@
+// The AMQP sources' counters in the Prometheus text exposition format (0.0.4), for the service to
+// append to GET /metrics (STYLE habit 6: every error path has a counter with bounded labels):
+//
+//   iomtflow_amqp_received_total{source}            complete deliveries read
+//   iomtflow_amqp_submitted_total{source}           events the pipeline accepted
+//   iomtflow_amqp_busy_total{source}                submissions refused (back-pressure; retried)
+//   iomtflow_amqp_settled_total{source,outcome}     accepted | released | modified | rejected
+//   iomtflow_amqp_decode_errors_total{source}       messages that are not AMQP messages (rejected)
+//   iomtflow_amqp_unsettled{source}                 deliveries in hand (gauge)
+//   iomtflow_amqp_connected{source}                 connections up with every link attached (gauge)
+//   iomtflow_amqp_connection_attempts_total{source}
+//   iomtflow_amqp_connection_failures_total{source,kind}  kind = errc name (authentication_failed, ...)
+//
+// `source` is "amqp" (queue source) or "eventhubs".
+#pragma once
+
+#include "transport/amqp/source.hpp"
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace iomt::transport::amqp {
+
+std::string metrics_text(const std::vector<std::pair<std::string_view, source_stats>>& sources);
+
+// The metric label of an error kind ("authentication_failed", ...).
+const char* kind_label(errc e) noexcept;
+
+}  // namespace iomt::transport::amqp
