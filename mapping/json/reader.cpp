@@ -151,7 +151,9 @@ boost::system::result<value, parse_error> body_reader::read(std::string_view tex
   } else if (!opt.lenient) {
     return parse_error{std::string("Invalid JSON: ") + simdjson::error_message(err), {}};
   }
-  return detail::read_lenient(body, out, {opt.sniff_dates, nullptr});
+  // The original text: the lenient reader skips the one BOM itself (a second one is an error, as
+  // in Newtonsoft, so both paths must see the same bytes).
+  return detail::read_lenient(text, out, {opt.sniff_dates, nullptr});
 }
 
 boost::system::result<document, parse_error> parse(std::string_view text, const read_options& opt) {
