@@ -37,8 +37,8 @@ struct options {
   std::size_t events = 400'000;
   std::size_t event_bytes = 300;   // a typical device message with its properties
   std::size_t per_append = 10;     // events per HTTP request
-  unsigned threads = 8;
-  unsigned inflight = 16;          // outstanding appends per thread
+  unsigned threads = 4;
+  unsigned inflight = 32;          // outstanding appends per thread
   buf::fsync_policy fsync = buf::fsync_policy::always;
 };
 

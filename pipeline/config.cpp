@@ -50,6 +50,33 @@ public:
     }
   }
 
+  // Bytes: an integer, or with a unit: 512KiB, 64MiB, 1GiB (also KB/MB/GB as powers of 1000).
+  void get_size(const YAML::Node& n, const std::string& path, const char* key, std::uint64_t& out) {
+    const YAML::Node v = n[key];
+    if (!v || v.IsNull()) return;
+    const std::string s = v.as<std::string>();
+    std::size_t pos = 0;
+    unsigned long long num = 0;
+    try {
+      num = std::stoull(s, &pos);
+    } catch (...) {
+      fail(join(path, key), "expected a size such as 1073741824, 64MiB or 1GiB, got '" + s + "'");
+    }
+    std::string unit = s.substr(pos);
+    while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+    const std::uint64_t mul = unit.empty() || unit == "B" ? 1
+                              : unit == "KiB"            ? 1ull << 10
+                              : unit == "MiB"            ? 1ull << 20
+                              : unit == "GiB"            ? 1ull << 30
+                              : unit == "TiB"            ? 1ull << 40
+                              : unit == "KB"             ? 1000ull
+                              : unit == "MB"             ? 1000'000ull
+                              : unit == "GB"             ? 1000'000'000ull
+                                                         : 0;
+    if (mul == 0) fail(join(path, key), "unknown size unit '" + unit + "' (use B, KiB, MiB, GiB, KB, MB, GB)");
+    out = num * mul;
+  }
+
   std::string secret(const YAML::Node& n, const std::string& path, const char* key) {
     std::string var;
     get(n, path, key, var);
@@ -64,6 +91,16 @@ public:
   }
 
   [[noreturn]] void fail(const std::string& field, const std::string& msg) { throw bad_field{{field, msg}}; }
+
+  // An environment variable (the injected map in tests); "" when unset.
+  std::string env(const std::string& name) const {
+    if (env_) {
+      auto it = env_->find(name);
+      return it == env_->end() ? std::string() : it->second;
+    }
+    const char* v = std::getenv(name.c_str());
+    return v ? v : "";
+  }
 
   static std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
 
@@ -114,11 +151,11 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
   reader r(env);
   try {
     if (!root.IsMap()) r.fail("(file)", "expected a YAML mapping at the top level");
-    r.check_keys(root, "", {"source", "mapping", "pipeline", "fhir", "log", "designer"});
+    r.check_keys(root, "", {"source", "mapping", "pipeline", "fhir", "log", "designer", "buffer", "deadletter"});
 
     // source.http
     const YAML::Node source = root["source"];
-    r.check_keys(source, "source", {"http"});
+    r.check_keys(source, "source", {"http", "amqp", "eventhubs"});
     if (source) {
       const YAML::Node h = source["http"];
       r.check_keys(h, "source.http", {"enabled", "listen", "port", "hubs", "max_body_bytes", "partitions", "auth", "keys", "threads"});
@@ -146,6 +183,111 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
         }
       }
     }
+    // source.amqp (docs/amqp.md)
+    if (const YAML::Node a = source ? source["amqp"] : YAML::Node()) {
+      const std::string p = "source.amqp";
+      r.check_keys(a, p, {"enabled", "url", "addresses", "user", "password_env", "sasl_mechanisms", "ca_file", "tls_verify",
+                          "tls_server_name", "connections", "threads", "max_unsettled", "max_batch", "idle_timeout",
+                          "reconnect_max", "drain_timeout"});
+      c.amqp.enabled = true;
+      r.get(a, p, "enabled", c.amqp.enabled);
+      r.get(a, p, "url", c.amqp.url);
+      r.get(a, p, "addresses", c.amqp.addresses);
+      r.get(a, p, "user", c.amqp.user);
+      c.amqp.password = r.secret(a, p, "password_env");
+      r.get(a, p, "sasl_mechanisms", c.amqp.sasl_mechanisms);
+      r.get(a, p, "ca_file", c.amqp.ca_file);
+      r.get(a, p, "tls_verify", c.amqp.tls_verify);
+      r.get(a, p, "tls_server_name", c.amqp.tls_server_name);
+      r.get(a, p, "connections", c.amqp.connections);
+      r.get(a, p, "threads", c.amqp.threads);
+      r.get(a, p, "max_unsettled", c.amqp.max_unsettled);
+      r.get(a, p, "max_batch", c.amqp.max_batch);
+      r.get(a, p, "idle_timeout", c.amqp.idle_timeout);
+      r.get(a, p, "reconnect_max", c.amqp.reconnect_max);
+      r.get(a, p, "drain_timeout", c.amqp.drain_timeout);
+    }
+    if (c.amqp.enabled) {
+      if (c.amqp.url.rfind("amqps://", 0) != 0 && c.amqp.url.rfind("amqp://", 0) != 0)
+        r.fail("source.amqp.url", "required: amqps://host:5671 (TLS) or amqp://host:5672");
+      if (c.amqp.addresses.empty()) r.fail("source.amqp.addresses", "required: the queues to receive from, e.g. [/amq/queue/device-events]");
+      if (c.amqp.connections == 0) r.fail("source.amqp.connections", "must be at least 1");
+      if (c.amqp.threads == 0) r.fail("source.amqp.threads", "must be at least 1");
+      if (c.amqp.max_unsettled == 0) r.fail("source.amqp.max_unsettled", "must be at least 1");
+      if (c.amqp.max_batch == 0) r.fail("source.amqp.max_batch", "must be at least 1");
+      c.amqp.ca_file = resolve(config_dir, c.amqp.ca_file);
+    }
+
+    // source.eventhubs (docs/amqp.md)
+    if (const YAML::Node e = source ? source["eventhubs"] : YAML::Node()) {
+      const std::string p = "source.eventhubs";
+      r.check_keys(e, p, {"enabled", "connection_string_env", "eventhub", "consumer_group", "partitions", "replica_index",
+                          "replica_count", "start_position", "epoch", "checkpoint_store", "checkpoint_dir", "checkpoint_blob",
+                          "checkpoint_interval", "ca_file",
+                          "tls_verify", "connections", "threads", "max_unsettled", "max_batch", "drain_timeout"});
+      c.eventhubs.enabled = true;
+      r.get(e, p, "enabled", c.eventhubs.enabled);
+      c.eventhubs.connection_string = r.secret(e, p, "connection_string_env");
+      r.get(e, p, "eventhub", c.eventhubs.eventhub);
+      r.get(e, p, "consumer_group", c.eventhubs.consumer_group);
+      r.get(e, p, "partitions", c.eventhubs.partitions);
+      std::string replica = "0";
+      r.get(e, p, "replica_index", replica);
+      if (replica == "auto") {
+        // A StatefulSet pod is named NAME-ORDINAL, and so is its HOSTNAME.
+        const std::string host = r.env("HOSTNAME");
+        const auto dash = host.rfind('-');
+        replica = dash == std::string::npos ? "" : host.substr(dash + 1);
+        if (replica.empty() || replica.find_first_not_of("0123456789") != std::string::npos)
+          r.fail(p + ".replica_index", "auto: HOSTNAME '" + host + "' does not end in -ORDINAL (a StatefulSet pod name)");
+      }
+      if (replica.empty() || replica.find_first_not_of("0123456789") != std::string::npos || replica.size() > 9)
+        r.fail(p + ".replica_index", "expected a number or auto");
+      c.eventhubs.replica_index = static_cast<std::uint32_t>(std::stoul(replica));
+      r.get(e, p, "replica_count", c.eventhubs.replica_count);
+      r.get(e, p, "start_position", c.eventhubs.start_position);
+      r.get(e, p, "epoch", c.eventhubs.epoch);
+      r.get(e, p, "checkpoint_store", c.eventhubs.checkpoint_store);
+      r.get(e, p, "checkpoint_dir", c.eventhubs.checkpoint_dir);
+      if (const YAML::Node cb = e["checkpoint_blob"]) {
+        const std::string q = p + ".checkpoint_blob";
+        r.check_keys(cb, q, {"connection_string_env", "container", "ca_file", "tls_verify", "timeout"});
+        c.eventhubs.checkpoint_blob_connection_string = r.secret(cb, q, "connection_string_env");
+        r.get(cb, q, "container", c.eventhubs.checkpoint_blob_container);
+        r.get(cb, q, "ca_file", c.eventhubs.checkpoint_blob_ca_file);
+        r.get(cb, q, "tls_verify", c.eventhubs.checkpoint_blob_tls_verify);
+        r.get(cb, q, "timeout", c.eventhubs.checkpoint_blob_timeout);
+      }
+      r.get(e, p, "checkpoint_interval", c.eventhubs.checkpoint_interval);
+      r.get(e, p, "ca_file", c.eventhubs.ca_file);
+      r.get(e, p, "tls_verify", c.eventhubs.tls_verify);
+      r.get(e, p, "connections", c.eventhubs.connections);
+      r.get(e, p, "threads", c.eventhubs.threads);
+      r.get(e, p, "max_unsettled", c.eventhubs.max_unsettled);
+      r.get(e, p, "max_batch", c.eventhubs.max_batch);
+      r.get(e, p, "drain_timeout", c.eventhubs.drain_timeout);
+    }
+    if (c.eventhubs.enabled) {
+      if (c.eventhubs.connection_string.empty())
+        r.fail("source.eventhubs.connection_string_env", "required: the environment variable holding the Event Hubs connection string");
+      if (c.eventhubs.replica_count == 0) r.fail("source.eventhubs.replica_count", "must be at least 1");
+      if (c.eventhubs.replica_index >= c.eventhubs.replica_count)
+        r.fail("source.eventhubs.replica_index", "must be below replica_count (" + std::to_string(c.eventhubs.replica_count) + ")");
+      if (c.eventhubs.connections == 0) r.fail("source.eventhubs.connections", "must be at least 1");
+      if (c.eventhubs.threads == 0) r.fail("source.eventhubs.threads", "must be at least 1");
+      if (c.eventhubs.max_unsettled == 0) r.fail("source.eventhubs.max_unsettled", "must be at least 1");
+      if (c.eventhubs.max_batch == 0) r.fail("source.eventhubs.max_batch", "must be at least 1");
+      c.eventhubs.ca_file = resolve(config_dir, c.eventhubs.ca_file);
+      c.eventhubs.checkpoint_dir = resolve(config_dir, c.eventhubs.checkpoint_dir);
+      if (c.eventhubs.checkpoint_store != "file" && c.eventhubs.checkpoint_store != "blob")
+        r.fail("source.eventhubs.checkpoint_store", "expected file or blob");
+      if (c.eventhubs.checkpoint_store == "blob" && c.eventhubs.checkpoint_blob_connection_string.empty())
+        r.fail("source.eventhubs.checkpoint_blob.connection_string_env",
+               "required with checkpoint_store: blob (a storage connection string or a SAS URL)");
+      if (c.eventhubs.checkpoint_blob_timeout.count() <= 0) r.fail("source.eventhubs.checkpoint_blob.timeout", "must be positive");
+      c.eventhubs.checkpoint_blob_ca_file = resolve(config_dir, c.eventhubs.checkpoint_blob_ca_file);
+    }
+
     if (c.http.auth != "sas" && c.http.auth != "none") r.fail("source.http.auth", "expected sas or none");
     if (c.http.auth == "sas" && c.http.enabled && c.http.keys.empty())
       r.fail("source.http.keys", "auth is sas but no keys are configured (or set auth: none for local use)");
@@ -237,6 +379,34 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     const YAML::Node dz = root["designer"];
     r.check_keys(dz, "designer", {"enabled"});
     if (dz) r.get(dz, "designer", "enabled", c.designer.enabled);
+
+    const YAML::Node b = root["buffer"];
+    r.check_keys(b, "buffer", {"enabled", "dir", "max_bytes", "segment_bytes", "fsync", "fsync_interval"});
+    if (b) {
+      r.get(b, "buffer", "enabled", c.buffer.enabled);
+      r.get(b, "buffer", "dir", c.buffer.dir);
+      r.get_size(b, "buffer", "max_bytes", c.buffer.max_bytes);
+      r.get_size(b, "buffer", "segment_bytes", c.buffer.segment_bytes);
+      r.get(b, "buffer", "fsync", c.buffer.fsync);
+      r.get(b, "buffer", "fsync_interval", c.buffer.fsync_interval);
+    }
+    if (c.buffer.fsync != "always" && c.buffer.fsync != "interval" && c.buffer.fsync != "never")
+      r.fail("buffer.fsync", "expected always, interval or never");
+    if (c.buffer.dir.empty()) r.fail("buffer.dir", "required: the directory of the durable buffer");
+    if (c.buffer.max_bytes < (1u << 20)) r.fail("buffer.max_bytes", "must be at least 1MiB");
+    if (c.buffer.segment_bytes < (64u << 10)) r.fail("buffer.segment_bytes", "must be at least 64KiB");
+    if (c.buffer.fsync_interval.count() <= 0) r.fail("buffer.fsync_interval", "must be positive");
+    c.buffer.dir = resolve(config_dir, c.buffer.dir);
+    const YAML::Node dl = root["deadletter"];
+    r.check_keys(dl, "deadletter", {"enabled", "dir"});
+    if (dl) {
+      r.get(dl, "deadletter", "enabled", c.deadletter.enabled);
+      r.get(dl, "deadletter", "dir", c.deadletter.dir);
+    }
+    if (c.buffer.enabled && !c.deadletter.enabled)
+      r.fail("deadletter.enabled", "the durable buffer needs the dead-letter store (set buffer.enabled: false too)");
+    if (c.deadletter.enabled && c.deadletter.dir.empty()) r.fail("deadletter.dir", "required: the directory of the dead-letter store");
+    c.deadletter.dir = resolve(config_dir, c.deadletter.dir);
 
     const YAML::Node l = root["log"];
     r.check_keys(l, "log", {"level", "error_burst", "error_interval"});

@@ -33,6 +33,54 @@ struct http_source_config {
   std::uint32_t threads = 1;
 };
 
+// source.amqp: receiver links on any AMQP 1.0 broker (docs/amqp.md, transport/amqp/source.hpp).
+struct amqp_source_config {
+  bool enabled = false;                     // on when the section is present, unless enabled: false
+  std::string url;                          // amqps://host:5671 (TLS) or amqp://host:5672
+  std::vector<std::string> addresses;       // e.g. /amq/queue/device-events (RabbitMQ)
+  std::string user;
+  std::string password;                     // from password_env
+  std::string sasl_mechanisms;              // "" = PLAIN with a user, ANONYMOUS without
+  std::string ca_file;
+  bool tls_verify = true;
+  std::string tls_server_name;              // SNI and the verified name; "" = the URL's host
+  std::uint32_t connections = 1;
+  std::uint32_t threads = 1;
+  std::uint32_t max_unsettled = 5000;       // per link: credit only while below this
+  std::size_t max_batch = 500;              // events per pipeline submission
+  milliseconds idle_timeout{30000};
+  milliseconds reconnect_max{30000};
+  milliseconds drain_timeout{30000};
+};
+
+// source.eventhubs: Azure Event Hubs through a connection string (docs/amqp.md).
+struct eventhubs_source_config {
+  bool enabled = false;
+  std::string connection_string;            // from connection_string_env
+  std::string eventhub;                     // "" = EntityPath of the connection string
+  std::string consumer_group = "$Default";
+  std::vector<std::string> partitions;      // explicit ownership; empty = replica_index/replica_count
+  std::uint32_t replica_index = 0;          // `auto`: the StatefulSet ordinal (HOSTNAME name-N)
+  std::uint32_t replica_count = 1;
+  std::string start_position = "earliest";  // without a checkpoint: earliest | latest | ISO-8601 time
+  std::int64_t epoch = -1;                  // epoch (owner level) receivers; -1 = off
+  std::string checkpoint_store = "file";    // file | blob (Azure Blob Storage, SDK-compatible layout)
+  std::string checkpoint_dir = "checkpoints";
+  std::string checkpoint_blob_connection_string;  // from checkpoint_blob.connection_string_env
+  std::string checkpoint_blob_container;
+  std::string checkpoint_blob_ca_file;
+  bool checkpoint_blob_tls_verify = true;
+  milliseconds checkpoint_blob_timeout{10000};
+  milliseconds checkpoint_interval{1000};
+  std::string ca_file;
+  bool tls_verify = true;
+  std::uint32_t connections = 1;
+  std::uint32_t threads = 1;
+  std::uint32_t max_unsettled = 5000;
+  std::size_t max_batch = 500;
+  milliseconds drain_timeout{30000};
+};
+
 struct pipeline_config {
   std::uint32_t shards = 0;                 // 0 = number of cores
   std::size_t queue_capacity = 65536;       // work items per shard
@@ -83,8 +131,27 @@ struct designer_config {
   bool enabled = false;                     // serve the mapping designer under /designer/ in `iomtflow run`
 };
 
+// The durable local buffer between ingest and the pipeline (iomt issue 4, transport/buffer/).
+struct buffer_config {
+  bool enabled = true;
+  std::string dir = "/var/lib/iomtflow/buffer";
+  std::uint64_t max_bytes = 1ull << 30;      // 1 GiB: past it ingest answers 503 + Retry-After
+  std::uint64_t segment_bytes = 64ull << 20; // 64 MiB segment files
+  std::string fsync = "always";              // always | interval | never
+  milliseconds fsync_interval{1000};         // interval policy
+};
+
+struct deadletter_config {
+  bool enabled = true;                      // false: failed events are only logged and counted
+  std::string dir = "/var/lib/iomtflow/deadletter";
+};
+
 struct service_config {
   http_source_config http;
+  amqp_source_config amqp;
+  eventhubs_source_config eventhubs;
+  buffer_config buffer;
+  deadletter_config deadletter;
   designer_config designer;
   pipeline_config pipeline;
   fhir_config fhir;

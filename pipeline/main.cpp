@@ -19,6 +19,8 @@ constexpr const char* usage =
     "      the streaming service: Event Hubs-compatible HTTP ingest -> mappings -> FHIR server\n"
     "  designer [--port 8090] [--listen 127.0.0.1]\n"
     "      the mapping designer: a web page to build and test mappings against device messages\n"
+    "  deadletter list|show ID|replay [--type T] [--since TIME] --config FILE\n"
+    "      events the service could not process, kept with their reason; replay them after a fix\n"
     "  expr (--jmespath EXPR | --jsonpath EXPR) [FILE]\n"
     "      evaluate one expression against a JSON document exactly as templates do\n"
     "  version\n";
@@ -40,6 +42,8 @@ int main(int argc, char** argv) {
     return iomt::cli::run(argc, argv, 2);
   } else if (cmd == "designer") {
     return iomt::cli::designer(argc, argv, 2);
+  } else if (cmd == "deadletter") {
+    return iomt::cli::deadletter(argc, argv, 2);
   } else if (cmd == "expr") {
     return iomt::cli::expr(argc, argv, 2);
   } else if (cmd == "version" || cmd == "--version") {

@@ -44,6 +44,7 @@ public:
   prometheus::Histogram* ingest_to_persisted_seconds;
   prometheus::Histogram* batch_size;
   prometheus::Gauge* ready;
+  prometheus::Gauge* queue_capacity;     // pipeline.queue_capacity (work items per shard)
 
   // stage: ingest | normalization | fhir_conversion | fhir_write; type: upstream exception name.
   void error(std::string_view stage, std::string_view type, std::string_view severity = "error");

@@ -82,7 +82,7 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
     s.arena.reset();
     s.measurements.clear();
     auto fail = [&](const std::string& type, const std::string& message) {
-      sub->mark_failed(e);
+      sub->report_failure(e, "normalization", type, message);
       metrics_.error("normalization", type);
       log::error(type, "device event not normalized", {{"stage", "normalization"}, {"type", type}, {"message", message}});
     };

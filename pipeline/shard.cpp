@@ -161,6 +161,7 @@ asio::awaitable<void> shard::flush(std::vector<mapping::measurement> ms, std::ve
         for (const mapping::measurement* m : g->data) {
           const auto i = static_cast<std::size_t>(m - ms.data());
           acked[i] = 1;
+          if (r.failed()) acks[i].sub->report_failure(acks[i].event, "fhirConversion", r.errors.front().type, r.errors.front().message);
           acks[i].sub->finish_unit(acks[i].event, r.failed());
         }
         in_flight_ -= std::min(in_flight_, g->data.size());

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <string_view>
 #include <vector>
 
 namespace iomt::pipeline {
@@ -24,12 +26,17 @@ public:
   // A unit reached its final outcome; the last one completes the submission. Thread-safe.
   void finish_unit(std::size_t event, bool failed);
   void mark_failed(std::size_t event) { failed_[event].store(1, std::memory_order_relaxed); }
+  // The event failed: its first report is kept for the outcome (outcome::failures), which the
+  // durable buffer hands to the dead-letter store. Call before finish_unit. Thread-safe.
+  void report_failure(std::size_t event, std::string_view stage, std::string_view type, std::string_view message);
 
 private:
   void complete();
 
   std::atomic<std::size_t> pending_{1};  // +1 held by the submitter until routing is done
   std::unique_ptr<std::atomic<std::uint8_t>[]> failed_;
+  std::mutex failures_mu_;
+  std::vector<transport::event_failure> failures_;  // first report per event (rare: a mutex)
   std::size_t events_;
   transport::completion done_;
   metrics* metrics_;

@@ -22,10 +22,23 @@ struct event {
   std::string partition_key;      // may be empty
 };
 
+// Why one event of a submission failed (its first error); the durable buffer dead-letters it.
+struct event_failure {
+  std::uint32_t index = 0;  // position of the event in the submitted vector
+  std::string stage;        // "normalization" | "fhirConversion"
+  std::string type;         // upstream exception name, e.g. "InvalidDataFormatException"
+  std::string message;
+};
+
 // Final outcome of one submission.
 struct outcome {
   std::size_t events = 0;
   std::size_t failed = 0;   // events with a reported error (normalization, FHIR conversion, FHIR write)
+  std::vector<event_failure> failures;  // one per failed event (failed == failures.size())
+  // Nothing of the submission was kept (the durable buffer could not write it): the source must
+  // not acknowledge (HTTP 503 + Retry-After, never 201); `error` says why.
+  bool refused = false;
+  std::string error;
 };
 
 enum class submit_status {

@@ -3,7 +3,7 @@
 //
 //   amqp [all] --url amqps://127.0.0.1:5671 --ca CA --user U --password P --queue Q
 //              [--count 50000] [--devices 100] [--fhir URL | --null-sink] [--shards 2]
-//              [--credit 5000] [--batch 500] [--connections 1]
+//              [--credit 5000] [--batch 500] [--connections 1] [--bundles]
 //   amqp send  ... --count N        fill the queue (at-least-once, 1000 unsettled)
 //   amqp drain ... --count N        the bare receiver only
 //   amqp ingest ... --count N       iomtflow's source only
@@ -46,6 +46,7 @@ struct options {
   std::string url = "amqps://127.0.0.1:5671", ca, user = "iomt", password = "iomt-secret", queue = "amqp-bench";
   std::string fhir;
   bool null_sink = false;
+  bool bundles = false;
   std::size_t count = 50000, devices = 100;
   std::uint32_t shards = 2, credit = 5000, batch = 500, connections = 1;
   std::string mappings_dir;
@@ -64,15 +65,17 @@ std::string read_text(const std::string& p) {
   return s.str();
 }
 
-double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
 
 // The e2e Quantity message: one reading per device per second, so each becomes one Observation.
 std::string body(std::size_t i, std::size_t devices) {
   const std::size_t dev = i % devices, tick = i / devices;
   char ts[64];
   std::snprintf(ts, sizeof ts, "2024-05-01T%02zu:%02zu:%02zuZ", (tick / 3600) % 24, (tick / 60) % 60, tick % 60);
-  return R"({"device_id":"amqp-bench-dev-)" + std::to_string(dev) + R"(","patient_id":"amqp-bench-pat-)" + std::to_string(dev) +
-         R"(","hr":)" + std::to_string(60 + i % 40) + R"(,"utctimestamp":")" + ts + R"("})";
+  return R"({"device_id":"amqp-bench-dev-)" + std::to_string(dev) + R"(","patient_id":"amqp-bench-pat-)" +
+         std::to_string(dev) + R"(","hr":)" + std::to_string(60 + i % 40) + R"(,"utctimestamp":")" + ts + R"("})";
 }
 
 double fill(const options& o) {
@@ -97,7 +100,8 @@ double fill(const options& o) {
   auto r = (*s)->send(msgs);
   if (!r) throw std::runtime_error("send: " + r.error().message());
   const double secs = seconds_since(t0);
-  std::cerr << "send: " << o.count << " messages in " << secs << " s (" << static_cast<long>(static_cast<double>(o.count) / secs) << "/s)\n";
+  std::cerr << "send: " << o.count << " messages in " << secs << " s ("
+            << static_cast<long>(static_cast<double>(o.count) / secs) << "/s)\n";
   return static_cast<double>(o.count) / secs;
 }
 
@@ -113,7 +117,8 @@ double drain(const options& o) {
 // Completes at once (transport overhead only).
 class null_sink final : public iomt::transport::event_sink {
 public:
-  iomt::transport::submit_status submit(std::vector<iomt::transport::event>&& events, iomt::transport::completion done) override {
+  iomt::transport::submit_status submit(std::vector<iomt::transport::event>&& events,
+                                        iomt::transport::completion done) override {
     iomt::transport::outcome out;
     out.events = events.size();
     done(out);
@@ -136,9 +141,10 @@ double ingest(const options& o) {
     // The same wiring as `iomtflow run` (pipeline/commands/run_command.cpp), in-process.
     std::ostringstream yaml;
     yaml << "source: {http: {enabled: false, auth: none}}\n"
-         << "mapping: {device: " << o.mappings_dir << "/quantity-device.json, fhir: " << o.mappings_dir << "/quantity-fhir.json}\n"
+         << "mapping: {device: " << o.mappings_dir << "/quantity-device.json, fhir: " << o.mappings_dir
+         << "/quantity-fhir.json}\n"
          << "pipeline: {shards: " << o.shards << ", flush_interval: 200ms}\n"
-         << "fhir: {url: '" << o.fhir << "', identity: Create}\n"
+         << "fhir: {url: '" << o.fhir << "', identity: Create, bundles: " << (o.bundles ? "true" : "false") << "}\n"
          << "log: {level: warn}\n";
     auto parsed = iomt::pipeline::parse_config(yaml.str(), ".");
     if (!parsed) throw std::runtime_error("config: " + parsed.error().field + ": " + parsed.error().message);
@@ -153,7 +159,8 @@ double ingest(const options& o) {
     auto* m = metrics.get();
     auto fm = fhir_map;
     pipe = std::make_unique<iomt::pipeline::pipeline>(
-        cfg.pipeline, device, fhir_map, *metrics, [fcfg, m, fm](boost::asio::io_context& ioc) -> std::unique_ptr<iomt::pipeline::group_writer> {
+        cfg.pipeline, device, fhir_map, *metrics,
+        [fcfg, m, fm](boost::asio::io_context& ioc) -> std::unique_ptr<iomt::pipeline::group_writer> {
           auto w = iomt::pipeline::fhir_group_writer::create(ioc, fcfg, *fm, *m);
           if (!w) throw std::runtime_error(w.error().message);
           return std::move(*w);
@@ -189,7 +196,8 @@ double ingest(const options& o) {
     if (clock_type::now() - last_report > std::chrono::seconds(5)) {
       last_report = clock_type::now();
       const auto st = src.stats();
-      std::cerr << "  ... received " << st.received << ", accepted " << st.accepted << ", busy " << st.busy << "\n";
+      std::cerr << "  ... received " << st.received << ", accepted " << st.accepted << ", busy " << st.busy
+                << ", attempts " << st.attempts << "\n";
     }
     if (seconds_since(t0) > 600) throw std::runtime_error("ingest did not finish within 10 minutes");
   }
@@ -197,9 +205,11 @@ double ingest(const options& o) {
   const auto st = src.stats();
   src.stop();
   if (pipe) pipe->stop();
-  std::cerr << "ingest (" << (o.null_sink ? "AMQP source, null sink" : "AMQP -> pipeline -> FHIR") << "): " << st.accepted
-            << " messages accepted in " << secs << " s (" << static_cast<long>(static_cast<double>(st.accepted) / secs) << "/s), busy retries "
-            << st.busy << "\n";
+  std::cerr << "ingest (" << (o.null_sink ? "AMQP source, null sink" : "AMQP -> pipeline -> FHIR")
+            << "): " << st.accepted << " messages accepted in " << secs << " s ("
+            << static_cast<long>(static_cast<double>(st.accepted) / secs) << "/s), busy retries " << st.busy
+            << ", deliveries " << st.received << ", connection attempts " << st.attempts
+            << (st.last_error.empty() ? "" : ", last error: " + st.last_error) << "\n";
   return static_cast<double>(st.accepted) / secs;
 }
 
@@ -223,24 +233,40 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     try {
-      if (a == "--url") o.url = next();
-      else if (a == "--ca") o.ca = next();
-      else if (a == "--user") o.user = next();
-      else if (a == "--password") o.password = next();
-      else if (a == "--queue") o.queue = next();
-      else if (a == "--fhir") o.fhir = next();
-      else if (a == "--null-sink") o.null_sink = true;
-      else if (a == "--count") o.count = std::stoul(next());
-      else if (a == "--devices") o.devices = std::stoul(next());
-      else if (a == "--shards") o.shards = static_cast<std::uint32_t>(std::stoul(next()));
-      else if (a == "--credit") o.credit = static_cast<std::uint32_t>(std::stoul(next()));
-      else if (a == "--batch") o.batch = static_cast<std::uint32_t>(std::stoul(next()));
-      else if (a == "--connections") o.connections = static_cast<std::uint32_t>(std::stoul(next()));
-      else if (a == "--mappings") o.mappings_dir = next();
+      if (a == "--url")
+        o.url = next();
+      else if (a == "--ca")
+        o.ca = next();
+      else if (a == "--user")
+        o.user = next();
+      else if (a == "--password")
+        o.password = next();
+      else if (a == "--queue")
+        o.queue = next();
+      else if (a == "--fhir")
+        o.fhir = next();
+      else if (a == "--null-sink")
+        o.null_sink = true;
+      else if (a == "--bundles")
+        o.bundles = true;
+      else if (a == "--count")
+        o.count = std::stoul(next());
+      else if (a == "--devices")
+        o.devices = std::stoul(next());
+      else if (a == "--shards")
+        o.shards = static_cast<std::uint32_t>(std::stoul(next()));
+      else if (a == "--credit")
+        o.credit = static_cast<std::uint32_t>(std::stoul(next()));
+      else if (a == "--batch")
+        o.batch = static_cast<std::uint32_t>(std::stoul(next()));
+      else if (a == "--connections")
+        o.connections = static_cast<std::uint32_t>(std::stoul(next()));
+      else if (a == "--mappings")
+        o.mappings_dir = next();
       else {
         std::cerr << "usage: amqp [all|send|drain|ingest] --url URL --ca CA --user U --password P --queue Q "
                      "[--count N] [--devices N] [--fhir URL | --null-sink] [--shards N] [--credit N] [--batch N] "
-                     "[--connections N]\n";
+                     "[--connections N] [--bundles]\n";
         return 2;
       }
     } catch (const std::exception& e) {
@@ -264,8 +290,8 @@ int main(int argc, char** argv) {
       const double ceiling = drain(o);
       fill(o);
       const double rate = ingest(o);
-      std::printf("amqp: ingest=%ld/s broker_ceiling=%ld/s ratio=%.2f\n", static_cast<long>(rate), static_cast<long>(ceiling),
-                  ceiling > 0 ? rate / ceiling : 0.0);
+      std::printf("amqp: ingest=%ld/s broker_ceiling=%ld/s ratio=%.2f\n", static_cast<long>(rate),
+                  static_cast<long>(ceiling), ceiling > 0 ? rate / ceiling : 0.0);
     } else {
       std::cerr << "amqp: unknown mode " << o.mode << "\n";
       return 2;

@@ -112,7 +112,8 @@ boost::system::result<drain_result, std::string> bare_drain(const bare_receiver_
             pn_connection_close(eng.connection());
           } else if (!closing && pn_link_credit(link) < o.credit / 2) {
             // Never ask for more than `count` in total (extra deliveries would go back to the queue).
-            const auto left = static_cast<long long>(o.count) - static_cast<long long>(r.received) - pn_link_credit(link);
+            const auto left =
+                static_cast<long long>(o.count) - static_cast<long long>(r.received) - pn_link_credit(link);
             const auto want = std::min<long long>(o.credit - pn_link_credit(link), left);
             if (want > 0) pn_link_flow(link, static_cast<int>(want));
           }

@@ -12,13 +12,13 @@ namespace iomt::bench {
 
 struct bare_receiver_options {
   std::string url, ca, user, password, address;
-  std::size_t count = 0;   // stop after this many (or 3 s without a delivery)
+  std::size_t count = 0;  // stop after this many (or 3 s without a delivery)
   int credit = 1000;
 };
 
 struct drain_result {
   std::size_t received = 0;
-  double seconds = 0;      // first delivery .. last delivery
+  double seconds = 0;  // first delivery .. last delivery
 };
 
 boost::system::result<drain_result, std::string> bare_drain(const bare_receiver_options& o);

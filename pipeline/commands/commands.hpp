@@ -11,6 +11,8 @@ int mapping_test(int argc, char** argv, int first);
 int expr(int argc, char** argv, int first);
 // iomtflow run --config FILE
 int run(int argc, char** argv, int first);
+// iomtflow deadletter list|show|replay ... (--config FILE | --dir DIR)
+int deadletter(int argc, char** argv, int first);
 // iomtflow designer [--port 8090] [--listen 127.0.0.1] [--shared-dir DIR] (pipeline/designer)
 int designer(int argc, char** argv, int first);
 

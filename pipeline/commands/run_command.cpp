@@ -12,6 +12,13 @@
 #include "pipeline/log.hpp"
 #include "pipeline/metrics.hpp"
 #include "pipeline/pipeline.hpp"
+#include "transport/amqp/eventhubs/eventhubs_source.hpp"
+#include "transport/amqp/metrics_text.hpp"
+#include "transport/amqp/settlement.hpp"
+#include "transport/amqp/source.hpp"
+#include "transport/buffer/durable_source.hpp"
+#include "transport/deadletter/dead_letter_sink.hpp"
+#include "transport/deadletter/store.hpp"
 #include "transport/http/server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -78,6 +85,65 @@ asio::awaitable<void> probe_fhir(fhir::client& c, readiness& r, pipeline::metric
   }
 }
 
+// The AMQP sources log through the service's structured log.
+void amqp_log(int level, const std::string& m, const std::string& detail) {
+  if (level >= 2)
+    log::error("amqp", m, {{"detail", detail}});
+  else if (level == 1)
+    log::warn(m, {{"detail", detail}});
+  else
+    log::info(m, {{"detail", detail}});
+}
+
+transport::amqp::source_options amqp_options(const pipeline::amqp_source_config& c) {
+  transport::amqp::source_options o;
+  o.url = c.url;
+  o.addresses = c.addresses;
+  o.user = c.user;
+  o.password = c.password;
+  o.mechanisms = c.sasl_mechanisms;
+  o.tls.ca_file = c.ca_file;
+  o.tls.verify = c.tls_verify;
+  o.tls.server_name = c.tls_server_name;
+  o.connections = c.connections;
+  o.threads = c.threads;
+  o.consumer.credit.max_unsettled = c.max_unsettled;
+  o.consumer.max_batch_events = c.max_batch;
+  o.idle_timeout = c.idle_timeout;
+  o.reconnect_max = c.reconnect_max;
+  o.drain_timeout = c.drain_timeout;
+  return o;
+}
+
+transport::amqp::eventhubs::eventhubs_source_options eventhubs_options(const pipeline::eventhubs_source_config& c) {
+  transport::amqp::eventhubs::eventhubs_source_options o;
+  o.connection_string = c.connection_string;
+  o.eventhub = c.eventhub;
+  o.consumer_group = c.consumer_group;
+  o.partitions = c.partitions;
+  o.replica_index = c.replica_index;
+  o.replica_count = c.replica_count;
+  o.start_position = c.start_position;
+  o.epoch = c.epoch;
+  o.checkpoint_dir = c.checkpoint_dir;
+  o.checkpoint_store_kind = c.checkpoint_store == "blob" ? transport::amqp::eventhubs::checkpoint_kind::blob
+                                                         : transport::amqp::eventhubs::checkpoint_kind::file;
+  o.checkpoint_blob.connection_string = c.checkpoint_blob_connection_string;
+  o.checkpoint_blob.container = c.checkpoint_blob_container;
+  o.checkpoint_blob.http.ca_file = c.checkpoint_blob_ca_file;
+  o.checkpoint_blob.http.tls_verify = c.checkpoint_blob_tls_verify;
+  o.checkpoint_blob.http.request_timeout = c.checkpoint_blob_timeout;
+  o.checkpoint_interval = c.checkpoint_interval;
+  o.tls.ca_file = c.ca_file;
+  o.tls.verify = c.tls_verify;
+  o.connections = c.connections;
+  o.threads = c.threads;
+  o.consumer.credit.max_unsettled = c.max_unsettled;
+  o.consumer.max_batch_events = c.max_batch;
+  o.drain_timeout = c.drain_timeout;
+  return o;
+}
+
 }  // namespace
 
 int run(int argc, char** argv, int first) {
@@ -117,6 +183,7 @@ int run(int argc, char** argv, int first) {
   }
 
   pipeline::metrics metrics(cfg->pipeline.shards);
+  metrics.queue_capacity->Set(static_cast<double>(cfg->pipeline.queue_capacity));
   // Check the FHIR client options once before any thread starts (bad URL, unreadable CA file).
   asio::io_context control;
   auto probe_client = fhir::client::create(control.get_executor(), pipeline::make_client_options(cfg->fhir));
@@ -130,6 +197,79 @@ int run(int argc, char** argv, int first) {
     if (!w) throw std::runtime_error(w.error().message);
     return std::move(*w);
   });
+
+  // The durable buffer between ingest and the pipeline, and the dead-letter store (iomt issue 4):
+  // HTTP ingest answers 201 once the events are on disk; a consumer thread feeds the pipeline.
+  std::unique_ptr<transport::buffer::segment_log> buffer_log;
+  std::unique_ptr<transport::deadletter::store> dead_letters;
+  std::unique_ptr<transport::buffer::durable_source> durable;
+  std::unique_ptr<transport::deadletter::dead_letter_sink> guarded;  // pipeline + dead letters, no buffer
+  auto component_log = [](const char* component) {
+    return [component](int level, const std::string& message, const std::string& detail) {
+      if (level >= 2)
+        log::error(component, message, {{"detail", detail}});
+      else if (level == 1)
+        log::warn(message, {{"detail", detail}});
+      else
+        log::info(message, {{"detail", detail}});
+    };
+  };
+  if (cfg->deadletter.enabled) {
+    auto store = transport::deadletter::store::open({cfg->deadletter.dir, true, nullptr});
+    if (!store) {
+      std::cerr << "error: deadletter: " << store.error().message << '\n';
+      return 2;
+    }
+    dead_letters = std::move(*store);
+    guarded = std::make_unique<transport::deadletter::dead_letter_sink>(
+        pipe, *dead_letters, transport::amqp::default_redeliver_types(), component_log("deadletter"));
+  }
+  transport::event_sink* ingest_sink = guarded ? static_cast<transport::event_sink*>(guarded.get()) : &pipe;
+  if (cfg->buffer.enabled) {
+    transport::buffer::log_options lo;
+    lo.dir = cfg->buffer.dir;
+    lo.max_bytes = cfg->buffer.max_bytes;
+    lo.segment_bytes = cfg->buffer.segment_bytes;
+    transport::buffer::parse_fsync_policy(cfg->buffer.fsync, lo.fsync);
+    lo.fsync_interval = cfg->buffer.fsync_interval;
+    auto opened = transport::buffer::segment_log::open(lo);
+    if (!opened) {
+      std::cerr << "error: buffer: " << opened.error().message << '\n';
+      return 2;
+    }
+    buffer_log = std::move(*opened);
+    const auto& rep = buffer_log->recovery();
+    if (rep.clean())
+      log::info("durable buffer opened", {{"dir", lo.dir}, {"recovery", rep.summary()}});
+    else
+      log::warn("durable buffer recovered", {{"dir", lo.dir}, {"recovery", rep.summary()}});
+    durable = std::make_unique<transport::buffer::durable_source>(*buffer_log, pipe, dead_letters.get(),
+                                                                  transport::buffer::durable_options{},
+                                                                  component_log("buffer"));
+    ingest_sink = durable.get();
+  }
+  // Sources with their own copy of the events (AMQP, Event Hubs) skip the local buffer; their
+  // failed events still go to the dead-letter store before they are acknowledged.
+  transport::event_sink& broker_sink = guarded ? static_cast<transport::event_sink&>(*guarded) : pipe;
+
+  // AMQP 1.0 queue and Event Hubs sources (docs/amqp.md), feeding the same pipeline; started after it.
+  std::unique_ptr<transport::amqp::source> amqp;
+  std::unique_ptr<transport::amqp::eventhubs::eventhubs_source> eventhubs;
+  try {
+    if (cfg->amqp.enabled) amqp = std::make_unique<transport::amqp::source>(amqp_options(cfg->amqp), broker_sink, amqp_log);
+  } catch (const std::exception& e) {
+    std::cerr << "error: config: source.amqp: " << e.what() << '\n';
+    return 2;
+  }
+  try {
+    if (cfg->eventhubs.enabled)
+      eventhubs = std::make_unique<transport::amqp::eventhubs::eventhubs_source>(eventhubs_options(cfg->eventhubs), broker_sink,
+                                                                               amqp_log);
+  } catch (const std::exception& e) {
+    std::cerr << "error: config: source.eventhubs: " << e.what() << '\n';
+    return 2;
+  }
+  auto amqp_ready = [&] { return (!amqp || amqp->ready()) && (!eventhubs || eventhubs->ready()); };
 
   // HTTP ingest.
   transport::http::ingest_options io;
@@ -156,18 +296,62 @@ int run(int argc, char** argv, int first) {
                                                                                             : "ingest";
     metrics.http_request(route, r.status);
   };
-  transport::http::server server(http_ioc, so, ingest, pipe);
+  transport::http::server server(http_ioc, so, ingest, *ingest_sink);
   readiness ready;
   server.add_route(bhttp::verb::get, "/metrics", [&](const transport::http::request&) {
-    return text_response(bhttp::status::ok, metrics.serialize(), "text/plain; version=0.0.4; charset=utf-8");
+    std::string text = metrics.serialize();
+    auto line = [&](const char* name, const char* type, double v, const char* help) {
+      text += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+              std::to_string(v) + "\n";
+    };
+    if (dead_letters) {
+      const std::uint64_t buffered = durable ? durable->stats().dead_lettered.load() : 0;
+      const std::uint64_t buffered_errors = durable ? durable->stats().dead_letter_errors.load() : 0;
+      line("iomtflow_deadletter_events_total", "counter", static_cast<double>(buffered + guarded->stats().dead_lettered.load()),
+           "Events put in the dead-letter store");
+      line("iomtflow_deadletter_write_errors_total", "counter",
+           static_cast<double>(buffered_errors + guarded->stats().write_errors.load()),
+           "Failed writes to the dead-letter store (the events stay unacknowledged)");
+    }
+    if (durable) {
+      // Durable buffer and dead-letter figures (TODO: move into pipeline::metrics).
+      const auto st = buffer_log->stats();
+      const auto& ds = durable->stats();
+      line("iomtflow_buffer_bytes", "gauge", static_cast<double>(st.disk_bytes), "Bytes of the durable buffer on disk");
+      line("iomtflow_buffer_max_bytes", "gauge", static_cast<double>(st.max_bytes), "Size bound of the durable buffer (buffer.max_bytes)");
+      line("iomtflow_buffer_lag_events", "gauge", static_cast<double>(durable->lag()),
+           "Events accepted into the buffer whose outcome is not final yet (consumer lag)");
+      line("iomtflow_buffer_appended_events_total", "counter", static_cast<double>(st.appended_records),
+           "Events appended to the durable buffer");
+      line("iomtflow_buffer_fsyncs_total", "counter", static_cast<double>(st.fsyncs), "Group-commit fsyncs of the durable buffer");
+      line("iomtflow_buffer_refused_total", "counter", static_cast<double>(ds.refused_submits.load() + ds.failed_appends.load()),
+           "Submissions the buffer refused (full or not writable: HTTP 503)");
+      line("iomtflow_buffer_write_errors_total", "counter", static_cast<double>(st.write_errors), "Failed writes or fsyncs of the durable buffer");
+      line("iomtflow_buffer_redelivered_events_total", "counter", static_cast<double>(ds.redelivered_events.load()),
+           "Events submitted again after a transient failure");
+      line("iomtflow_buffer_recovered_bytes_dropped", "gauge", static_cast<double>(buffer_log->recovery().bytes_dropped()),
+           "Bytes cut from torn or corrupt segment tails at start-up");
+    }
+    std::vector<std::pair<std::string_view, transport::amqp::source_stats>> amqp_stats;
+    if (amqp) amqp_stats.emplace_back("amqp", amqp->stats());
+    if (eventhubs) amqp_stats.emplace_back("eventhubs", eventhubs->stats());
+    text += transport::amqp::metrics_text(amqp_stats);
+    return text_response(bhttp::status::ok, text, "text/plain; version=0.0.4; charset=utf-8");
   });
   server.add_route(bhttp::verb::get, "/healthz", [](const transport::http::request&) {
     return text_response(bhttp::status::ok, "ok\n");
   });
   server.add_route(bhttp::verb::get, "/readyz", [&](const transport::http::request&) {
-    if (ready.fhir_ok && ready.source_ok) return text_response(bhttp::status::ok, "ready\n");
+    if (buffer_log) {
+      if (auto e = buffer_log->write_error())
+        return text_response(bhttp::status::service_unavailable, "durable buffer not writable: " + e->message + "\n");
+    }
+    if (ready.fhir_ok && ready.source_ok && amqp_ready()) return text_response(bhttp::status::ok, "ready\n");
     std::lock_guard l(ready.mutex);
-    std::string why = !ready.source_ok ? "source not ready" : "FHIR server not ready: " + ready.last_error;
+    std::string why = !ready.source_ok ? "source not ready"
+                      : !amqp_ready()  ? "AMQP source not connected: " + (amqp ? amqp->stats().last_error : std::string()) +
+                                            (eventhubs ? eventhubs->stats().last_error : std::string())
+                                       : "FHIR server not ready: " + ready.last_error;
     return text_response(bhttp::status::service_unavailable, why + "\n");
   });
   if (cfg->designer.enabled) {
@@ -186,7 +370,10 @@ int run(int argc, char** argv, int first) {
     std::cerr << "error: fhir: " << e.what() << '\n';
     return 2;
   }
+  if (durable) durable->start();
   server.start();
+  if (amqp) amqp->start();
+  if (eventhubs) eventhubs->start();
   ready.source_ok = true;
   log::info("iomtflow started",
             {{"listen", so.address + ":" + std::to_string(server.local_endpoint().port())},
@@ -211,7 +398,15 @@ int run(int argc, char** argv, int first) {
   for (std::uint32_t i = 1; i < cfg->http.threads; ++i) http_threads.emplace_back([&] { http_ioc.run(); });
   http_ioc.run();
   for (auto& t : http_threads) t.join();
+  // Reverse order: no more ingest; the consumer lets in-flight batches finish and checkpoints;
+  // then the pipeline drains; the log is synced and closed last.
+  // Sources before the pipeline: they wait (drain_timeout) for their in-flight submissions to
+  // complete and settle them; whatever is still unsettled goes back to the broker.
+  if (amqp) amqp->stop();
+  if (eventhubs) eventhubs->stop();
+  if (durable) durable->stop();
   pipe.stop();
+  if (buffer_log) buffer_log->close();
   control.stop();
   control_thread.join();
   log::info("iomtflow stopped");

@@ -23,6 +23,10 @@ add_library(iomt_transport_amqp STATIC
   ${CMAKE_CURRENT_LIST_DIR}/eventhubs/connection_string.cpp
   ${CMAKE_CURRENT_LIST_DIR}/eventhubs/request_link.cpp
   ${CMAKE_CURRENT_LIST_DIR}/eventhubs/checkpoint_store.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/eventhubs/blob_auth.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/eventhubs/blob_client.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/eventhubs/blob_checkpoint_store.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/eventhubs/open_checkpoint_store.cpp
   ${CMAKE_CURRENT_LIST_DIR}/eventhubs/eventhubs_handler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/eventhubs/eventhubs_source.cpp)
 target_include_directories(iomt_transport_amqp PUBLIC ${CMAKE_CURRENT_LIST_DIR}/../..)

@@ -70,7 +70,8 @@ std::string seconds_text(milliseconds d) {
 }  // namespace
 
 struct connection::impl : std::enable_shared_from_this<impl> {
-  impl(asio::any_io_executor e, connection_options o, connection_handler& h, std::shared_ptr<ssl::context> t, log_hook l)
+  impl(asio::any_io_executor e, connection_options o, connection_handler& h, std::shared_ptr<ssl::context> t,
+       log_hook l)
       : ex(std::move(e)),
         opt(std::move(o)),
         handler(h),
@@ -149,10 +150,12 @@ struct connection::impl : std::enable_shared_from_this<impl> {
   }
 
   error classify_handshake(const boost::system::error_code& ec) {
-    if (ec == beast::error::timeout) return {errc::timeout, "TLS handshake with " + where() + " took longer than " + seconds_text(opt.connect_timeout)};
-    const bool verify_failed = !verify_error.empty() ||
-                               (ec.category() == asio::error::get_ssl_category() &&
-                                ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED);
+    if (ec == beast::error::timeout)
+      return {errc::timeout,
+              "TLS handshake with " + where() + " took longer than " + seconds_text(opt.connect_timeout)};
+    const bool verify_failed = !verify_error.empty() || (ec.category() == asio::error::get_ssl_category() &&
+                                                         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+                                                             SSL_R_CERTIFICATE_VERIFY_FAILED);
     if (verify_failed)
       return {errc::certificate_verify_failed,
               where() + ": " + (verify_error.empty() ? ec.message() : verify_error) +
@@ -188,20 +191,21 @@ struct connection::impl : std::enable_shared_from_this<impl> {
       const std::string& name = opt.tls.server_name.empty() ? opt.host : opt.tls.server_name;
       verify_error.clear();
       if (!is_ip_literal(name))  // SNI carries host names only (RFC 6066 §3)
-        SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(name.c_str()));
+        SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(name.c_str()));
       if (opt.tls.verify) {
         tls->set_verify_mode(ssl::verify_peer);
-        tls->set_verify_callback([this, check = ssl::host_name_verification(name), name](bool preverified,
-                                                                                         ssl::verify_context& vc) {
-          const bool ok = check(preverified, vc);
-          if (!ok && verify_error.empty()) {
-            X509_STORE_CTX* sc = vc.native_handle();
-            const int e = X509_STORE_CTX_get_error(sc);
-            verify_error = preverified || e == X509_V_OK ? "the certificate does not match the name " + name
-                                                         : std::string(X509_verify_cert_error_string(e));
-          }
-          return ok;
-        });
+        tls->set_verify_callback(
+            [this, check = ssl::host_name_verification(name), name](bool preverified, ssl::verify_context& vc) {
+              const bool ok = check(preverified, vc);
+              if (!ok && verify_error.empty()) {
+                X509_STORE_CTX* sc = vc.native_handle();
+                const int e = X509_STORE_CTX_get_error(sc);
+                verify_error = preverified || e == X509_V_OK ? "the certificate does not match the name " + name
+                                                             : std::string(X509_verify_cert_error_string(e));
+              }
+              return ok;
+            });
       }
       lowest().expires_after(opt.connect_timeout);
       auto [hec] = co_await tls->async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
@@ -280,9 +284,8 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     wbuf.assign(out);
     eng->output_done(out.size());
     writing = true;
-    auto h = asio::bind_executor(ex, [self = shared_from_this(), g = gen](boost::system::error_code ec, std::size_t) {
-      self->on_write(g, ec);
-    });
+    auto h = asio::bind_executor(
+        ex, [self = shared_from_this(), g = gen](boost::system::error_code ec, std::size_t) { self->on_write(g, ec); });
     if (tls)
       asio::async_write(*tls, asio::buffer(wbuf), std::move(h));
     else
@@ -325,12 +328,13 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     if (auto ra = c.retry_after(); ra && !retry_armed) {
       retry_armed = true;
       retry_timer.expires_after(*ra);
-      retry_timer.async_wait(asio::bind_executor(ex, [self = shared_from_this(), g = gen](boost::system::error_code ec) {
-        self->retry_armed = false;
-        if (ec || g != self->gen || !self->eng) return;
-        self->handler.receiver().retry();
-        self->process();
-      }));
+      retry_timer.async_wait(
+          asio::bind_executor(ex, [self = shared_from_this(), g = gen](boost::system::error_code ec) {
+            self->retry_armed = false;
+            if (ec || g != self->gen || !self->eng) return;
+            self->handler.receiver().retry();
+            self->process();
+          }));
     }
     const bool open = eng->opened() && !eng->write_closed();
     if (open && !was_open) was_open = true;

@@ -35,9 +35,9 @@ namespace iomt::transport::amqp {
 
 struct tls_options {
   bool enabled = true;
-  bool verify = true;          // verify the broker's certificate chain and name
-  std::string ca_file;         // PEM bundle; empty: the system trust store
-  std::string server_name;     // SNI and the name checked; empty: the host
+  bool verify = true;       // verify the broker's certificate chain and name
+  std::string ca_file;      // PEM bundle; empty: the system trust store
+  std::string server_name;  // SNI and the name checked; empty: the host
 };
 
 struct connection_options {
@@ -45,11 +45,11 @@ struct connection_options {
   std::string port = "5671";
   tls_options tls;
   engine_options amqp;
-  std::chrono::milliseconds connect_timeout{15000};   // TCP + TLS + SASL + AMQP open
+  std::chrono::milliseconds connect_timeout{15000};  // TCP + TLS + SASL + AMQP open
   std::chrono::milliseconds reconnect_initial{100};
   std::chrono::milliseconds reconnect_max{30000};
-  std::chrono::milliseconds drain_timeout{30000};     // stop(): wait for in-flight completions
-  std::string name;                                   // for logs, e.g. "amqp[0]"
+  std::chrono::milliseconds drain_timeout{30000};  // stop(): wait for in-flight completions
+  std::string name;                                // for logs, e.g. "amqp[0]"
 };
 
 // What runs on each connection attempt.
@@ -75,8 +75,8 @@ public:
 struct connection_stats {
   std::atomic<std::uint64_t> attempts{0};
   std::atomic<std::uint64_t> failures{0};
-  std::atomic<std::uint64_t> failures_by_kind[16]{};   // index: errc
-  std::atomic<bool> connected{false};                  // AMQP open done, links requested
+  std::atomic<std::uint64_t> failures_by_kind[16]{};  // index: errc
+  std::atomic<bool> connected{false};                 // AMQP open done, links requested
 };
 
 // ssl::context for the options (CA file, verification); throws std::runtime_error on an unreadable

@@ -147,7 +147,8 @@ bool consumer::on_event(pn_event_t* e) {
       std::string why = condition_text(cond);
       const char* name = pn_condition_is_set(cond) ? pn_condition_get_name(cond) : nullptr;
       if (!why.empty())
-        fail(name && std::string_view(name) == "amqp:unauthorized-access" ? errc::authentication_failed : errc::closed_by_peer,
+        fail(name && std::string_view(name) == "amqp:unauthorized-access" ? errc::authentication_failed
+                                                                          : errc::closed_by_peer,
              why);
       else if (!closing_)
         fail(errc::closed_by_peer, "the broker closed the connection");
@@ -222,7 +223,7 @@ void consumer::on_delivery(link_state& ls, std::uint32_t index, pn_delivery_t* d
   stats_.received.fetch_add(1, std::memory_order_relaxed);
 
   const bool presettled = pn_delivery_settled(d);  // the broker sent it pre-settled
-  if (presettled) pn_delivery_settle(d);  // nothing to tell the broker; frees it
+  if (presettled) pn_delivery_settle(d);           // nothing to tell the broker; frees it
 
   tracked t;
   t.delivery = presettled ? nullptr : d;
@@ -282,7 +283,8 @@ void consumer::submit_pending() {
         pending_.refs.clear();
       }
       paused_ = true;  // no credit until the pipeline takes work again
-      backoff_ = backoff_.count() == 0 ? options_.busy_backoff_initial : std::min(backoff_ * 2, options_.busy_backoff_max);
+      backoff_ =
+          backoff_.count() == 0 ? options_.busy_backoff_initial : std::min(backoff_ * 2, options_.busy_backoff_max);
       retry_after_ = backoff_;
       return;
     case submit_status::shutting_down:
@@ -331,22 +333,36 @@ void consumer::settle(const ref& r, disposition how) {
   if (t.done) return;
   if (t.delivery) {
     switch (how) {
-      case disposition::accepted: pn_delivery_update(t.delivery, PN_ACCEPTED); break;
-      case disposition::released: pn_delivery_update(t.delivery, PN_RELEASED); break;
+      case disposition::accepted:
+        pn_delivery_update(t.delivery, PN_ACCEPTED);
+        break;
+      case disposition::released:
+        pn_delivery_update(t.delivery, PN_RELEASED);
+        break;
       case disposition::modified_failed:
         pn_disposition_set_failed(pn_delivery_local(t.delivery), true);  // delivery-count + 1
         pn_delivery_update(t.delivery, PN_MODIFIED);
         break;
-      case disposition::rejected: pn_delivery_update(t.delivery, PN_REJECTED); break;
+      case disposition::rejected:
+        pn_delivery_update(t.delivery, PN_REJECTED);
+        break;
     }
     pn_delivery_settle(t.delivery);
     t.delivery = nullptr;
   }
   switch (how) {
-    case disposition::accepted: stats_.accepted.fetch_add(1, std::memory_order_relaxed); break;
-    case disposition::released: stats_.released.fetch_add(1, std::memory_order_relaxed); break;
-    case disposition::modified_failed: stats_.modified.fetch_add(1, std::memory_order_relaxed); break;
-    case disposition::rejected: stats_.rejected.fetch_add(1, std::memory_order_relaxed); break;
+    case disposition::accepted:
+      stats_.accepted.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case disposition::released:
+      stats_.released.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case disposition::modified_failed:
+      stats_.modified.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case disposition::rejected:
+      stats_.rejected.fetch_add(1, std::memory_order_relaxed);
+      break;
   }
   // A released/modified event is not processed: progress (the Event Hubs checkpoint) must not
   // move past it on this connection.

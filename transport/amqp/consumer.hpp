@@ -45,15 +45,15 @@ namespace iomt::transport::amqp {
 
 // One receiver link to open on each connection.
 struct link_spec {
-  std::string address;   // source address, e.g. "/amq/queue/device-events" or "hub/ConsumerGroups/$Default/Partitions/0"
-  std::string selector;  // Event Hubs: apache.org:selector-filter:string expression ("" none)
+  std::string address;  // source address, e.g. "/amq/queue/device-events" or "hub/ConsumerGroups/$Default/Partitions/0"
+  std::string selector;     // Event Hubs: apache.org:selector-filter:string expression ("" none)
   std::int64_t epoch = -1;  // Event Hubs: com.microsoft:epoch link property (owner level); -1: none
   std::string partition;    // Event Hubs partition id (for checkpoints); "" for queues
 };
 
 struct consumer_options {
-  credit_policy credit;                     // per link bound of unsettled deliveries
-  std::size_t max_batch_events = 500;       // per submission
+  credit_policy credit;                // per link bound of unsettled deliveries
+  std::size_t max_batch_events = 500;  // per submission
   std::chrono::milliseconds busy_backoff_initial{5};
   std::chrono::milliseconds busy_backoff_max{500};
   std::vector<std::string> redeliver_types = default_redeliver_types();
@@ -62,16 +62,16 @@ struct consumer_options {
 
 // Counters for metrics and tests (relaxed atomics; read from any thread).
 struct consumer_stats {
-  std::atomic<std::uint64_t> received{0};       // complete deliveries read
-  std::atomic<std::uint64_t> submitted{0};      // events the sink accepted
-  std::atomic<std::uint64_t> busy{0};           // submissions refused with busy (retried)
-  std::atomic<std::uint64_t> accepted{0};       // dispositions sent, by kind
+  std::atomic<std::uint64_t> received{0};   // complete deliveries read
+  std::atomic<std::uint64_t> submitted{0};  // events the sink accepted
+  std::atomic<std::uint64_t> busy{0};       // submissions refused with busy (retried)
+  std::atomic<std::uint64_t> accepted{0};   // dispositions sent, by kind
   std::atomic<std::uint64_t> released{0};
   std::atomic<std::uint64_t> modified{0};
   std::atomic<std::uint64_t> rejected{0};
   std::atomic<std::uint64_t> decode_errors{0};
   std::atomic<std::uint64_t> stale_completions{0};  // completions for a connection that is gone
-  std::atomic<std::uint64_t> unsettled{0};      // gauge: deliveries in hand, all links
+  std::atomic<std::uint64_t> unsettled{0};          // gauge: deliveries in hand, all links
 };
 
 // Where completions from other threads wait for the strand. Shared with the completion closures,
@@ -166,7 +166,7 @@ private:
     std::deque<tracked> inflight;  // arrival order; popped from the front once done
     std::uint64_t base_seq = 0;    // sequence number of inflight.front()
     std::uint64_t next_seq = 0;
-    std::string partial;           // bytes of the delivery being read (may span several frames)
+    std::string partial;  // bytes of the delivery being read (may span several frames)
     bool attached = false;
     bool progress_blocked = false;  // a delivery was released/modified: no checkpoint beyond it
     bool progress_dirty = false;    // the completed prefix moved since the last report
@@ -210,7 +210,7 @@ private:
   std::vector<disposition> plan_;
   std::optional<std::chrono::milliseconds> retry_after_;
   std::chrono::milliseconds backoff_{0};
-  bool paused_ = false;     // a busy submission is waiting for its retry
+  bool paused_ = false;  // a busy submission is waiting for its retry
   bool stopping_ = false;
   bool sink_closed_ = false;
   bool closing_ = false;

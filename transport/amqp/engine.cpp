@@ -93,7 +93,8 @@ error engine::failure() const {
   const std::string transport_text = condition_text(tc);
   if (!transport_text.empty()) {
     const char* name = pn_condition_get_name(tc);
-    if (name && std::strcmp(name, "amqp:unauthorized-access") == 0) return {errc::authentication_failed, transport_text};
+    if (name && std::strcmp(name, "amqp:unauthorized-access") == 0)
+      return {errc::authentication_failed, transport_text};
     const std::string remote = condition_text(pn_connection_remote_condition(driver_.connection));
     if (!remote.empty()) return {errc::closed_by_peer, remote};
     if (name && (std::strcmp(name, "amqp:resource-limit-exceeded") == 0 || std::strcmp(name, "proton:io") == 0))

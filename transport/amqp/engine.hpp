@@ -31,14 +31,14 @@ namespace iomt::transport::amqp {
 
 struct engine_options {
   std::string container_id = "iomtflow";
-  std::string hostname;            // AMQP open.hostname (the virtual host; Event Hubs: the namespace host)
-  std::string user;                // empty: SASL ANONYMOUS
+  std::string hostname;  // AMQP open.hostname (the virtual host; Event Hubs: the namespace host)
+  std::string user;      // empty: SASL ANONYMOUS
   std::string password;
-  std::string mechanisms;          // space separated; empty: "PLAIN" with a user, else "ANONYMOUS"
-  bool encrypted = true;           // Asio TLS below (lets Proton offer PLAIN)
-  bool allow_cleartext_plain = false;  // PLAIN over plain TCP (tests, local brokers)
+  std::string mechanisms;                         // space separated; empty: "PLAIN" with a user, else "ANONYMOUS"
+  bool encrypted = true;                          // Asio TLS below (lets Proton offer PLAIN)
+  bool allow_cleartext_plain = false;             // PLAIN over plain TCP (tests, local brokers)
   std::chrono::milliseconds idle_timeout{30000};  // what we advertise; heartbeats every half of the peer's
-  std::uint32_t max_frame_size = 0;   // 0: Proton's default
+  std::uint32_t max_frame_size = 0;               // 0: Proton's default
 };
 
 class engine {

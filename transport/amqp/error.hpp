@@ -10,19 +10,19 @@ namespace iomt::transport::amqp {
 
 enum class errc {
   ok = 0,
-  resolve_failed,          // DNS
-  connect_failed,          // TCP connect refused / unreachable
-  timeout,                 // connect, TLS handshake or AMQP open took too long
-  tls_handshake_failed,    // TLS failed for another reason (protocol, cipher, ...)
+  resolve_failed,             // DNS
+  connect_failed,             // TCP connect refused / unreachable
+  timeout,                    // connect, TLS handshake or AMQP open took too long
+  tls_handshake_failed,       // TLS failed for another reason (protocol, cipher, ...)
   certificate_verify_failed,  // the peer's certificate is not trusted or its name does not match
-  authentication_failed,   // SASL outcome auth / sys, or amqp:unauthorized-access
-  connection_lost,         // socket closed / reset / idle timeout while running
-  closed_by_peer,          // the broker closed the connection (amqp:connection:forced, ...)
-  link_error,              // attach refused (amqp:not-found, ...), session ended, link detached
-  protocol_error,          // framing / decode error reported by the engine
-  cbs_error,               // Event Hubs: $cbs put-token answered with a failure status
-  management_error,        // Event Hubs: $management request failed
-  bad_configuration,       // URL, connection string, addresses
+  authentication_failed,      // SASL outcome auth / sys, or amqp:unauthorized-access
+  connection_lost,            // socket closed / reset / idle timeout while running
+  closed_by_peer,             // the broker closed the connection (amqp:connection:forced, ...)
+  link_error,                 // attach refused (amqp:not-found, ...), session ended, link detached
+  protocol_error,             // framing / decode error reported by the engine
+  cbs_error,                  // Event Hubs: $cbs put-token answered with a failure status
+  management_error,           // Event Hubs: $management request failed
+  bad_configuration,          // URL, connection string, addresses
 };
 
 // The short label used in metrics and logs ("authentication failed", ...).

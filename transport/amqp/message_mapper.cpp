@@ -52,17 +52,26 @@ void member_name(std::string& out, std::string_view name) {
 
 bool integer_value(pn_data_t* d, std::int64_t& v) {
   switch (pn_data_type(d)) {
-    case PN_LONG: v = pn_data_get_long(d); return true;
-    case PN_ULONG: v = static_cast<std::int64_t>(pn_data_get_ulong(d)); return true;
-    case PN_INT: v = pn_data_get_int(d); return true;
-    case PN_UINT: v = pn_data_get_uint(d); return true;
+    case PN_LONG:
+      v = pn_data_get_long(d);
+      return true;
+    case PN_ULONG:
+      v = static_cast<std::int64_t>(pn_data_get_ulong(d));
+      return true;
+    case PN_INT:
+      v = pn_data_get_int(d);
+      return true;
+    case PN_UINT:
+      v = pn_data_get_uint(d);
+      return true;
     case PN_STRING:
     case PN_SYMBOL: {
       auto s = pn_data_type(d) == PN_STRING ? view(pn_data_get_string(d)) : view(pn_data_get_symbol(d));
       auto r = std::from_chars(s.data(), s.data() + s.size(), v);
       return r.ec == std::errc{} && r.ptr == s.data() + s.size();
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -72,8 +81,10 @@ std::uint64_t enter_section(pn_data_t* d) {
   pn_data_rewind(d);
   if (!pn_data_next(d) || pn_data_type(d) != PN_DESCRIBED || !pn_data_enter(d) || !pn_data_next(d)) return 0;
   std::uint64_t code = 0;
-  if (pn_data_type(d) == PN_ULONG) code = pn_data_get_ulong(d);
-  else if (pn_data_type(d) == PN_SYMBOL) code = code_of_symbol(view(pn_data_get_symbol(d)));
+  if (pn_data_type(d) == PN_ULONG)
+    code = pn_data_get_ulong(d);
+  else if (pn_data_type(d) == PN_SYMBOL)
+    code = code_of_symbol(view(pn_data_get_symbol(d)));
   if (code < header || code > footer) return 0;
   if (!pn_data_next(d)) return 0;  // descriptor without a value
   return code;
@@ -111,8 +122,8 @@ message_mapper::~message_mapper() {
 }
 
 boost::system::result<void, decode_error> message_mapper::map(std::string_view bytes,
-                                                              std::chrono::system_clock::time_point received, event& out,
-                                                              stream_position& position) {
+                                                              std::chrono::system_clock::time_point received,
+                                                              event& out, stream_position& position) {
   position = {};
   out.body.clear();
   pn_data_clear(annotations_);
@@ -128,23 +139,44 @@ boost::system::result<void, decode_error> message_mapper::map(std::string_view b
       return decode_error{"not a valid AMQP message: cannot decode the section at byte " + std::to_string(off) + " (" +
                           pn_code(static_cast<int>(n)) + ")"};
     const std::uint64_t code = enter_section(section_);
-    if (code == 0) return decode_error{"not a valid AMQP message: byte " + std::to_string(off) + " does not start a message section"};
+    if (code == 0)
+      return decode_error{"not a valid AMQP message: byte " + std::to_string(off) +
+                          " does not start a message section"};
     pn_data_t** keep = nullptr;  // sections read after the loop, in SystemProperties order
     switch (code) {
-      case message_annotations: keep = &annotations_; have_annotations = true; break;
-      case properties_section: keep = &properties_; have_properties = true; break;
-      case application_properties: keep = &app_; have_app = true; break;
+      case message_annotations:
+        keep = &annotations_;
+        have_annotations = true;
+        break;
+      case properties_section:
+        keep = &properties_;
+        have_properties = true;
+        break;
+      case application_properties:
+        keep = &app_;
+        have_app = true;
+        break;
       case data_section:
-        if (pn_data_type(section_) != PN_BINARY) return decode_error{"not a valid AMQP message: a data section must hold binary"};
+        if (pn_data_type(section_) != PN_BINARY)
+          return decode_error{"not a valid AMQP message: a data section must hold binary"};
         out.body.append(view(pn_data_get_binary(section_)));
         break;
       case amqp_value:
         switch (pn_data_type(section_)) {
-          case PN_BINARY: out.body.assign(view(pn_data_get_binary(section_))); break;
-          case PN_STRING: out.body.assign(view(pn_data_get_string(section_))); break;
-          case PN_SYMBOL: out.body.assign(view(pn_data_get_symbol(section_))); break;
-          case PN_NULL: break;
-          default: append_value_json(section_, out.body); break;
+          case PN_BINARY:
+            out.body.assign(view(pn_data_get_binary(section_)));
+            break;
+          case PN_STRING:
+            out.body.assign(view(pn_data_get_string(section_)));
+            break;
+          case PN_SYMBOL:
+            out.body.assign(view(pn_data_get_symbol(section_)));
+            break;
+          case PN_NULL:
+            break;
+          default:
+            append_value_json(section_, out.body);
+            break;
         }
         break;
       case amqp_sequence:

@@ -4,20 +4,34 @@ namespace iomt::transport::amqp {
 
 const char* kind_label(errc e) noexcept {
   switch (e) {
-    case errc::ok: return "ok";
-    case errc::resolve_failed: return "resolve_failed";
-    case errc::connect_failed: return "connect_failed";
-    case errc::timeout: return "timeout";
-    case errc::tls_handshake_failed: return "tls_handshake_failed";
-    case errc::certificate_verify_failed: return "certificate_verify_failed";
-    case errc::authentication_failed: return "authentication_failed";
-    case errc::connection_lost: return "connection_lost";
-    case errc::closed_by_peer: return "closed_by_peer";
-    case errc::link_error: return "link_error";
-    case errc::protocol_error: return "protocol_error";
-    case errc::cbs_error: return "cbs_error";
-    case errc::management_error: return "management_error";
-    case errc::bad_configuration: return "bad_configuration";
+    case errc::ok:
+      return "ok";
+    case errc::resolve_failed:
+      return "resolve_failed";
+    case errc::connect_failed:
+      return "connect_failed";
+    case errc::timeout:
+      return "timeout";
+    case errc::tls_handshake_failed:
+      return "tls_handshake_failed";
+    case errc::certificate_verify_failed:
+      return "certificate_verify_failed";
+    case errc::authentication_failed:
+      return "authentication_failed";
+    case errc::connection_lost:
+      return "connection_lost";
+    case errc::closed_by_peer:
+      return "closed_by_peer";
+    case errc::link_error:
+      return "link_error";
+    case errc::protocol_error:
+      return "protocol_error";
+    case errc::cbs_error:
+      return "cbs_error";
+    case errc::management_error:
+      return "management_error";
+    case errc::bad_configuration:
+      return "bad_configuration";
   }
   return "unknown";
 }
@@ -36,7 +50,8 @@ void family(std::string& out, std::string_view name, std::string_view type, std:
   out += '\n';
 }
 
-void sample(std::string& out, std::string_view name, std::string_view source, std::uint64_t v, std::string_view extra = {}) {
+void sample(std::string& out, std::string_view name, std::string_view source, std::uint64_t v,
+            std::string_view extra = {}) {
   out += name;
   out += "{source=\"";
   out += source;
@@ -61,8 +76,10 @@ std::string metrics_text(const std::vector<std::pair<std::string_view, source_st
   static constexpr counter simple[] = {
       {"iomtflow_amqp_received_total", "counter", "AMQP deliveries read completely.", &source_stats::received},
       {"iomtflow_amqp_submitted_total", "counter", "Events the pipeline accepted from AMQP.", &source_stats::submitted},
-      {"iomtflow_amqp_busy_total", "counter", "Submissions refused by the pipeline (back-pressure, retried).", &source_stats::busy},
-      {"iomtflow_amqp_decode_errors_total", "counter", "Deliveries that were not AMQP messages (rejected).", &source_stats::decode_errors},
+      {"iomtflow_amqp_busy_total", "counter", "Submissions refused by the pipeline (back-pressure, retried).",
+       &source_stats::busy},
+      {"iomtflow_amqp_decode_errors_total", "counter", "Deliveries that were not AMQP messages (rejected).",
+       &source_stats::decode_errors},
       {"iomtflow_amqp_unsettled", "gauge", "AMQP deliveries received and not yet settled.", &source_stats::unsettled},
       {"iomtflow_amqp_connection_attempts_total", "counter", "AMQP connection attempts.", &source_stats::attempts},
   };

@@ -157,7 +157,8 @@ struct blocking_sender::impl {
         pn_session_close(pn_event_session(e));
         break;
       case PN_CONNECTION_REMOTE_CLOSE:
-        if (!failure) failure = {errc::closed_by_peer, condition_text(pn_connection_remote_condition(pn_event_connection(e)))};
+        if (!failure)
+          failure = {errc::closed_by_peer, condition_text(pn_connection_remote_condition(pn_event_connection(e)))};
         pn_connection_close(pn_event_connection(e));
         break;
       default:
@@ -222,7 +223,8 @@ boost::system::result<std::unique_ptr<blocking_sender>, error> blocking_sender::
     boost::system::error_code not_ip;
     asio::ip::make_address(name, not_ip);
     if (not_ip)  // SNI carries host names only
-      SSL_ctrl(p->tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(name.c_str()));
+      SSL_ctrl(p->tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(name.c_str()));
     if (tls.verify) p->tls->set_verify_callback(ssl::host_name_verification(name));
     bool done = false;
     boost::system::error_code hec;
@@ -271,7 +273,8 @@ boost::system::result<void, error> blocking_sender::send(std::span<const std::st
     // Wait for a settlement, or for credit when there is more to send.
     const std::size_t before = p.outstanding;
     auto e = p.pump_until([&] {
-      return p.outstanding < before || (next < encoded.size() && pn_link_credit(p.link) > 0 && p.outstanding < p.window);
+      return p.outstanding < before ||
+             (next < encoded.size() && pn_link_credit(p.link) > 0 && p.outstanding < p.window);
     });
     if (e) return e;
   }

@@ -23,22 +23,22 @@
 namespace iomt::transport::amqp {
 
 struct sender_options {
-  std::string url;                 // amqps://host:port or amqp://host:port (user:pass@ allowed)
+  std::string url;  // amqps://host:port or amqp://host:port (user:pass@ allowed)
   std::string user;
   std::string password;
-  tls_options tls;                 // `enabled` follows the URL scheme
+  tls_options tls;  // `enabled` follows the URL scheme
   bool allow_cleartext_plain = false;
-  std::string address;             // target address
-  bool durable = true;             // target terminus durability (RabbitMQ auto-declare) and message header
-  std::uint32_t window = 1000;     // unsettled messages in flight
+  std::string address;                       // target address
+  bool durable = true;                       // target terminus durability (RabbitMQ auto-declare) and message header
+  std::uint32_t window = 1000;               // unsettled messages in flight
   std::chrono::milliseconds timeout{30000};  // connect, and any wait for the broker
 };
 
 // Message content for `encode_message`.
 struct outgoing_message {
-  std::string body;                                               // data section
-  std::vector<std::pair<std::string, std::string>> properties;    // application properties (strings)
-  std::vector<std::pair<std::string, std::string>> annotations;   // message annotations (string values)
+  std::string body;                                              // data section
+  std::vector<std::pair<std::string, std::string>> properties;   // application properties (strings)
+  std::vector<std::pair<std::string, std::string>> annotations;  // message annotations (string values)
   std::string message_id;
   std::string content_type;
   bool durable = true;

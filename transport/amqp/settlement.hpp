@@ -39,6 +39,7 @@ inline const std::vector<std::string>& default_redeliver_types() {
 }
 
 // Fills `per_event` (one slot per event of the submission, initially anything) from `o`.
-void plan_settlement(const outcome& o, std::span<disposition> per_event, const std::vector<std::string>& redeliver_types);
+void plan_settlement(const outcome& o, std::span<disposition> per_event,
+                     const std::vector<std::string>& redeliver_types);
 
 }  // namespace iomt::transport::amqp

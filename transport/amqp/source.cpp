@@ -75,7 +75,8 @@ source::source(source_options options, event_sink& sink, log_hook log)
   const std::string password = !options_.user.empty() ? options_.password : url->password;
   if (!url->tls && !user.empty() && !options_.allow_cleartext_plain &&
       (options_.mechanisms.empty() || options_.mechanisms.find("PLAIN") != std::string::npos))
-    throw std::runtime_error("refusing to send a password over amqp:// without TLS (use amqps://, or allow_cleartext_plain)");
+    throw std::runtime_error(
+        "refusing to send a password over amqp:// without TLS (use amqps://, or allow_cleartext_plain)");
   auto tls = url->tls ? make_tls_context(options_.tls) : nullptr;
   if (!tls) tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
 

@@ -28,8 +28,8 @@ namespace iomt::transport::amqp {
 struct broker_url {
   bool tls = true;
   std::string host;
-  std::string port;      // default 5671 (amqps) / 5672 (amqp)
-  std::string user;      // percent-decoded; empty when not in the URL
+  std::string port;  // default 5671 (amqps) / 5672 (amqp)
+  std::string user;  // percent-decoded; empty when not in the URL
   std::string password;
 };
 
@@ -37,13 +37,13 @@ struct broker_url {
 boost::system::result<broker_url, error> parse_broker_url(std::string_view url);
 
 struct source_options {
-  std::string url;                       // see above
-  std::string user;                      // overrides the URL's
+  std::string url;   // see above
+  std::string user;  // overrides the URL's
   std::string password;
-  std::string mechanisms;                // "" = PLAIN with a user, ANONYMOUS without
-  std::vector<std::string> addresses;    // one receiver link per address and connection
-  tls_options tls;                       // enabled is taken from the URL scheme
-  bool allow_cleartext_plain = false;    // PLAIN over amqp:// (never on by default)
+  std::string mechanisms;              // "" = PLAIN with a user, ANONYMOUS without
+  std::vector<std::string> addresses;  // one receiver link per address and connection
+  tls_options tls;                     // enabled is taken from the URL scheme
+  bool allow_cleartext_plain = false;  // PLAIN over amqp:// (never on by default)
   std::uint32_t connections = 1;
   std::uint32_t threads = 1;
   consumer_options consumer;
@@ -59,7 +59,7 @@ struct source_stats {
   std::uint64_t received = 0, submitted = 0, busy = 0, accepted = 0, released = 0, modified = 0, rejected = 0,
                 decode_errors = 0, unsettled = 0, attempts = 0, failures = 0;
   std::uint64_t failures_by_kind[16] = {};
-  std::uint32_t connected = 0;   // connections with every link attached
+  std::uint32_t connected = 0;  // connections with every link attached
   std::string last_error;
 };
 

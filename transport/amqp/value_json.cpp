@@ -87,17 +87,39 @@ void append_value_json(pn_data_t* data, std::string& out, int depth) {
     return;
   }
   switch (pn_data_type(data)) {
-    case PN_BOOL: out += pn_data_get_bool(data) ? "true" : "false"; return;
-    case PN_UBYTE: append_number(static_cast<unsigned>(pn_data_get_ubyte(data)), out); return;
-    case PN_BYTE: append_number(static_cast<int>(pn_data_get_byte(data)), out); return;
-    case PN_USHORT: append_number(static_cast<unsigned>(pn_data_get_ushort(data)), out); return;
-    case PN_SHORT: append_number(static_cast<int>(pn_data_get_short(data)), out); return;
-    case PN_UINT: append_number(pn_data_get_uint(data), out); return;
-    case PN_INT: append_number(pn_data_get_int(data), out); return;
-    case PN_ULONG: append_number(pn_data_get_ulong(data), out); return;
-    case PN_LONG: append_number(pn_data_get_long(data), out); return;
-    case PN_FLOAT: append_double(static_cast<double>(pn_data_get_float(data)), out); return;
-    case PN_DOUBLE: append_double(pn_data_get_double(data), out); return;
+    case PN_BOOL:
+      out += pn_data_get_bool(data) ? "true" : "false";
+      return;
+    case PN_UBYTE:
+      append_number(static_cast<unsigned>(pn_data_get_ubyte(data)), out);
+      return;
+    case PN_BYTE:
+      append_number(static_cast<int>(pn_data_get_byte(data)), out);
+      return;
+    case PN_USHORT:
+      append_number(static_cast<unsigned>(pn_data_get_ushort(data)), out);
+      return;
+    case PN_SHORT:
+      append_number(static_cast<int>(pn_data_get_short(data)), out);
+      return;
+    case PN_UINT:
+      append_number(pn_data_get_uint(data), out);
+      return;
+    case PN_INT:
+      append_number(pn_data_get_int(data), out);
+      return;
+    case PN_ULONG:
+      append_number(pn_data_get_ulong(data), out);
+      return;
+    case PN_LONG:
+      append_number(pn_data_get_long(data), out);
+      return;
+    case PN_FLOAT:
+      append_double(static_cast<double>(pn_data_get_float(data)), out);
+      return;
+    case PN_DOUBLE:
+      append_double(pn_data_get_double(data), out);
+      return;
     case PN_CHAR: {
       std::string s;
       append_utf8(pn_data_get_char(data), s);
@@ -110,15 +132,21 @@ void append_value_json(pn_data_t* data, std::string& out, int depth) {
       out.push_back('"');
       return;
     }
-    case PN_UUID: append_uuid(pn_data_get_uuid(data), out); return;
+    case PN_UUID:
+      append_uuid(pn_data_get_uuid(data), out);
+      return;
     case PN_BINARY: {
       out.push_back('"');
       out += http::base64_encode(view(pn_data_get_binary(data)));
       out.push_back('"');
       return;
     }
-    case PN_STRING: append_json_string(view(pn_data_get_string(data)), out); return;
-    case PN_SYMBOL: append_json_string(view(pn_data_get_symbol(data)), out); return;
+    case PN_STRING:
+      append_json_string(view(pn_data_get_string(data)), out);
+      return;
+    case PN_SYMBOL:
+      append_json_string(view(pn_data_get_symbol(data)), out);
+      return;
     case PN_DESCRIBED: {
       // descriptor, then the value: keep the value only.
       if (!pn_data_enter(data)) {
@@ -160,8 +188,10 @@ void append_value_json(pn_data_t* data, std::string& out, int depth) {
 
 std::string key_text(pn_data_t* data) {
   switch (pn_data_type(data)) {
-    case PN_STRING: return std::string(view(pn_data_get_string(data)));
-    case PN_SYMBOL: return std::string(view(pn_data_get_symbol(data)));
+    case PN_STRING:
+      return std::string(view(pn_data_get_string(data)));
+    case PN_SYMBOL:
+      return std::string(view(pn_data_get_symbol(data)));
     default: {
       std::string s;
       append_value_json(data, s, max_value_depth - 1);

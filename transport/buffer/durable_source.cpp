@@ -12,28 +12,14 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-// The outcome fields proposed for transport/event.hpp (failures, refused/error). Until they exist
-// the code compiles against today's outcome: no failure details, and a refused append is reported
-// as every event failed (LOCAL WORKAROUND, remove once transport::outcome has `refused`).
-template <class O>
-void copy_failures(const O& o, std::vector<durable_source::failure_report>& out) {
-  if constexpr (requires(const O& x) { x.failures.front().index; x.failures.front().stage; }) {
-    for (const auto& f : o.failures)
-      out.push_back({static_cast<std::uint32_t>(f.index), deadletter::failure{f.stage, f.type, f.message}});
-  }
+void copy_failures(const outcome& o, std::vector<durable_source::failure_report>& out) {
+  for (const auto& f : o.failures)
+    out.push_back({static_cast<std::uint32_t>(f.index), deadletter::failure{f.stage, f.type, f.message}});
 }
 
-template <class O>
-void set_refused(O& o, const std::string& why) {
-  if constexpr (requires(O& x) {
-                  x.refused = true;
-                  x.error = why;
-                }) {
-    o.refused = true;
-    o.error = why;
-  } else {
-    o.failed = o.events;
-  }
+void set_refused(outcome& o, const std::string& why) {
+  o.refused = true;
+  o.error = why;
 }
 
 }  // namespace

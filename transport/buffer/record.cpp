@@ -142,7 +142,6 @@ std::size_t encoded_size(const event& e) noexcept {
 }
 
 void encode_event(std::string& out, const event& e) {
-  out.reserve(out.size() + encoded_size(e));
   out.push_back(static_cast<char>(event_version));
   out.push_back(static_cast<char>(e.enqueued_time.zone));
   put(out, e.enqueued_time.ticks);

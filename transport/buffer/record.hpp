@@ -40,9 +40,9 @@ bool parse_segment_header(std::string_view bytes, std::uint64_t& first_seq);
 // A whole record in one step (tests, the replay inbox).
 void append_record(std::string& out, std::uint64_t seq, std::string_view payload);
 
-// Two-step encoding for the log writer: appenders encode on their own thread with a provisional
+// Two-step encoding for the log writer: appenders encode into the next batch with a provisional
 // header (the payload's CRC in the crc field, seq 0); the writer thread assigns the sequence and
-// finishes the CRC with seal_record (12 bytes of CRC work, so appends stay parallel).
+// finishes the CRC with seal_record (12 bytes of CRC work per record).
 void begin_record(std::string& out, std::size_t& header_at);  // reserves the header
 void end_record(std::string& out, std::size_t header_at);     // fills length and payload CRC
 void seal_record(char* header, std::uint64_t seq) noexcept;   // sets seq, final CRC

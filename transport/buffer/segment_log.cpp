@@ -11,12 +11,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-// Encoding scratch of an appending thread (reused: no allocation per append once warm).
-std::string& append_scratch() {
-  thread_local std::string s;
-  return s;
-}
-
 }  // namespace
 
 const char* to_string(fsync_policy p) {
@@ -99,17 +93,13 @@ status segment_log::append(std::span<const event> events, append_done done) {
     if (done) done(append_result{});
     return std::nullopt;
   }
-  std::string& s = append_scratch();
-  s.clear();
+  std::uint64_t n = 0;
   for (const event& e : events) {
-    if (encoded_size(e) > max_payload_bytes)
-      return error{errc::too_large, 0, "an event of " + std::to_string(encoded_size(e)) + " bytes is larger than a buffer record may be"};
-    std::size_t at = 0;
-    begin_record(s, at);
-    encode_event(s, e);
-    end_record(s, at);
+    const std::size_t size = encoded_size(e);
+    if (size > max_payload_bytes)
+      return error{errc::too_large, 0, "an event of " + std::to_string(size) + " bytes is larger than a buffer record may be"};
+    n += record_header_bytes + size;
   }
-  const std::uint64_t n = s.size();
   bool wake = false;
   {
     std::lock_guard l(mu_);
@@ -124,13 +114,20 @@ status segment_log::append(std::span<const event> events, append_done done) {
       return error{errc::full, 0, "the durable buffer is full (" + std::to_string(disk_bytes_ + inflight_bytes_ + pending_bytes_) +
                                       " of " + std::to_string(options_.max_bytes) + " bytes): retry later"};
     }
+    // Encoded straight into the writer's next batch (one copy; the payload CRC is computed here,
+    // the writer only finishes it with the sequence).
     wake = pending_.chunks.empty();
-    pending_.chunks.push_back({pending_.buf.size(), static_cast<std::size_t>(n), events.size(), std::move(done)});
-    pending_.buf.append(s);
+    const std::size_t offset = pending_.buf.size();
+    for (const event& e : events) {
+      std::size_t at = 0;
+      begin_record(pending_.buf, at);
+      encode_event(pending_.buf, e);
+      end_record(pending_.buf, at);
+    }
+    pending_.chunks.push_back({offset, static_cast<std::size_t>(n), events.size(), std::move(done)});
     pending_bytes_ += n;
   }
   if (wake) writer_cv_.notify_one();
-  if (s.capacity() > (8u << 20)) std::string().swap(s);
   return std::nullopt;
 }
 

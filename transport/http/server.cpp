@@ -353,6 +353,14 @@ asio::awaitable<session::next_step> session::submit(std::vector<event>&& events,
                            std::to_string(opts.ack_timeout.count()) + " ms; they may still be written"};
     co_return co_await answer_error(e, version, keep_alive);
   }
+  if (ack->result.refused) {
+    // The durable buffer could not keep the events: never 201 (iomt issue 4).
+    const http_error e{bhttp::status::service_unavailable, "the events could not be stored: " + ack->result.error + ": retry later"};
+    response res = make_error_response(e, version, keep_alive);
+    res.set(bhttp::field::retry_after, "1");
+    error_ = "not stored";
+    co_return co_await answer(res, keep_alive);
+  }
   failed_ = ack->result.failed;
   response res{bhttp::status::created, version};
   co_return co_await answer(res, keep_alive);

@@ -71,7 +71,8 @@ inline broker_env start_own_broker(int port) {
   const std::string cmd = scripts_dir() + "/start-amqp-broker.sh --port " + std::to_string(port) + " --dir " + b.dir +
                           " --queues amqp-it-default >" + b.dir + ".start.log 2>&1";
   std::filesystem::create_directories(b.dir);
-  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("could not start the AMQP broker: see " + b.dir + ".start.log");
+  if (std::system(cmd.c_str()) != 0)
+    throw std::runtime_error("could not start the AMQP broker: see " + b.dir + ".start.log");
   auto env = read_env_sh(b.dir);
   b.url = env["AMQP_URL"];
   b.ca = env["AMQP_CA"];
@@ -265,7 +266,8 @@ inline bool wait_for(const std::function<bool()>& pred, std::chrono::millisecond
 }
 
 // Receives and accepts whatever is in the queues for a moment; returns how many.
-inline std::size_t drain(const broker_env& b, std::vector<std::string> queues, std::chrono::milliseconds quiet = 1500ms) {
+inline std::size_t drain(const broker_env& b, std::vector<std::string> queues,
+                         std::chrono::milliseconds quiet = 1500ms) {
   async_sink sink(0ms);
   ta::source src(source_for(b, std::move(queues)), sink);
   src.start();

@@ -24,9 +24,10 @@ struct emulator {
   emulator() {
     dir = (scratch_dir() / "eh-emulator-5687").string();
     std::filesystem::create_directories(dir);
-    const std::string cmd = scripts_dir() + "/eh-emulator/start.sh --port 5687 --plain-port 5688 --dir " + dir + " >" + dir +
-                            ".start.log 2>&1";
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("could not start the Event Hubs emulator: see " + dir + ".start.log");
+    const std::string cmd = scripts_dir() + "/eh-emulator/start.sh --port 5687 --plain-port 5688 --dir " + dir + " >" +
+                            dir + ".start.log 2>&1";
+    if (std::system(cmd.c_str()) != 0)
+      throw std::runtime_error("could not start the Event Hubs emulator: see " + dir + ".start.log");
     // env.sh quotes the connection strings: read them by hand.
     std::ifstream in(dir + "/env.sh");
     std::string line;
@@ -131,8 +132,8 @@ BOOST_AUTO_TEST_CASE(the_azure_sdk_and_iomtflow_see_the_same_events) {
   auto& e = the_emulator();
   const std::string out = (scratch_dir() / "sdk-check.json").string();
   // 1. The official SDK sends (to a partition, by key, round robin) and receives everything back.
-  const std::string cmd = "cd " + scripts_dir() + "/eh-emulator && node sdk-check.js '" + e.plain_connection_string + "' " + out +
-                          " 12 >" + out + ".log 2>&1";
+  const std::string cmd = "cd " + scripts_dir() + "/eh-emulator && node sdk-check.js '" + e.plain_connection_string +
+                          "' " + out + " 12 >" + out + ".log 2>&1";
   BOOST_REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "sdk-check.js failed: see " + out + ".log");
   const auto doc = boost::json::parse(iomt::test::read_file(out)).as_object();
   const std::string run = std::string(doc.at("runId").as_string());
@@ -148,7 +149,8 @@ BOOST_AUTO_TEST_CASE(the_azure_sdk_and_iomtflow_see_the_same_events) {
     for (const auto& ev : sink.seen) {
       if (ev.body.find(run) == std::string::npos) continue;
       if (ev.body.find(R"("i":)" + std::to_string(i) + ",") == std::string::npos) continue;
-      if (ev.system_properties.find(R"("x-opt-sequence-number":)" + std::to_string(seq) + ",") == std::string::npos) continue;
+      if (ev.system_properties.find(R"("x-opt-sequence-number":)" + std::to_string(seq) + ",") == std::string::npos)
+        continue;
       if (ev.system_properties.find(R"("x-opt-offset":")" + offset + R"(")") == std::string::npos) continue;
       return ev;
     }
@@ -157,7 +159,8 @@ BOOST_AUTO_TEST_CASE(the_azure_sdk_and_iomtflow_see_the_same_events) {
   BOOST_REQUIRE(wait_for(
       [&] {
         std::lock_guard l(sink.mu);
-        return std::count_if(sink.seen.begin(), sink.seen.end(), [&](const tr::event& ev) { return ev.body.find(run) != std::string::npos; }) >= 12;
+        return std::count_if(sink.seen.begin(), sink.seen.end(),
+                             [&](const tr::event& ev) { return ev.body.find(run) != std::string::npos; }) >= 12;
       },
       30s));
   BOOST_TEST((src.owned_partitions() == std::vector<std::string>{"0", "1", "2", "3"}));
@@ -241,7 +244,9 @@ BOOST_AUTO_TEST_CASE(wrong_key_is_a_clear_cbs_error_and_retried) {
   BOOST_REQUIRE(wait_for([&] { return src.stats().failures >= 2; }, 20s));
   src.stop();
   const auto err = src.stats().last_error;
-  BOOST_TEST(err.find("CBS authorization failed: put-token for sb://localhost/devicedata answered 401: InvalidSignature") == 0, err);
+  BOOST_TEST(
+      err.find("CBS authorization failed: put-token for sb://localhost/devicedata answered 401: InvalidSignature") == 0,
+      err);
   BOOST_TEST(log.contains("reconnecting in"), log.all());
 }
 

@@ -137,6 +137,7 @@ BOOST_AUTO_TEST_CASE(wrong_password_is_reported_and_retried) {
   src.stop();
   const auto st = src.stats();
   BOOST_TEST(st.failures_by_kind[static_cast<int>(ta::errc::authentication_failed)] >= 2u);
+  BOOST_TEST_MESSAGE("wrong password: " << st.last_error);
   BOOST_TEST(st.last_error.find("authentication failed") == 0, st.last_error);
   BOOST_TEST(log.contains("connection failed: authentication failed"), log.all());
   BOOST_TEST(log.contains("reconnecting in"));
@@ -155,6 +156,7 @@ BOOST_AUTO_TEST_CASE(untrusted_certificate_is_reported_and_retried) {
   src.stop();
   const auto st = src.stats();
   BOOST_TEST(st.failures_by_kind[static_cast<int>(ta::errc::certificate_verify_failed)] >= 2u);
+  BOOST_TEST_MESSAGE("untrusted CA: " << st.last_error);
   BOOST_TEST(st.last_error.find("certificate verify failed") == 0, st.last_error);
   BOOST_TEST(log.contains("certificate verify failed"), log.all());
 }
@@ -168,6 +170,7 @@ BOOST_AUTO_TEST_CASE(certificate_for_another_name_is_refused) {
   src.start();
   BOOST_REQUIRE(wait_for([&] { return src.stats().failures >= 1; }, 20s));
   src.stop();
+  BOOST_TEST_MESSAGE("wrong name: " << src.stats().last_error);
   BOOST_TEST(src.stats().last_error.find("certificate verify failed") == 0, src.stats().last_error);
   BOOST_TEST(src.stats().last_error.find("broker.example.org") != std::string::npos, src.stats().last_error);
 }
@@ -181,6 +184,7 @@ BOOST_AUTO_TEST_CASE(missing_queue_is_a_clear_link_error) {
   BOOST_REQUIRE(wait_for([&] { return src.stats().failures >= 2; }, 20s));
   src.stop();
   const auto err = src.stats().last_error;
+  BOOST_TEST_MESSAGE("missing queue: " << err);
   BOOST_TEST(err.find("link refused") == 0, err);
   BOOST_TEST(err.find("not-found") != std::string::npos, err);
 }
@@ -211,8 +215,8 @@ BOOST_AUTO_TEST_CASE(broker_restart_mid_stream_loses_nothing) {
   BOOST_REQUIRE(wait_for([&] { return src.stats().unsettled == 0 && sink.completed() == sink.total_ids(); }, 30s));
   src.stop();
   BOOST_TEST(sink.unique_ids().size() == n);
-  BOOST_TEST_MESSAGE("received " << sink.total_ids() << " deliveries for " << n << " messages ("
-                                 << sink.total_ids() - n << " redelivered after the restart)");
+  BOOST_TEST_MESSAGE("received " << sink.total_ids() << " deliveries for " << n << " messages (" << sink.total_ids() - n
+                                 << " redelivered after the restart)");
   BOOST_TEST(src.stats().attempts >= 2u);
   BOOST_TEST(log.contains("reconnecting in"), log.all());
   BOOST_TEST(drain(b, {q}) == 0u);

@@ -13,4 +13,21 @@ if(TARGET iomt_transport_amqp)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/eventhubs_it.cpp
     LIBS iomt_transport_amqp)
   set_tests_properties(test_amqp_eventhubs_integration PROPERTIES LABELS "amqp" RESOURCE_LOCK eh-emulator TIMEOUT 300)
+  # Event Hubs checkpoints in Azure Blob Storage against Azurite (scripts/peers/start-azurite.sh,
+  # npm ci on first use; started and stopped by the suite on ports 10091/10092), and the source
+  # resuming from them against the emulator (its own port 5689).
+  iomt_add_test(test_amqp_blob_checkpoint_integration
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/blob_checkpoint_it.cpp
+    LIBS iomt_transport_amqp)
+  set_tests_properties(test_amqp_blob_checkpoint_integration PROPERTIES
+    LABELS "amqp" RESOURCE_LOCK "eh-emulator;azurite" TIMEOUT 300)
+endif()
+
+# 50,000 messages RabbitMQ -> `iomtflow run` (source.amqp) -> FHIR server.
+if(TARGET iomtflow AND TARGET iomtflow-bench-amqp)
+  find_program(IOMT_AMQP_IT_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+  add_test(NAME integration_amqp_fhir COMMAND ${IOMT_AMQP_IT_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/amqp_fhir_it.py)
+  set_tests_properties(integration_amqp_fhir PROPERTIES
+    LABELS "amqp" RESOURCE_LOCK amqp-broker TIMEOUT 180
+    ENVIRONMENT "IOMTFLOW=$<TARGET_FILE:iomtflow>;IOMT_AMQP_TOOL=$<TARGET_FILE:iomtflow-bench-amqp>;IOMT_SOURCE_DIR=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
 endif()

@@ -113,14 +113,15 @@ class Workdir:
             json.dump(FHIR_MAPPING, f)
 
     def config(self, **buffer):
-        b = {"dir": self.buffer, "fsync": "always"}
+        b = {"enabled": True, "dir": self.buffer, "fsync": "always"}
         b.update(buffer)
         return {"buffer": b, "deadletter": {"dir": self.deadletter},
                 "pipeline": {"flush_interval": "300ms"}}
 
     def close(self):
-        if os.environ.get("IOMT_IT_KEEP") != "1":
+        if os.path.ismount(self.buffer):
             subprocess.run(["umount", "-l", self.buffer], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if os.environ.get("IOMT_IT_KEEP") != "1":
             subprocess.run(["chattr", "-R", "-i", self.path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             shutil.rmtree(self.path, ignore_errors=True)
 

@@ -340,6 +340,8 @@ class Iomtflow:
             "fhir": {"url": fhir_url, "identity": identity, "timeout": "10s",
                      "retry": {"max_attempts": 10, "base_delay": "100ms", "max_delay": "2s"}},
             "log": {"level": "info"},
+            "buffer": {"enabled": False, "dir": os.path.join(self.dir, "buffer")},
+            "deadletter": {"dir": os.path.join(self.dir, "deadletter")},
         }
         cfg = merge(cfg, config)
         self.config_path = os.path.join(self.dir, "iomtflow.yaml")

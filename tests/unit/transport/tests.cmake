@@ -12,3 +12,4 @@ iomt_add_test(test_transport_http_server
 # Durable buffer and dead-letter store (iomt issue 4).
 include(unit/transport/buffer/tests.cmake OPTIONAL)
 include(unit/transport/deadletter/tests.cmake OPTIONAL)
+include(unit/transport/amqp/tests.cmake OPTIONAL)

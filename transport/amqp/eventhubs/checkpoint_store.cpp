@@ -2,21 +2,22 @@
 
 #include <boost/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
-#include <unistd.h>
 
 namespace iomt::transport::amqp::eventhubs {
 
 namespace fs = std::filesystem;
 
-std::string checkpoint_file(const std::string& dir, const std::string& ns, const std::string& hub, const std::string& group) {
+std::string checkpoint_file(const std::string& dir, const std::string& ns, const std::string& hub,
+                            const std::string& group) {
   std::string name = ns + "_" + hub + "_" + group;
   for (char& c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' && c != '$') c = '_';
@@ -27,8 +28,10 @@ file_checkpoint_store::file_checkpoint_store(std::string path, std::string ns, s
     : path_(std::move(path)), ns_(std::move(ns)), hub_(std::move(hub)), group_(std::move(group)) {}
 
 std::pair<std::unique_ptr<file_checkpoint_store>, error> file_checkpoint_store::open(std::string path, std::string ns,
-                                                                                     std::string hub, std::string group) {
-  std::unique_ptr<file_checkpoint_store> s(new file_checkpoint_store(std::move(path), std::move(ns), std::move(hub), std::move(group)));
+                                                                                     std::string hub,
+                                                                                     std::string group) {
+  std::unique_ptr<file_checkpoint_store> s(
+      new file_checkpoint_store(std::move(path), std::move(ns), std::move(hub), std::move(group)));
   std::ifstream in(s->path_);
   if (!in) return {std::move(s), error{}};  // no checkpoint yet
   std::stringstream text;
@@ -59,7 +62,8 @@ std::pair<std::unique_ptr<file_checkpoint_store>, error> file_checkpoint_store::
           c.offset = off->as_int64();
         }
       }
-      if (const auto* seq = v.as_object().if_contains("sequence_number"); seq && seq->is_int64()) c.sequence_number = seq->as_int64();
+      if (const auto* seq = v.as_object().if_contains("sequence_number"); seq && seq->is_int64())
+        c.sequence_number = seq->as_int64();
       s->partitions_[std::string(id)] = c;
     }
   }

@@ -37,8 +37,8 @@ public:
 class file_checkpoint_store final : public checkpoint_store {
 public:
   // Loads `path` if it exists (a file for another hub/group is an error). Never throws.
-  static std::pair<std::unique_ptr<file_checkpoint_store>, error> open(std::string path, std::string ns, std::string hub,
-                                                                       std::string group);
+  static std::pair<std::unique_ptr<file_checkpoint_store>, error> open(std::string path, std::string ns,
+                                                                       std::string hub, std::string group);
   std::optional<checkpoint> get(const std::string& partition) override;
   void update(const std::string& partition, const checkpoint& c) override;
   error flush() override;

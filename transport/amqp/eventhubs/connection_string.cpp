@@ -36,12 +36,18 @@ boost::system::result<connection_string, error> parse_connection_string(std::str
     if (eq == std::string_view::npos) return bad("'" + std::string(pair.substr(0, 40)) + "' is not KEY=VALUE");
     const std::string_view k = trim(pair.substr(0, eq));
     const std::string v(trim(pair.substr(eq + 1)));
-    if (iequals(k, "Endpoint")) endpoint = v;
-    else if (iequals(k, "SharedAccessKeyName")) cs.key_name = v;
-    else if (iequals(k, "SharedAccessKey")) cs.key = v;
-    else if (iequals(k, "SharedAccessSignature")) cs.shared_access_signature = v;
-    else if (iequals(k, "EntityPath")) cs.entity_path = v;
-    else if (iequals(k, "UseDevelopmentEmulator")) emulator = iequals(v, "true");
+    if (iequals(k, "Endpoint"))
+      endpoint = v;
+    else if (iequals(k, "SharedAccessKeyName"))
+      cs.key_name = v;
+    else if (iequals(k, "SharedAccessKey"))
+      cs.key = v;
+    else if (iequals(k, "SharedAccessSignature"))
+      cs.shared_access_signature = v;
+    else if (iequals(k, "EntityPath"))
+      cs.entity_path = v;
+    else if (iequals(k, "UseDevelopmentEmulator"))
+      emulator = iequals(v, "true");
     // Other keys (TransportType, ...) are accepted and ignored, as the SDKs do.
   }
   if (endpoint.empty()) return bad("Endpoint is missing");

@@ -18,13 +18,13 @@
 namespace iomt::transport::amqp::eventhubs {
 
 struct connection_string {
-  std::string host;                  // NAMESPACE.servicebus.windows.net
+  std::string host;  // NAMESPACE.servicebus.windows.net
   std::string port = "5671";
-  bool tls = true;                   // false with UseDevelopmentEmulator=true
-  std::string key_name;              // SharedAccessKeyName
-  std::string key;                   // SharedAccessKey
+  bool tls = true;                      // false with UseDevelopmentEmulator=true
+  std::string key_name;                 // SharedAccessKeyName
+  std::string key;                      // SharedAccessKey
   std::string shared_access_signature;  // a ready-made token (no refresh possible)
-  std::string entity_path;           // EntityPath: the event hub
+  std::string entity_path;              // EntityPath: the event hub
 };
 
 boost::system::result<connection_string, error> parse_connection_string(std::string_view text);

@@ -21,15 +21,19 @@ std::vector<std::string> partition_ids(pn_data_t* body) {
   if (!body || pn_data_type(body) != PN_MAP || !pn_data_enter(body)) return ids;
   while (pn_data_next(body)) {
     std::string key;
-    if (pn_data_type(body) == PN_STRING) key = view(pn_data_get_string(body));
-    else if (pn_data_type(body) == PN_SYMBOL) key = view(pn_data_get_symbol(body));
+    if (pn_data_type(body) == PN_STRING)
+      key = view(pn_data_get_string(body));
+    else if (pn_data_type(body) == PN_SYMBOL)
+      key = view(pn_data_get_symbol(body));
     if (!pn_data_next(body)) break;
     if (key != "partition_ids") continue;
     const pn_type_t t = pn_data_type(body);
     if ((t == PN_ARRAY || t == PN_LIST) && pn_data_enter(body)) {
       while (pn_data_next(body)) {
-        if (pn_data_type(body) == PN_STRING) ids.emplace_back(view(pn_data_get_string(body)));
-        else if (pn_data_type(body) == PN_SYMBOL) ids.emplace_back(view(pn_data_get_symbol(body)));
+        if (pn_data_type(body) == PN_STRING)
+          ids.emplace_back(view(pn_data_get_string(body)));
+        else if (pn_data_type(body) == PN_SYMBOL)
+          ids.emplace_back(view(pn_data_get_symbol(body)));
       }
       pn_data_exit(body);
     }
@@ -63,7 +67,8 @@ std::vector<std::string> owned_partitions(const std::vector<std::string>& all, c
 
 std::string start_selector(const std::optional<checkpoint>& c, const std::string& start) {
   if (c && c->offset >= 0) return "amqp.annotation.x-opt-offset > '" + std::to_string(c->offset) + "'";
-  if (c && c->sequence_number >= 0) return "amqp.annotation.x-opt-sequence-number > " + std::to_string(c->sequence_number);
+  if (c && c->sequence_number >= 0)
+    return "amqp.annotation.x-opt-sequence-number > " + std::to_string(c->sequence_number);
   if (start.empty() || start == "earliest") return "amqp.annotation.x-opt-offset > '-1'";
   if (start == "latest") return "amqp.annotation.x-opt-offset > '@latest'";
   std::int64_t ms = 0;
@@ -115,23 +120,27 @@ void eventhubs_handler::put_token(std::chrono::steady_clock::time_point now) {
   token_ = make_token();
   ++tokens_;
   // Refresh at 80% of the lifetime (a ready-made signature cannot be refreshed: never).
-  refresh_at_ = options_.account.shared_access_signature.empty()
-                    ? now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.token_lifetime * 8 / 10)
-                    : std::chrono::steady_clock::time_point::max();
+  refresh_at_ =
+      options_.account.shared_access_signature.empty()
+          ? now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.token_lifetime * 8 / 10)
+          : std::chrono::steady_clock::time_point::max();
   request r;
   r.properties = {{"operation", "put-token"}, {"type", "servicebus.windows.net:sastoken"}, {"name", audience_}};
   r.body = token_;
-  cbs_.call(r, [this](const response& res) {
-    if (res.status != 200 && res.status != 202) {
-      fail(errc::cbs_error, "put-token for " + audience_ + " answered " + std::to_string(res.status) +
-                                (res.description.empty() ? "" : ": " + res.description));
-      return;
-    }
-    if (state_ == state::authorizing) {
-      state_ = state::discovering;
-      discover(std::chrono::steady_clock::now());
-    }
-  }, now);
+  cbs_.call(
+      r,
+      [this](const response& res) {
+        if (res.status != 200 && res.status != 202) {
+          fail(errc::cbs_error, "put-token for " + audience_ + " answered " + std::to_string(res.status) +
+                                    (res.description.empty() ? "" : ": " + res.description));
+          return;
+        }
+        if (state_ == state::authorizing) {
+          state_ = state::discovering;
+          discover(std::chrono::steady_clock::now());
+        }
+      },
+      now);
 }
 
 void eventhubs_handler::discover(std::chrono::steady_clock::time_point now) {
@@ -141,20 +150,24 @@ void eventhubs_handler::discover(std::chrono::steady_clock::time_point now) {
                   {"name", options_.eventhub},
                   {"type", "com.microsoft:eventhub"},
                   {"security_token", token_}};
-  management_.call(r, [this](const response& res) {
-    if (res.status != 200) {
-      fail(errc::management_error, "READ eventhub '" + options_.eventhub + "' answered " + std::to_string(res.status) +
-                                       (res.description.empty() ? "" : ": " + res.description));
-      return;
-    }
-    auto ids = partition_ids(res.body);
-    if (ids.empty()) {
-      fail(errc::management_error, "READ eventhub '" + options_.eventhub + "' returned no partition_ids");
-      return;
-    }
-    partitions_ = ids;
-    open_receivers(ids);
-  }, now);
+  management_.call(
+      r,
+      [this](const response& res) {
+        if (res.status != 200) {
+          fail(errc::management_error, "READ eventhub '" + options_.eventhub + "' answered " +
+                                           std::to_string(res.status) +
+                                           (res.description.empty() ? "" : ": " + res.description));
+          return;
+        }
+        auto ids = partition_ids(res.body);
+        if (ids.empty()) {
+          fail(errc::management_error, "READ eventhub '" + options_.eventhub + "' returned no partition_ids");
+          return;
+        }
+        partitions_ = ids;
+        open_receivers(ids);
+      },
+      now);
 }
 
 void eventhubs_handler::open_receivers(const std::vector<std::string>& ids) {
@@ -174,8 +187,10 @@ void eventhubs_handler::open_receivers(const std::vector<std::string>& ids) {
   if (log_) {
     std::string list;
     for (const auto& id : owned_) list += (list.empty() ? "" : ",") + id;
-    log_(0, "Event Hubs: receiving from " + options_.eventhub + " partitions [" + list + "] of " +
-                std::to_string(ids.size()) + ", consumer group " + options_.consumer_group, "");
+    log_(0,
+         "Event Hubs: receiving from " + options_.eventhub + " partitions [" + list + "] of " +
+             std::to_string(ids.size()) + ", consumer group " + options_.consumer_group,
+         "");
   }
 }
 

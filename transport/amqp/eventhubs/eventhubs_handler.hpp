@@ -32,7 +32,7 @@ struct ownership {
   std::vector<std::string> partitions;  // explicit; empty = by replica
   std::uint32_t replica_index = 0;
   std::uint32_t replica_count = 1;
-  std::uint32_t connection_index = 0;   // partitions owned by this replica are spread over connections
+  std::uint32_t connection_index = 0;  // partitions owned by this replica are spread over connections
   std::uint32_t connection_count = 1;
 };
 
@@ -45,11 +45,11 @@ std::string start_selector(const std::optional<checkpoint>& c, const std::string
 
 struct handler_options {
   connection_string account;
-  std::string eventhub;                 // EntityPath unless set
+  std::string eventhub;  // EntityPath unless set
   std::string consumer_group = "$Default";
   ownership owner;
   std::string start_position = "earliest";
-  std::int64_t epoch = -1;              // com.microsoft:epoch; -1 = none
+  std::int64_t epoch = -1;  // com.microsoft:epoch; -1 = none
   std::chrono::seconds token_lifetime{3600};
   std::chrono::milliseconds checkpoint_interval{1000};
   std::chrono::milliseconds request_timeout{30000};

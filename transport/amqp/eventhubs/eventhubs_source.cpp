@@ -25,17 +25,26 @@ eventhubs_source::eventhubs_source(eventhubs_source_options options, event_sink&
   auto cs = parse_connection_string(options_.connection_string);
   if (!cs) throw std::runtime_error(cs.error().message());
   const std::string hub = !options_.eventhub.empty() ? options_.eventhub : cs->entity_path;
-  if (hub.empty()) throw std::runtime_error("Event Hubs: no event hub (EntityPath in the connection string, or eventhub)");
+  if (hub.empty())
+    throw std::runtime_error("Event Hubs: no event hub (EntityPath in the connection string, or eventhub)");
   if (options_.connections == 0) options_.connections = 1;
   if (options_.threads == 0) options_.threads = 1;
   if (options_.replica_count == 0) options_.replica_count = 1;
   if (options_.replica_index >= options_.replica_count)
     throw std::runtime_error("Event Hubs: replica_index " + std::to_string(options_.replica_index) +
                              " is not below replica_count " + std::to_string(options_.replica_count));
-  auto [store, err] = file_checkpoint_store::open(checkpoint_file(options_.checkpoint_dir, cs->host, hub, options_.consumer_group),
-                                                  cs->host, hub, options_.consumer_group);
+  checkpoint_options cpo;
+  cpo.kind = options_.checkpoint_store_kind;
+  cpo.file_dir = options_.checkpoint_dir;
+  cpo.blob = options_.checkpoint_blob;
+  auto [store, err] = open_checkpoint_store(cpo, cs->host, hub, options_.consumer_group);
   if (err) throw std::runtime_error(err.message());
   store_ = std::move(store);
+  // The file store's flush is a local write (as before); the blob store's is network I/O, which
+  // must not stall the AMQP threads that call flush() on their timers.
+  if (options_.checkpoint_store_kind == checkpoint_kind::blob)
+    async_store_ = std::make_unique<background_flush_store>(*store_);
+  checkpoint_store& handler_store = async_store_ ? static_cast<checkpoint_store&>(*async_store_) : *store_;
 
   tls_options tls = options_.tls;
   tls.enabled = cs->tls;
@@ -51,7 +60,7 @@ eventhubs_source::eventhubs_source(eventhubs_source_options options, event_sink&
     ho.epoch = options_.epoch;
     ho.token_lifetime = options_.token_lifetime;
     ho.checkpoint_interval = options_.checkpoint_interval;
-    auto w = std::make_unique<worker>(options_.consumer, sink_, std::move(ho), *store_, log_);
+    auto w = std::make_unique<worker>(options_.consumer, sink_, std::move(ho), handler_store, log_);
     connection_options co;
     co.host = cs->host;
     co.port = cs->port;
@@ -102,6 +111,9 @@ void eventhubs_source::stop() {
   io_->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  // Errors its thread saw; then the final write here (the blob store serializes flushes).
+  if (async_store_)
+    if (auto err = async_store_->flush(); err && log_) log_(2, "Event Hubs: " + err.message(), "");
   if (auto err = store_->flush(); err && log_) log_(2, "Event Hubs: " + err.message(), "");
 }
 

@@ -26,16 +26,31 @@ bool read_status(pn_data_t* props, response& r) {
   bool found = false;
   while (pn_data_next(props)) {
     std::string key;
-    if (pn_data_type(props) == PN_STRING) key = view(pn_data_get_string(props));
-    else if (pn_data_type(props) == PN_SYMBOL) key = view(pn_data_get_symbol(props));
+    if (pn_data_type(props) == PN_STRING)
+      key = view(pn_data_get_string(props));
+    else if (pn_data_type(props) == PN_SYMBOL)
+      key = view(pn_data_get_symbol(props));
     if (!pn_data_next(props)) break;
     if (key == "status-code" || key == "statusCode") {
       switch (pn_data_type(props)) {
-        case PN_INT: r.status = pn_data_get_int(props); found = true; break;
-        case PN_UINT: r.status = static_cast<int>(pn_data_get_uint(props)); found = true; break;
-        case PN_LONG: r.status = static_cast<int>(pn_data_get_long(props)); found = true; break;
-        case PN_SHORT: r.status = pn_data_get_short(props); found = true; break;
-        default: break;
+        case PN_INT:
+          r.status = pn_data_get_int(props);
+          found = true;
+          break;
+        case PN_UINT:
+          r.status = static_cast<int>(pn_data_get_uint(props));
+          found = true;
+          break;
+        case PN_LONG:
+          r.status = static_cast<int>(pn_data_get_long(props));
+          found = true;
+          break;
+        case PN_SHORT:
+          r.status = pn_data_get_short(props);
+          found = true;
+          break;
+        default:
+          break;
       }
     } else if (key == "status-description" || key == "statusDescription") {
       if (pn_data_type(props) == PN_STRING) r.description = view(pn_data_get_string(props));
@@ -144,8 +159,10 @@ bool request_link::on_event(pn_event_t* e) {
   if (!l || (l != sender_ && l != receiver_)) return false;
   switch (pn_event_type(e)) {
     case PN_LINK_REMOTE_OPEN:
-      if (l == sender_) sender_attached_ = true;
-      else receiver_attached_ = true;
+      if (l == sender_)
+        sender_attached_ = true;
+      else
+        receiver_attached_ = true;
       send_ready();
       return true;
     case PN_LINK_FLOW:
@@ -173,7 +190,8 @@ bool request_link::on_event(pn_event_t* e) {
       pn_delivery_settle(d);
       if (pn_link_credit(receiver_) < 8) pn_link_flow(receiver_, 16 - pn_link_credit(receiver_));
       pn_message_clear(scratch_);
-      if (got > 0 && pn_message_decode(scratch_, buffer_.data(), static_cast<std::size_t>(got)) == 0) on_response(scratch_);
+      if (got > 0 && pn_message_decode(scratch_, buffer_.data(), static_cast<std::size_t>(got)) == 0)
+        on_response(scratch_);
       return true;
     }
     default:

@@ -28,13 +28,13 @@ namespace iomt::transport::amqp::eventhubs {
 
 struct request {
   std::vector<std::pair<std::string, std::string>> properties;  // application properties (strings)
-  std::string body;  // amqp-value string ("" = no body)
+  std::string body;                                             // amqp-value string ("" = no body)
 };
 
 struct response {
-  int status = 0;            // status-code (200, 202, 401, 404, ...)
-  std::string description;   // status-description
-  pn_data_t* body = nullptr; // the amqp-value body (valid during the callback only)
+  int status = 0;             // status-code (200, 202, 401, 404, ...)
+  std::string description;    // status-description
+  pn_data_t* body = nullptr;  // the amqp-value body (valid during the callback only)
 };
 
 class request_link {

@@ -135,7 +135,7 @@ BOOST_FIXTURE_TEST_CASE(busy_pipeline_stops_credit_and_retries, fixture) {
   sink.script = {submit_status::accepted, submit_status::accepted, submit_status::busy, submit_status::busy};
   open();
   BOOST_TEST(broker.sent == 10u);
-  BOOST_TEST(sink.event_count() == 8u);    // two batches of 4 accepted, the third refused
+  BOOST_TEST(sink.event_count() == 8u);  // two batches of 4 accepted, the third refused
   BOOST_REQUIRE(c->retry_after().has_value());
   BOOST_TEST(c->retry_after()->count() == 5);
   // The accepted ones complete: settled, but no new credit while the pipeline is busy.

@@ -33,8 +33,8 @@ std::string_view view(pn_bytes_t b) { return {b.start ? b.start : "", b.size}; }
 struct eventhubs_nodes {
   std::vector<std::string> partitions{"0", "1", "2", "3"};
   int cbs_status = 200;
-  std::vector<std::string> tokens;            // put-token bodies
-  std::vector<std::string> token_names;       // put-token "name"
+  std::vector<std::string> tokens;               // put-token bodies
+  std::vector<std::string> token_names;          // put-token "name"
   std::map<std::string, std::string> selectors;  // address -> selector
   std::map<std::string, std::int64_t> epochs;
   std::map<std::string, pn_link_t*> reply_links;  // node -> server sender link
@@ -241,7 +241,8 @@ BOOST_AUTO_TEST_CASE(connection_strings) {
   BOOST_TEST(!emu->tls);
   BOOST_TEST(emu->key == "v=");
 
-  auto sas = parse_connection_string("Endpoint=sb://a.b/;SharedAccessSignature=SharedAccessSignature sr=x&sig=y&se=1&skn=k");
+  auto sas =
+      parse_connection_string("Endpoint=sb://a.b/;SharedAccessSignature=SharedAccessSignature sr=x&sig=y&se=1&skn=k");
   BOOST_REQUIRE(sas);
   BOOST_TEST(sas->shared_access_signature == "SharedAccessSignature sr=x&sig=y&se=1&skn=k");
 
@@ -267,7 +268,8 @@ BOOST_AUTO_TEST_CASE(static_partition_ownership) {
 BOOST_AUTO_TEST_CASE(start_selectors) {
   BOOST_TEST(start_selector(std::nullopt, "earliest") == "amqp.annotation.x-opt-offset > '-1'");
   BOOST_TEST(start_selector(std::nullopt, "latest") == "amqp.annotation.x-opt-offset > '@latest'");
-  BOOST_TEST(start_selector(std::nullopt, "2024-05-01T10:00:00Z") == "amqp.annotation.x-opt-enqueued-time > '1714557600000'");
+  BOOST_TEST(start_selector(std::nullopt, "2024-05-01T10:00:00Z") ==
+             "amqp.annotation.x-opt-enqueued-time > '1714557600000'");
   BOOST_TEST(start_selector(checkpoint{8192, 42}, "latest") == "amqp.annotation.x-opt-offset > '8192'");
   BOOST_TEST(start_selector(checkpoint{-1, 42}, "latest") == "amqp.annotation.x-opt-sequence-number > 42");
 }
@@ -303,7 +305,8 @@ BOOST_AUTO_TEST_CASE(checkpoint_file_round_trip) {
 
 BOOST_AUTO_TEST_CASE(authorizes_discovers_receives_and_checkpoints) {
   temp_dir dir;
-  const std::string path = checkpoint_file(dir.path.string(), "iomt-ns.servicebus.windows.net", "devicedata", "$Default");
+  const std::string path =
+      checkpoint_file(dir.path.string(), "iomt-ns.servicebus.windows.net", "devicedata", "$Default");
   auto [store, err] = file_checkpoint_store::open(path, "iomt-ns.servicebus.windows.net", "devicedata", "$Default");
   BOOST_REQUIRE(store);
 
@@ -341,7 +344,8 @@ BOOST_AUTO_TEST_CASE(authorizes_discovers_receives_and_checkpoints) {
     auto t = v.verify(nodes.tokens[0], "devicedata/ConsumerGroups/$Default/Partitions/1", unix_now);
     BOOST_TEST(static_cast<bool>(t));
     if (t) BOOST_TEST(t->expiry == unix_now + 3600);
-    BOOST_TEST(nodes.selectors["devicedata/ConsumerGroups/$Default/Partitions/1"] == "amqp.annotation.x-opt-offset > '-1'");
+    BOOST_TEST(nodes.selectors["devicedata/ConsumerGroups/$Default/Partitions/1"] ==
+               "amqp.annotation.x-opt-offset > '-1'");
     BOOST_TEST(nodes.epochs["devicedata/ConsumerGroups/$Default/Partitions/3"] == 7);
     BOOST_TEST(sink.events == 5u);
 
@@ -372,8 +376,10 @@ BOOST_AUTO_TEST_CASE(authorizes_discovers_receives_and_checkpoints) {
     h.on_open(e);
     run_once(broker, e);
     BOOST_TEST(h.ready());
-    BOOST_TEST(nodes.selectors["devicedata/ConsumerGroups/$Default/Partitions/1"] == "amqp.annotation.x-opt-offset > '200'");
-    BOOST_TEST(nodes.selectors["devicedata/ConsumerGroups/$Default/Partitions/3"] == "amqp.annotation.x-opt-offset > '100'");
+    BOOST_TEST(nodes.selectors["devicedata/ConsumerGroups/$Default/Partitions/1"] ==
+               "amqp.annotation.x-opt-offset > '200'");
+    BOOST_TEST(nodes.selectors["devicedata/ConsumerGroups/$Default/Partitions/3"] ==
+               "amqp.annotation.x-opt-offset > '100'");
     h.on_closed();
     c.end();
   }

@@ -117,13 +117,13 @@ public:
   }
   ~fake_broker() { pn_connection_driver_destroy(&d_); }
 
-  std::map<std::string, std::deque<std::string>> queues;   // address -> encoded messages
-  std::set<std::string> refuse;                            // addresses whose attach fails
+  std::map<std::string, std::deque<std::string>> queues;  // address -> encoded messages
+  std::set<std::string> refuse;                           // addresses whose attach fails
   std::vector<disposition_record> dispositions;
-  std::size_t max_unsettled = 0;                           // highest unsettled count on any link
+  std::size_t max_unsettled = 0;  // highest unsettled count on any link
   std::size_t sent = 0;
-  std::uint32_t max_frame = 0;                             // server max frame (0 default)
-  bool presettled = false;                                 // send pre-settled deliveries
+  std::uint32_t max_frame = 0;  // server max frame (0 default)
+  bool presettled = false;      // send pre-settled deliveries
   // Optional: a hook for links to other nodes ($cbs, $management); return true if handled.
   std::function<bool(pn_event_t*)> extra;
 

@@ -16,7 +16,8 @@ using iomt::test::amqp::message_builder;
 
 namespace {
 
-const auto fixed_now = std::chrono::system_clock::time_point(std::chrono::milliseconds(1714560000000));  // 2024-05-01T10:40:00Z
+const auto fixed_now =
+    std::chrono::system_clock::time_point(std::chrono::milliseconds(1714560000000));  // 2024-05-01T10:40:00Z
 
 // Encodes a message prepared by `fill`.
 template <class F>
@@ -126,7 +127,8 @@ BOOST_AUTO_TEST_CASE(amqp_value_bodies) {
   event ev;
   stream_position pos;
   // amqp-value string: its text.
-  BOOST_REQUIRE(mapper.map(encode([](pn_message_t* m) { put_str(pn_message_body(m), R"({"s":"x"})"); }), fixed_now, ev, pos));
+  BOOST_REQUIRE(
+      mapper.map(encode([](pn_message_t* m) { put_str(pn_message_body(m), R"({"s":"x"})"); }), fixed_now, ev, pos));
   BOOST_TEST(ev.body == R"({"s":"x"})");
   // amqp-value map: JSON.
   BOOST_REQUIRE(mapper.map(encode([](pn_message_t* m) {

@@ -213,10 +213,10 @@ BOOST_AUTO_TEST_CASE(tracker_checkpoint_is_the_lowest_unfinished_sequence) {
 
 BOOST_AUTO_TEST_CASE(acknowledged_when_durable_then_consumed_in_order) {
   temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
   auto log = open_log(d);
   fake_pipeline pipe;
   durable_source src(*log, pipe, nullptr, fast_options());
-  waiter w;
   // Acknowledged before the pipeline has seen anything (the consumer is not started yet).
   BOOST_TEST(static_cast<int>(src.submit(events(0, 3), w.done())) == static_cast<int>(transport::submit_status::accepted));
   BOOST_REQUIRE(w.wait_for(1));
@@ -237,10 +237,10 @@ BOOST_AUTO_TEST_CASE(acknowledged_when_durable_then_consumed_in_order) {
 
 BOOST_AUTO_TEST_CASE(out_of_order_completions_move_the_checkpoint) {
   temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
   auto log = open_log(d);
   fake_pipeline pipe;
   durable_source src(*log, pipe, nullptr, fast_options());
-  waiter w;
   src.submit(events(0, 12), w.done());  // seqs 1..12 -> batches [1,5) [5,9) [9,13)
   BOOST_REQUIRE(w.wait_for(1));
   src.start();
@@ -260,13 +260,13 @@ BOOST_AUTO_TEST_CASE(out_of_order_completions_move_the_checkpoint) {
 
 BOOST_AUTO_TEST_CASE(downstream_busy_is_retried_without_loss_or_duplicates) {
   temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
   auto log = open_log(d);
   fake_pipeline pipe;
   pipe.busy_next = 5;
   pipe.auto_complete = true;
   durable_source src(*log, pipe, nullptr, fast_options());
   src.start();
-  waiter w;
   for (int i = 0; i < 10; ++i) src.submit(events(i * 3, 3), w.done());
   BOOST_REQUIRE(w.wait_for(10));
   BOOST_TEST(eventually([&] { return pipe.total_events() == 30u; }));
@@ -281,12 +281,12 @@ BOOST_AUTO_TEST_CASE(downstream_busy_is_retried_without_loss_or_duplicates) {
 
 BOOST_AUTO_TEST_CASE(restart_resubmits_everything_after_the_checkpoint) {
   temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
   {
     auto log = open_log(d);
     fake_pipeline pipe;
     durable_source src(*log, pipe, nullptr, fast_options());
-    waiter w;
-    src.submit(events(0, 12), w.done());
+      src.submit(events(0, 12), w.done());
     BOOST_REQUIRE(w.wait_for(1));
     src.start();
     BOOST_REQUIRE(pipe.wait_subs(3));
@@ -312,10 +312,10 @@ BOOST_AUTO_TEST_CASE(restart_resubmits_everything_after_the_checkpoint) {
 
 BOOST_AUTO_TEST_CASE(full_buffer_answers_busy) {
   temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
   auto log = open_log(d, 8 * 1024);
   fake_pipeline pipe;  // never started: nothing is consumed
   durable_source src(*log, pipe, nullptr, fast_options());
-  waiter w;
   transport::submit_status st = transport::submit_status::accepted;
   int n = 0;
   while (st == transport::submit_status::accepted && n < 1000) st = src.submit({make_event(n++, 300)}, w.done());
@@ -327,21 +327,21 @@ BOOST_AUTO_TEST_CASE(full_buffer_answers_busy) {
 
 BOOST_AUTO_TEST_CASE(disk_error_is_never_acknowledged) {
   temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
   test::faults f;
+  std::vector<std::string> logged;
+  std::mutex lm;
   log_options o;
   o.dir = d.str();
   o.faults = &f;
   o.retry_after_error = 10s;
   auto log = std::move(*segment_log::open(o));
   fake_pipeline pipe;
-  std::vector<std::string> logged;
-  std::mutex lm;
   durable_source src(*log, pipe, nullptr, fast_options(), [&](int, const std::string& m, const std::string& detail) {
     std::lock_guard l(lm);
     logged.push_back(m + ": " + detail);
   });
   f.set(transport::buffer::io_op::write, ENOSPC, 1);
-  waiter w;
   BOOST_REQUIRE(static_cast<int>(src.submit(events(0, 2), w.done())) == static_cast<int>(transport::submit_status::accepted));
   BOOST_REQUIRE(w.wait_for(1));
   BOOST_TEST(refused(w.outcomes[0]));  // 503, never 201
@@ -383,12 +383,12 @@ transport::outcome failed_outcome(std::vector<std::pair<std::uint32_t, std::stri
 
 BOOST_AUTO_TEST_CASE(failed_events_are_dead_lettered_before_the_checkpoint_passes_them) {
   temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
   auto log = open_log(d);
   fake_pipeline pipe;
   memory_sink sink;
   sink.fail_puts = 2;  // the store is full at first: the batch must stay unfinished
   durable_source src(*log, pipe, &sink, fast_options());
-  waiter w;
   src.submit(events(0, 4), w.done());
   BOOST_REQUIRE(w.wait_for(1));
   src.start();
@@ -409,13 +409,13 @@ BOOST_AUTO_TEST_CASE(failed_events_are_dead_lettered_before_the_checkpoint_passe
 
 BOOST_AUTO_TEST_CASE(transient_failures_are_resubmitted_then_dead_lettered) {
   temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
   auto log = open_log(d);
   fake_pipeline pipe;
   memory_sink sink;
   auto opts = fast_options();
   opts.max_redeliveries = 2;
   durable_source src(*log, pipe, &sink, opts);
-  waiter w;
   src.submit(events(0, 3), w.done());
   BOOST_REQUIRE(w.wait_for(1));
   src.start();
@@ -440,11 +440,11 @@ BOOST_AUTO_TEST_CASE(transient_failures_are_resubmitted_then_dead_lettered) {
 
 BOOST_AUTO_TEST_CASE(redelivery_that_succeeds_finishes_the_batch) {
   temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
   auto log = open_log(d);
   fake_pipeline pipe;
   memory_sink sink;
   durable_source src(*log, pipe, &sink, fast_options());
-  waiter w;
   src.submit(events(0, 2), w.done());
   BOOST_REQUIRE(w.wait_for(1));
   src.start();
@@ -459,6 +459,7 @@ BOOST_AUTO_TEST_CASE(redelivery_that_succeeds_finishes_the_batch) {
 
 BOOST_AUTO_TEST_CASE(refused_outcome_carries_the_error) {
   temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
   test::faults f;
   log_options o;
   o.dir = d.str();
@@ -467,7 +468,6 @@ BOOST_AUTO_TEST_CASE(refused_outcome_carries_the_error) {
   fake_pipeline pipe;
   durable_source src(*log, pipe, nullptr, fast_options());
   f.set(transport::buffer::io_op::write, EROFS, 1);
-  waiter w;
   src.submit(events(0, 1), w.done());
   BOOST_REQUIRE(w.wait_for(1));
   BOOST_TEST(w.outcomes[0].refused);

@@ -58,7 +58,9 @@ public:
       return submit_status::accepted;
     }
     lock.unlock();
-    done(outcome{n, 0});
+    outcome o;
+    o.events = n;
+    done(o);
     return submit_status::accepted;
   }
 
@@ -76,7 +78,9 @@ public:
       std::lock_guard lock(mutex_);
       held.swap(held_);
     }
-    for (auto& done : held) done(outcome{1, 0});
+    outcome o;
+    o.events = 1;
+    for (auto& done : held) done(o);
   }
   std::vector<event> received() {
     std::lock_guard lock(mutex_);

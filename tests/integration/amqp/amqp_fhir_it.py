@@ -136,6 +136,8 @@ mapping:
 pipeline: {{shards: 2, flush_interval: 500ms}}
 fhir: {{url: '{fhir}', identity: Create, bundles: true}}
 log: {{level: warn}}
+buffer: {{enabled: false}}
+deadletter: {{dir: '{work}/deadletter'}}
 """)
     env = dict(os.environ, IOMT_IT_AMQP_PASSWORD=amqp["AMQP_PASS"])
     out = open(os.path.join(work, "iomtflow.log"), "w")

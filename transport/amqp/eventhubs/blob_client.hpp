@@ -1,0 +1,60 @@
+// A small synchronous HTTP/1.1 client for the Blob REST API (Boost.Beast, http or https with
+// certificate and host-name verification, SNI), for the blob checkpoint store. One keep-alive
+// connection, reopened when it breaks. Every request has a deadline (connect + TLS, and the whole
+// exchange), so a dead storage endpoint never blocks a caller forever.
+//
+// Not thread-safe: the checkpoint store serializes its calls.
+#pragma once
+
+#include "transport/amqp/error.hpp"
+#include "transport/amqp/eventhubs/blob_auth.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace iomt::transport::amqp::eventhubs::blob {
+
+struct client_options {
+  std::string ca_file;  // PEM trust anchors (else the system store)
+  bool tls_verify = true;
+  std::chrono::milliseconds connect_timeout{5000};   // DNS + TCP + TLS handshake
+  std::chrono::milliseconds request_timeout{10000};  // write + read of one exchange
+  std::size_t max_response_bytes = 16u << 20;
+};
+
+struct response {
+  unsigned status = 0;
+  std::string etag;                     // ETag header, as sent in If-Match
+  std::string error_code;               // x-ms-error-code (or the body's <Code>)
+  std::string offset, sequence_number;  // x-ms-meta-offset / x-ms-meta-sequencenumber
+  std::string body;
+};
+
+class client {
+public:
+  // Fails (bad_configuration) on an unreadable CA file.
+  static boost::system::result<std::unique_ptr<client>, error> make(storage_account account, client_options options);
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // Adds Host, x-ms-date, x-ms-version, Content-Length and the Authorization (Shared Key) or the
+  // SAS, then sends `r` with an empty body. Transport failures are errors; any HTTP status is a
+  // response. A request on a reused connection that fails before an answer is retried once on a
+  // new connection.
+  boost::system::result<response, error> send(blob_request r);
+
+  const storage_account& account() const { return account_; }
+
+private:
+  struct impl;
+  client(storage_account account, client_options options);
+  storage_account account_;
+  client_options options_;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace iomt::transport::amqp::eventhubs::blob
