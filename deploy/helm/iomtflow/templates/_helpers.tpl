@@ -1,0 +1,211 @@
+{{/* Names and labels ------------------------------------------------------------------------ */}}
+
+{{- define "iomtflow.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "iomtflow.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "iomtflow.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "iomtflow.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "iomtflow.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "iomtflow.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: pipeline
+{{- end -}}
+
+{{- define "iomtflow.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "iomtflow.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "iomtflow.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* What the sources ask for ---------------------------------------------------------------- */}}
+
+{{/* "true" when config.source.<name> is present and not `enabled: false` (iomtflow's rule). */}}
+{{- define "iomtflow.sourceEnabled" -}}
+{{- $src := (get .root.Values.config "source") | default dict -}}
+{{- if hasKey $src .name -}}
+{{- $s := (get $src .name) | default dict -}}
+{{- if or (not (hasKey $s "enabled")) (get $s "enabled") -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when Event Hubs partitions are split over the replicas by ordinal (no explicit list). */}}
+{{- define "iomtflow.staticOwnership" -}}
+{{- if include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs") -}}
+{{- $eh := get .Values.config.source "eventhubs" | default dict -}}
+{{- if not (get $eh "partitions") -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "iomtflow.bufferEnabled" -}}
+{{- $b := (get .Values.config "buffer") | default dict -}}
+{{- if get $b "enabled" -}}true{{- end -}}
+{{- end -}}
+
+{{/* StatefulSet when a pod needs a stable identity (partition ownership) or its own volume (durable buffer). */}}
+{{- define "iomtflow.statefulSet" -}}
+{{- if or (include "iomtflow.bufferEnabled" .) (include "iomtflow.staticOwnership" .) -}}true{{- end -}}
+{{- end -}}
+
+{{- define "iomtflow.kind" -}}
+{{- if include "iomtflow.statefulSet" . -}}StatefulSet{{- else -}}Deployment{{- end -}}
+{{- end -}}
+
+{{/* Combinations the schema cannot express; fail with a message that says what to change. */}}
+{{- define "iomtflow.validate" -}}
+{{- $fhir := (get .Values.config "fhir") | default dict -}}
+{{- if not (get $fhir "url") -}}
+{{- fail "config.fhir.url is required: the FHIR server's base URL (https://.../fhir)" -}}
+{{- end -}}
+{{- if not .Values.mappings.device -}}
+{{- fail "mappings.device is required: --set-file mappings.device=devicecontent.json" -}}
+{{- end -}}
+{{- if not .Values.mappings.fhir -}}
+{{- fail "mappings.fhir is required: --set-file mappings.fhir=fhirmapping.json" -}}
+{{- end -}}
+{{- if and .Values.autoscaling.enabled (include "iomtflow.staticOwnership" .) -}}
+{{- fail "autoscaling.enabled cannot be combined with Event Hubs static partition ownership: each replica owns partition % replicaCount, fixed when the chart is rendered. Scale by changing replicaCount (and keep replicaCount <= partitions)." -}}
+{{- end -}}
+{{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs")) (not (include "iomtflow.staticOwnership" .)) (gt (int .Values.replicaCount) 1) -}}
+{{- fail "config.source.eventhubs.partitions lists the partitions explicitly, so every replica would read the same ones: use replicaCount: 1, or drop the list and let the replicas share the partitions by ordinal" -}}
+{{- end -}}
+{{- $http := (get ((get .Values.config "source") | default dict) "http") | default dict -}}
+{{- $httpOn := or (not (hasKey $http "enabled")) (get $http "enabled") -}}
+{{- if and $httpOn (eq ((get $http "auth") | default "sas") "sas") (not .Values.secrets.sasKeys) -}}
+{{- fail "secrets.sasKeys is empty but config.source.http.auth is sas: name at least one existing Secret holding a SAS key (or set config.source.http.auth: none, for local use only)" -}}
+{{- end -}}
+{{- $auth := (get $fhir "auth") | default dict -}}
+{{- if and (eq ((get $auth "mode") | default "none") "oauth2") (not .Values.secrets.fhirClientSecret.secretName) -}}
+{{- fail "config.fhir.auth.mode is oauth2: set secrets.fhirClientSecret.secretName/secretKey (the Secret holding the client secret)" -}}
+{{- end -}}
+{{- if and (eq ((get $auth "mode") | default "none") "bearer") (not .Values.secrets.fhirToken.secretName) -}}
+{{- fail "config.fhir.auth.mode is bearer: set secrets.fhirToken.secretName/secretKey (the Secret holding the token)" -}}
+{{- end -}}
+{{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs")) (not .Values.secrets.eventhubsConnectionString.secretName) -}}
+{{- fail "config.source.eventhubs is set: secrets.eventhubsConnectionString.secretName/secretKey must name the Secret holding the connection string" -}}
+{{- end -}}
+{{- if and .Values.podDisruptionBudget.enabled (not (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) (not (kindIs "invalid" .Values.podDisruptionBudget.minAvailable)) -}}
+{{- fail "podDisruptionBudget: set maxUnavailable or minAvailable, not both (the other to null)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* iomtflow.yaml: .Values.config plus what the chart owns (paths, port, *_env names). ------- */}}
+{{- define "iomtflow.config" -}}
+{{- $c := deepCopy .Values.config -}}
+{{- $src := (get $c "source") | default dict -}}
+{{- $_ := set $c "source" $src -}}
+{{- $http := (get $src "http") | default dict -}}
+{{- $_ := set $src "http" $http -}}
+{{- $_ := set $http "listen" "0.0.0.0" -}}
+{{- $_ := set $http "port" (int .Values.port) -}}
+{{- if .Values.secrets.sasKeys -}}
+{{- $keys := list -}}
+{{- range $i, $k := .Values.secrets.sasKeys -}}
+{{- $keys = append $keys (dict "name" $k.name "key_env" (printf "IOMT_SAS_KEY_%d" $i)) -}}
+{{- end -}}
+{{- $_ := set $http "keys" $keys -}}
+{{- end -}}
+{{- if include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs") -}}
+{{- $eh := get $src "eventhubs" | default dict -}}
+{{- $_ := set $src "eventhubs" $eh -}}
+{{- $_ := set $eh "connection_string_env" "IOMT_EVENTHUBS_CONNECTION_STRING" -}}
+{{- $_ := set $eh "checkpoint_dir" "/var/lib/iomtflow/checkpoints" -}}
+{{- if include "iomtflow.staticOwnership" . -}}
+{{- $_ := set $eh "replica_index" "auto" -}}
+{{- $_ := set $eh "replica_count" (int .Values.replicaCount) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "amqp")) .Values.secrets.amqpPassword.secretName -}}
+{{- $_ := set (get $src "amqp") "password_env" "IOMT_AMQP_PASSWORD" -}}
+{{- end -}}
+{{- $_ := set $c "mapping" (dict "device" "/etc/iomtflow/devicecontent.json" "fhir" "/etc/iomtflow/fhirmapping.json") -}}
+{{- $fhir := (get $c "fhir") | default dict -}}
+{{- $auth := (get $fhir "auth") | default dict -}}
+{{- if .Values.secrets.fhirClientSecret.secretName -}}
+{{- $_ := set $auth "client_secret_env" "IOMT_FHIR_CLIENT_SECRET" -}}
+{{- $_ := set $fhir "auth" $auth -}}
+{{- end -}}
+{{- if .Values.secrets.fhirToken.secretName -}}
+{{- $_ := set $auth "token_env" "IOMT_FHIR_TOKEN" -}}
+{{- $_ := set $fhir "auth" $auth -}}
+{{- end -}}
+{{- $buffer := (get $c "buffer") | default dict -}}
+{{- $_ := set $buffer "dir" "/var/lib/iomtflow/buffer" -}}
+{{- $_ := set $c "buffer" $buffer -}}
+{{- $_ := set $c "deadletter" (dict "dir" "/var/lib/iomtflow/deadletter") -}}
+{{- toYaml $c -}}
+{{- end -}}
+
+{{/* env entries for the secrets (secretKeyRef) and extraEnv. */}}
+{{- define "iomtflow.env" -}}
+{{- range $i, $k := .Values.secrets.sasKeys }}
+- name: {{ printf "IOMT_SAS_KEY_%d" $i }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $k.secretName }}
+      key: {{ $k.secretKey }}
+{{- end }}
+{{- with .Values.secrets.fhirClientSecret }}
+{{- if .secretName }}
+- name: IOMT_FHIR_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ .secretKey }}
+{{- end }}
+{{- end }}
+{{- with .Values.secrets.fhirToken }}
+{{- if .secretName }}
+- name: IOMT_FHIR_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ .secretKey }}
+{{- end }}
+{{- end }}
+{{- if include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs") }}
+- name: IOMT_EVENTHUBS_CONNECTION_STRING
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.eventhubsConnectionString.secretName }}
+      key: {{ .Values.secrets.eventhubsConnectionString.secretKey }}
+{{- end }}
+{{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "amqp")) .Values.secrets.amqpPassword.secretName }}
+- name: IOMT_AMQP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.amqpPassword.secretName }}
+      key: {{ .Values.secrets.amqpPassword.secretKey }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
