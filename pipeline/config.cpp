@@ -223,7 +223,7 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       const std::string p = "source.eventhubs";
       r.check_keys(e, p, {"enabled", "connection_string_env", "eventhub", "consumer_group", "partitions", "replica_index",
                           "replica_count", "start_position", "epoch", "checkpoint_store", "checkpoint_dir", "checkpoint_blob",
-                          "checkpoint_interval", "ca_file",
+                          "checkpoint_interval", "lag_interval", "ca_file",
                           "tls_verify", "connections", "threads", "max_unsettled", "max_batch", "drain_timeout"});
       c.eventhubs.enabled = true;
       r.get(e, p, "enabled", c.eventhubs.enabled);
@@ -259,6 +259,7 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
         r.get(cb, q, "timeout", c.eventhubs.checkpoint_blob_timeout);
       }
       r.get(e, p, "checkpoint_interval", c.eventhubs.checkpoint_interval);
+      r.get(e, p, "lag_interval", c.eventhubs.lag_interval);
       r.get(e, p, "ca_file", c.eventhubs.ca_file);
       r.get(e, p, "tls_verify", c.eventhubs.tls_verify);
       r.get(e, p, "connections", c.eventhubs.connections);

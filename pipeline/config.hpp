@@ -72,6 +72,7 @@ struct eventhubs_source_config {
   bool checkpoint_blob_tls_verify = true;
   milliseconds checkpoint_blob_timeout{10000};
   milliseconds checkpoint_interval{1000};
+  milliseconds lag_interval{30000};          // partition lag queries ($management); 0 = off
   std::string ca_file;
   bool tls_verify = true;
   std::uint32_t connections = 1;

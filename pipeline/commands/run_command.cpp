@@ -134,6 +134,7 @@ transport::amqp::eventhubs::eventhubs_source_options eventhubs_options(const pip
   o.checkpoint_blob.http.tls_verify = c.checkpoint_blob_tls_verify;
   o.checkpoint_blob.http.request_timeout = c.checkpoint_blob_timeout;
   o.checkpoint_interval = c.checkpoint_interval;
+  o.lag_interval = c.lag_interval;
   o.tls.ca_file = c.ca_file;
   o.tls.verify = c.tls_verify;
   o.connections = c.connections;

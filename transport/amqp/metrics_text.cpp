@@ -1,5 +1,8 @@
 #include "transport/amqp/metrics_text.hpp"
 
+#include <algorithm>
+#include <optional>
+
 namespace iomt::transport::amqp {
 
 const char* kind_label(errc e) noexcept {
@@ -62,6 +65,57 @@ void sample(std::string& out, std::string_view name, std::string_view source, st
   out += '\n';
 }
 
+// A label value in the exposition format: backslash, quote and newline escaped.
+void label_value(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+}
+
+// Event Hubs sources: owned partitions and their consumer lag (docs/amqp.md "Consumer lag").
+void partition_families(std::string& out, const std::vector<std::pair<std::string_view, source_stats>>& sources) {
+  auto is_eventhubs = [](const std::pair<std::string_view, source_stats>& s) {
+    return s.first == "eventhubs" || !s.second.partitions.empty();
+  };
+  if (std::none_of(sources.begin(), sources.end(), is_eventhubs)) return;
+  auto per_partition = [&](std::string_view name, auto value) {
+    for (const auto& src : sources)
+      for (const auto& p : src.second.partitions) {
+        const auto v = value(p);
+        if (!v) continue;
+        out += name;
+        out += "{source=\"";
+        label_value(out, src.first);
+        out += "\",partition=\"";
+        label_value(out, p.id);
+        out += "\"} ";
+        out += std::to_string(*v);
+        out += '\n';
+      }
+  };
+  family(out, "iomtflow_eventhubs_partition_owned", "gauge", "Event Hubs partitions this replica reads (1 each).");
+  per_partition("iomtflow_eventhubs_partition_owned",
+                [](const partition_stats&) { return std::optional<std::uint64_t>(1); });
+  family(out, "iomtflow_eventhubs_partition_lag_events", "gauge",
+         "Events in an owned Event Hubs partition not yet completed: last enqueued sequence number minus the last "
+         "completed one.");
+  per_partition("iomtflow_eventhubs_partition_lag_events", [](const partition_stats& p) {
+    return p.lag_known ? std::optional<std::uint64_t>(p.lag) : std::nullopt;
+  });
+  family(out, "iomtflow_eventhubs_lag_query_failures_total", "counter",
+         "Event Hubs partition READs (for the lag) that failed or got no answer.");
+  for (const auto& src : sources)
+    if (is_eventhubs(src))
+      sample(out, "iomtflow_eventhubs_lag_query_failures_total", src.first, src.second.lag_query_failures);
+}
+
 }  // namespace
 
 std::string metrics_text(const std::vector<std::pair<std::string_view, source_stats>>& sources) {
@@ -101,6 +155,7 @@ std::string metrics_text(const std::vector<std::pair<std::string_view, source_st
     for (int k = 1; k <= static_cast<int>(errc::bad_configuration); ++k)
       sample(out, "iomtflow_amqp_connection_failures_total", name, s.failures_by_kind[k],
              std::string(",kind=\"") + kind_label(static_cast<errc>(k)) + "\"");
+  partition_families(out, sources);
   return out;
 }
 

@@ -11,6 +11,12 @@
 //   iomtflow_amqp_connection_attempts_total{source}
 //   iomtflow_amqp_connection_failures_total{source,kind}  kind = errc name (authentication_failed, ...)
 //
+// Event Hubs sources also (source_stats::partitions; docs/amqp.md "Consumer lag"):
+//   iomtflow_eventhubs_partition_owned{source,partition}       1 per partition this replica reads (gauge)
+//   iomtflow_eventhubs_partition_lag_events{source,partition}  last enqueued sequence number - last
+//                                                              completed one, >= 0 (gauge; once known)
+//   iomtflow_eventhubs_lag_query_failures_total{source}        partition READs failed / unanswered
+//
 // `source` is "amqp" (queue source) or "eventhubs".
 #pragma once
 

@@ -55,12 +55,25 @@ struct source_options {
   std::string container_id = "iomtflow";
 };
 
+// Event Hubs: one partition this replica owns and how far behind it is (docs/amqp.md "Consumer
+// lag"). Empty for the queue source.
+struct partition_stats {
+  std::string id;
+  bool lag_known = false;                           // a READ com.microsoft:partition has answered
+  std::uint64_t lag = 0;                            // events enqueued and not yet completed (>= 0)
+  std::int64_t last_enqueued_sequence_number = -1;  // as of the last answer (-1: empty partition)
+  std::int64_t last_enqueued_time_ms = -1;          // Unix ms (-1: unknown)
+  std::int64_t completed_sequence_number = -1;      // the lag's base (-1: none yet)
+};
+
 struct source_stats {
   std::uint64_t received = 0, submitted = 0, busy = 0, accepted = 0, released = 0, modified = 0, rejected = 0,
                 decode_errors = 0, unsettled = 0, attempts = 0, failures = 0;
   std::uint64_t failures_by_kind[16] = {};
   std::uint32_t connected = 0;  // connections with every link attached
   std::string last_error;
+  std::vector<partition_stats> partitions;  // Event Hubs: owned partitions, in the service's order
+  std::uint64_t lag_query_failures = 0;     // Event Hubs: partition READs that failed or timed out
 };
 
 class source {

@@ -27,5 +27,5 @@ set_tests_properties(deploy_image PROPERTIES
   LABELS "deploy"
   TIMEOUT 1800
   FIXTURES_REQUIRED deploy_tools
-  RESOURCE_LOCK podman_image
+  RESOURCE_LOCK "podman_image;fhir-server"
   ENVIRONMENT "IOMT_SOURCE_DIR=${CMAKE_SOURCE_DIR};IOMT_SHARED_DIR=${IOMT_SHARED_DIR}")

@@ -7,6 +7,7 @@
 
 #include "integration/amqp/amqp_support.hpp"
 #include "transport/amqp/eventhubs/eventhubs_source.hpp"
+#include "transport/amqp/metrics_text.hpp"
 #include "transport/amqp/value_json.hpp"
 
 #include <boost/json.hpp>
@@ -77,15 +78,16 @@ std::string fresh_dir(const std::string& name) {
   return p.string();
 }
 
-// Sends `n` events {"run":RUN,"i":i} to the hub (round robin over partitions) with SASL PLAIN.
-void send_events(const std::string& run, int first, int n) {
+// Sends `n` events {"run":RUN,"i":i} to the hub (round robin over partitions, or to `address`
+// such as "devicedata/Partitions/2") with SASL PLAIN.
+void send_events(const std::string& run, int first, int n, const std::string& address = "devicedata") {
   ta::sender_options so;
   auto& e = the_emulator();
   so.url = "amqps://localhost:5687";
   so.user = e.key_name;
   so.password = e.key;
   so.tls.ca_file = e.ca;
-  so.address = "devicedata";
+  so.address = address;
   so.durable = false;
   auto s = ta::blocking_sender::connect(so);
   BOOST_REQUIRE_MESSAGE(s, "sender: " << (s ? "" : s.error().message()));
@@ -126,7 +128,91 @@ public:
   std::vector<tr::event> seen;
 };
 
+// Completes other events at once and holds those of `run` until complete_below().
+class holding_sink final : public tr::event_sink {
+public:
+  explicit holding_sink(std::string run) : run_(std::move(run)) {}
+  tr::submit_status submit(std::vector<tr::event>&& events, tr::completion done) override {
+    tr::outcome o;
+    o.events = events.size();
+    const bool ours = std::any_of(events.begin(), events.end(),
+                                  [&](const tr::event& e) { return e.body.find(run_) != std::string::npos; });
+    if (!ours) {
+      done(o);
+      return tr::submit_status::accepted;
+    }
+    const auto& b = events.front().body;  // max_batch_events = 1
+    const int i = std::stoi(b.substr(b.find(R"("i":)") + 4));
+    std::lock_guard l(mu_);
+    held_.emplace_back(i, std::move(done));
+    return tr::submit_status::accepted;
+  }
+  std::size_t held() {
+    std::lock_guard l(mu_);
+    return held_.size();
+  }
+  void complete_below(int k) {
+    std::vector<tr::completion> now;
+    {
+      std::lock_guard l(mu_);
+      for (auto& [i, d] : held_)
+        if (i < k && d) now.push_back(std::move(d)), d = nullptr;
+    }
+    tr::outcome o;
+    o.events = 1;
+    for (auto& d : now) d(o);
+  }
+
+private:
+  std::string run_;
+  std::mutex mu_;
+  std::vector<std::pair<int, tr::completion>> held_;
+};
+
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(partition_lag_follows_the_completed_events) {
+  // Partition 2 holds whatever earlier tests sent (completed at once here) and then our 20 events.
+  const std::string run = "lag-" + std::to_string(::getpid());
+  holding_sink sink(run);
+  auto o = source_options(fresh_dir("eh-lag"));
+  o.partitions = {"2"};
+  o.lag_interval = 200ms;
+  o.consumer.max_batch_events = 1;
+  eh::eventhubs_source src(o, sink);
+  src.start();
+  BOOST_REQUIRE(wait_for([&] { return src.ready(); }, 10s));
+  auto lag = [&]() -> std::optional<std::uint64_t> {
+    const auto st = src.stats();
+    if (st.partitions.size() != 1 || st.partitions[0].id != "2" || !st.partitions[0].lag_known) return std::nullopt;
+    return st.partitions[0].lag;
+  };
+  BOOST_REQUIRE_MESSAGE(wait_for([&] { return lag() == std::optional<std::uint64_t>(0); }, 10s),
+                        "lag before sending: " << (lag() ? std::to_string(*lag()) : "unknown"));
+  send_events(run, 0, 20, "devicedata/Partitions/2");
+  BOOST_REQUIRE(wait_for([&] { return sink.held() == 20; }, 10s));
+  // Received, nothing completed: all 20 are owed.
+  BOOST_TEST_MESSAGE("waiting for lag 20");
+  BOOST_TEST(wait_for([&] { return lag() == std::optional<std::uint64_t>(20); }, 10s),
+             "lag " << (lag() ? std::to_string(*lag()) : "unknown"));
+  sink.complete_below(7);
+  BOOST_TEST(wait_for([&] { return lag() == std::optional<std::uint64_t>(13); }, 10s),
+             "lag " << (lag() ? std::to_string(*lag()) : "unknown"));
+  const auto st = src.stats();
+  const std::string text = ta::metrics_text({{"eventhubs", st}});
+  BOOST_TEST(text.find("iomtflow_eventhubs_partition_lag_events{source=\"eventhubs\",partition=\"2\"} 13\n") !=
+                 std::string::npos,
+             text);
+  BOOST_TEST(
+      text.find("iomtflow_eventhubs_partition_owned{source=\"eventhubs\",partition=\"2\"} 1\n") != std::string::npos,
+      text);
+  BOOST_TEST(st.partitions[0].last_enqueued_time_ms > 0);
+  BOOST_TEST(st.lag_query_failures == 0u);
+  sink.complete_below(20);
+  BOOST_TEST(wait_for([&] { return lag() == std::optional<std::uint64_t>(0); }, 10s),
+             "lag " << (lag() ? std::to_string(*lag()) : "unknown"));
+  src.stop();
+}
 
 BOOST_AUTO_TEST_CASE(the_azure_sdk_and_iomtflow_see_the_same_events) {
   auto& e = the_emulator();

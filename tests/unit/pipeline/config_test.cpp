@@ -66,3 +66,63 @@ pipeline: {flush_interval: 250ms, shards: 3}
   BOOST_TEST(c->pipeline.flush_interval.count() == 250);
   BOOST_TEST(c->pipeline.shards == 3u);
 }
+
+BOOST_AUTO_TEST_CASE(buffer_deadletter_and_sources) {
+  std::map<std::string, std::string> env{{"EH", "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=a2V5;EntityPath=devicedata"},
+                                         {"ST", "UseDevelopmentStorage=true"},
+                                         {"AP", "amqp-password"},
+                                         {"HOSTNAME", "iomtflow-2"}};
+  auto c = parse_config(R"(
+mapping: {device: d, fhir: f}
+fhir: {url: http://x/fhir}
+source:
+  http: {auth: none}
+  amqp: {url: "amqps://broker:5671", addresses: [/amq/queue/q], user: iomt, password_env: AP}
+  eventhubs:
+    connection_string_env: EH
+    replica_index: auto
+    replica_count: 4
+    checkpoint_store: blob
+    checkpoint_blob: {connection_string_env: ST, container: checkpoints, timeout: 5s}
+buffer: {dir: buf, max_bytes: 64MiB, fsync: interval}
+deadletter: {dir: dl}
+)",
+                        "/data", &env);
+  BOOST_REQUIRE_MESSAGE(c, (c ? "" : c.error().field + ": " + c.error().message));
+  BOOST_TEST(c->buffer.enabled);
+  BOOST_TEST(c->buffer.dir == "/data/buf");
+  BOOST_TEST(c->buffer.max_bytes == 64u << 20);
+  BOOST_TEST(c->deadletter.enabled);
+  BOOST_TEST(c->deadletter.dir == "/data/dl");
+  BOOST_TEST(c->amqp.enabled);
+  BOOST_TEST(c->amqp.password == "amqp-password");
+  BOOST_TEST(c->eventhubs.enabled);
+  BOOST_TEST(c->eventhubs.replica_index == 2u);  // the StatefulSet ordinal
+  BOOST_TEST(c->eventhubs.checkpoint_store == "blob");
+  BOOST_TEST(c->eventhubs.checkpoint_blob_connection_string == "UseDevelopmentStorage=true");
+  BOOST_TEST(c->eventhubs.checkpoint_blob_container == "checkpoints");
+  BOOST_TEST(c->eventhubs.checkpoint_blob_timeout.count() == 5000);
+
+  struct {
+    const char* yaml;
+    const char* field;
+  } bad[] = {
+      {"buffer: {fsync: sometimes}", "buffer.fsync"},
+      {"deadletter: {enabled: false}", "deadletter.enabled"},  // the buffer needs it
+      {"source: {http: {auth: none}, eventhubs: {connection_string_env: EH, checkpoint_store: s3}}",
+       "source.eventhubs.checkpoint_store"},
+      {"source: {http: {auth: none}, eventhubs: {connection_string_env: EH, checkpoint_store: blob}}",
+       "source.eventhubs.checkpoint_blob.connection_string_env"},
+      {"source: {http: {auth: none}, eventhubs: {connection_string_env: EH, replica_index: 4, replica_count: 4}}",
+       "source.eventhubs.replica_index"},
+  };
+  for (const auto& b : bad) {
+    BOOST_TEST_CONTEXT(b.yaml) {
+      std::string yaml = std::string("mapping: {device: d, fhir: f}\nfhir: {url: http://x}\n") + b.yaml;
+      if (std::string(b.yaml).find("source:") == std::string::npos) yaml += "\nsource: {http: {auth: none}}";
+      auto r = parse_config(yaml, ".", &env);
+      BOOST_REQUIRE(!r);
+      BOOST_TEST(r.error().field == b.field, r.error().field << ": " << r.error().message);
+    }
+  }
+}

@@ -42,11 +42,84 @@ std::vector<std::string> partition_ids(pn_data_t* body) {
   return ids;
 }
 
+std::string key_of(pn_data_t* d) {
+  if (pn_data_type(d) == PN_STRING) return std::string(view(pn_data_get_string(d)));
+  if (pn_data_type(d) == PN_SYMBOL) return std::string(view(pn_data_get_symbol(d)));
+  return {};
+}
+
+// Any AMQP integer as int64 (Event Hubs sends long; other implementations may narrow it).
+bool get_integer(pn_data_t* d, std::int64_t& out) {
+  switch (pn_data_type(d)) {
+    case PN_LONG:
+      out = pn_data_get_long(d);
+      return true;
+    case PN_ULONG:
+      out = static_cast<std::int64_t>(pn_data_get_ulong(d));
+      return true;
+    case PN_INT:
+      out = pn_data_get_int(d);
+      return true;
+    case PN_UINT:
+      out = pn_data_get_uint(d);
+      return true;
+    case PN_SHORT:
+      out = pn_data_get_short(d);
+      return true;
+    case PN_USHORT:
+      out = pn_data_get_ushort(d);
+      return true;
+    case PN_BYTE:
+      out = pn_data_get_byte(d);
+      return true;
+    case PN_UBYTE:
+      out = pn_data_get_ubyte(d);
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::int64_t system_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
+
+bool parse_partition_info(pn_data_t* body, partition_info& out) {
+  out = {};
+  if (!body || pn_data_type(body) != PN_MAP || !pn_data_enter(body)) return false;
+  bool has_last = false;
+  while (pn_data_next(body)) {
+    const std::string key = key_of(body);
+    if (!pn_data_next(body)) break;
+    if (key == "last_enqueued_sequence_number") {
+      has_last = get_integer(body, out.last_enqueued_sequence_number);
+    } else if (key == "begin_sequence_number") {
+      get_integer(body, out.begin_sequence_number);
+    } else if (key == "last_enqueued_time_utc") {
+      if (pn_data_type(body) == PN_TIMESTAMP) out.last_enqueued_time_ms = pn_data_get_timestamp(body);
+    } else if (key == "is_partition_empty") {
+      if (pn_data_type(body) == PN_BOOL) out.empty = pn_data_get_bool(body);
+    }
+  }
+  pn_data_exit(body);
+  if (out.empty && !has_last) {  // some implementations leave the sequence numbers out
+    out.last_enqueued_sequence_number = out.begin_sequence_number >= 0 ? out.begin_sequence_number - 1 : -1;
+    has_last = true;
+  }
+  return has_last;
+}
+
+std::int64_t lag_base(std::int64_t completed, bool from_earliest, std::int64_t begin, std::int64_t baseline) {
+  std::int64_t base = completed >= 0 ? completed : from_earliest ? begin - 1 : baseline;
+  if (begin >= 0) base = std::max(base, begin - 1);
+  return base;
+}
+
+std::uint64_t lag_events(std::int64_t last_enqueued, std::int64_t base) {
+  return last_enqueued > base ? static_cast<std::uint64_t>(last_enqueued - base) : 0;
+}
 
 std::vector<std::string> owned_partitions(const std::vector<std::string>& all, const ownership& o) {
   std::vector<std::string> mine;
@@ -91,6 +164,7 @@ eventhubs_handler::eventhubs_handler(handler_options options, consumer& c, check
   audience_ = "sb://" + options_.account.host + "/" + options_.eventhub;
   consumer_.on_progress([this](const link_spec& l, const stream_position& p) {
     store_.update(l.partition, checkpoint{p.offset, p.sequence_number});
+    on_completed(l.partition, p.sequence_number);
   });
 }
 
@@ -153,6 +227,10 @@ void eventhubs_handler::discover(std::chrono::steady_clock::time_point now) {
   management_.call(
       r,
       [this](const response& res) {
+        if (res.timed_out) {
+          fail(errc::management_error, "no answer to READ eventhub within the request timeout");
+          return;
+        }
         if (res.status != 200) {
           fail(errc::management_error, "READ eventhub '" + options_.eventhub + "' answered " +
                                            std::to_string(res.status) +
@@ -175,6 +253,29 @@ void eventhubs_handler::open_receivers(const std::vector<std::string>& ids) {
   for (const auto& p : options_.owner.partitions)
     if (std::find(ids.begin(), ids.end(), p) == ids.end() && log_)
       log_(1, "Event Hubs: configured partition '" + p + "' does not exist in '" + options_.eventhub + "'", "");
+  {
+    // Lag state per owned partition; what an earlier connection completed stays.
+    const bool earliest = options_.start_position.empty() || options_.start_position == "earliest";
+    std::lock_guard lock(lag_mu_);
+    std::vector<partition_lag> next;
+    for (const auto& id : owned_) {
+      auto old = std::find_if(lag_.begin(), lag_.end(), [&](const partition_lag& p) { return p.stats.id == id; });
+      partition_lag p;
+      if (old != lag_.end()) {
+        p = std::move(*old);
+      } else {
+        p.stats.id = id;
+        const auto cp = store_.get(id);
+        p.from_earliest = earliest && !cp;
+        if (cp) p.stats.completed_sequence_number = cp->sequence_number;
+      }
+      p.querying = false;
+      next.push_back(std::move(p));
+    }
+    lag_ = std::move(next);
+  }
+  receivers_opened_ = std::chrono::steady_clock::now();
+  lag_first_round_ = true;
   state_ = state::receiving;
   for (const auto& id : owned_) {
     link_spec spec;
@@ -210,11 +311,95 @@ void eventhubs_handler::on_timer(std::chrono::steady_clock::time_point now) {
   if (now >= refresh_at_) put_token(now);
   const auto limit = now - options_.request_timeout;
   if (cbs_.overdue(limit)) fail(errc::cbs_error, "no answer to put-token within the request timeout");
-  if (management_.overdue(limit)) fail(errc::management_error, "no answer to READ eventhub within the request timeout");
+  management_.expire(limit);  // discovery fails the connection, a lag READ only counts
   if (now - last_flush_ >= options_.checkpoint_interval) {
     last_flush_ = now;
     flush_checkpoints();
   }
+  if (state_ == state::receiving && !failure_ && options_.lag_interval.count() > 0) {
+    const bool due = lag_first_round_
+                         ? consumer_.all_links_attached() || now >= receivers_opened_ + options_.lag_interval
+                         : now >= lag_due_;
+    if (due) query_lag(now);
+  }
+}
+
+void eventhubs_handler::query_lag(std::chrono::steady_clock::time_point now) {
+  lag_first_round_ = false;
+  lag_due_ = now + options_.lag_interval;
+  lag_logged_ = false;
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(lag_mu_);
+    for (auto& p : lag_)
+      if (!p.querying) {
+        p.querying = true;
+        ids.push_back(p.stats.id);
+      }
+  }
+  for (const auto& id : ids) {
+    request r;
+    r.properties = {{"operation", "READ"},
+                    {"name", options_.eventhub},
+                    {"type", "com.microsoft:partition"},
+                    {"partition", id},
+                    {"security_token", token_}};
+    management_.call(
+        r, [this, id](const response& res) { on_partition_answer(id, res); }, now);
+  }
+}
+
+void eventhubs_handler::on_partition_answer(const std::string& id, const response& res) {
+  partition_info info;
+  const bool ok = !res.timed_out && res.status == 200 && parse_partition_info(res.body, info);
+  {
+    std::lock_guard lock(lag_mu_);
+    auto it = std::find_if(lag_.begin(), lag_.end(), [&](const partition_lag& p) { return p.stats.id == id; });
+    if (it == lag_.end()) return;  // no longer ours
+    it->querying = false;
+    if (ok) {
+      it->begin = info.begin_sequence_number;
+      it->stats.last_enqueued_sequence_number = info.last_enqueued_sequence_number;
+      if (info.last_enqueued_time_ms >= 0) it->stats.last_enqueued_time_ms = info.last_enqueued_time_ms;
+      if (it->baseline < 0 && it->stats.completed_sequence_number < 0 && !it->from_earliest)
+        it->baseline = info.last_enqueued_sequence_number;
+      it->stats.lag_known = true;
+      update_lag(*it);
+    }
+  }
+  if (ok) return;
+  lag_failures_.fetch_add(1, std::memory_order_relaxed);
+  if (lag_logged_ || !log_) return;
+  lag_logged_ = true;
+  std::string why = res.timed_out       ? res.description
+                    : res.status != 200 ? "answered " + std::to_string(res.status) +
+                                              (res.description.empty() ? "" : ": " + res.description)
+                                        : "answered without last_enqueued_sequence_number";
+  log_(1,
+       "Event Hubs: lag query READ partition '" + id + "' of '" + options_.eventhub + "' " + why +
+           " (the lag metric keeps its last value; consumption goes on)",
+       "");
+}
+
+void eventhubs_handler::on_completed(const std::string& id, std::int64_t sequence_number) {
+  if (sequence_number < 0) return;
+  std::lock_guard lock(lag_mu_);
+  for (auto& p : lag_)
+    if (p.stats.id == id) {
+      if (sequence_number > p.stats.completed_sequence_number) p.stats.completed_sequence_number = sequence_number;
+      if (p.stats.lag_known) update_lag(p);
+      return;
+    }
+}
+
+void eventhubs_handler::update_lag(partition_lag& p) {
+  const std::int64_t base = lag_base(p.stats.completed_sequence_number, p.from_earliest, p.begin, p.baseline);
+  p.stats.lag = lag_events(p.stats.last_enqueued_sequence_number, base);
+}
+
+void eventhubs_handler::partition_snapshot(std::vector<partition_stats>& out) const {
+  std::lock_guard lock(lag_mu_);
+  for (const auto& p : lag_) out.push_back(p.stats);
 }
 
 void eventhubs_handler::flush_checkpoints() {
@@ -224,7 +409,11 @@ void eventhubs_handler::flush_checkpoints() {
 void eventhubs_handler::on_closed() {
   flush_checkpoints();
   cbs_.reset();
-  management_.reset();
+  management_.reset();  // pending lag READs are dropped with it
+  {
+    std::lock_guard lock(lag_mu_);
+    for (auto& p : lag_) p.querying = false;
+  }
   state_ = state::idle;
   engine_ = nullptr;
 }

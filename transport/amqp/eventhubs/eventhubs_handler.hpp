@@ -8,7 +8,12 @@
 //      ("amqp.annotation.x-opt-offset > 'N'"), or the configured start position;
 //   4. refresh the token at 80% of its lifetime (put-token again on the same link);
 //   5. record progress (consumer.hpp progress hook) in the checkpoint store, flushed every
-//      checkpoint_interval and when the connection ends.
+//      checkpoint_interval and when the connection ends;
+//   6. consumer lag: every lag_interval (the first round once the receivers are attached), a
+//      "$management" READ com.microsoft:partition per owned partition for its
+//      last_enqueued_sequence_number; lag = that - the last completed sequence number (see
+//      lag_base). A failed or unanswered READ is a value: counted, logged at most once per round,
+//      the previous figure kept; it never fails the connection.
 //
 // Partition ownership is static (docs/amqp.md): an explicit list, or partition i belongs to replica
 // i % replica_count == replica_index (a StatefulSet ordinal); optional epoch receivers make the
@@ -21,8 +26,12 @@
 #include "transport/amqp/eventhubs/connection_string.hpp"
 #include "transport/amqp/eventhubs/request_link.hpp"
 
+#include "transport/amqp/source.hpp"
+
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,6 +52,27 @@ std::vector<std::string> owned_partitions(const std::vector<std::string>& all, c
 // ("earliest", "latest", or an enqueued time as Unix milliseconds / ISO-8601 UTC).
 std::string start_selector(const std::optional<checkpoint>& c, const std::string& start_position);
 
+// The answer to READ com.microsoft:partition (the fields the lag needs).
+struct partition_info {
+  std::int64_t begin_sequence_number = -1;
+  std::int64_t last_enqueued_sequence_number = -1;  // -1: the partition is empty
+  std::int64_t last_enqueued_time_ms = -1;          // Unix ms; -1 unknown
+  bool empty = false;                               // is_partition_empty
+};
+
+// Parses the response body (a map; numbers of any integer type, the time a timestamp). Missing
+// last_enqueued_sequence_number is an error (false).
+bool parse_partition_info(pn_data_t* body, partition_info& out);
+
+// The sequence number the lag counts from (docs/amqp.md "Consumer lag"): the last completed event's,
+// else the checkpoint's (both in `completed`); with neither, `begin - 1` when reading from the
+// earliest event, otherwise `baseline` (the last enqueued sequence number at the first answer:
+// starting at "latest" or a time, what came before the start is not owed). Never below begin - 1:
+// events the service already dropped (retention) cannot be read any more.
+std::int64_t lag_base(std::int64_t completed, bool from_earliest, std::int64_t begin, std::int64_t baseline);
+// last_enqueued - base, never negative.
+std::uint64_t lag_events(std::int64_t last_enqueued, std::int64_t base);
+
 struct handler_options {
   connection_string account;
   std::string eventhub;  // EntityPath unless set
@@ -53,6 +83,7 @@ struct handler_options {
   std::chrono::seconds token_lifetime{3600};
   std::chrono::milliseconds checkpoint_interval{1000};
   std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds lag_interval{30000};  // partition READs for the lag metric; 0 = off
 };
 
 class eventhubs_handler final : public connection_handler {
@@ -76,6 +107,10 @@ public:
   const std::string& audience() const { return audience_; }
   void flush_checkpoints();
 
+  // The owned partitions with their lag (any thread): appended to `out`.
+  void partition_snapshot(std::vector<partition_stats>& out) const;
+  std::uint64_t lag_query_failures() const { return lag_failures_.load(std::memory_order_relaxed); }
+
 private:
   enum class state { idle, authorizing, discovering, receiving };
   std::string make_token();
@@ -83,6 +118,18 @@ private:
   void discover(std::chrono::steady_clock::time_point now);
   void open_receivers(const std::vector<std::string>& ids);
   void fail(errc code, std::string detail);
+  void query_lag(std::chrono::steady_clock::time_point now);
+  void on_partition_answer(const std::string& id, const response& res);
+  void on_completed(const std::string& id, std::int64_t sequence_number);
+
+  struct partition_lag {  // one owned partition (guarded by lag_mu_)
+    partition_stats stats;
+    bool from_earliest = false;  // no checkpoint and start_position earliest
+    std::int64_t begin = -1;     // begin_sequence_number at the last answer
+    std::int64_t baseline = -1;  // see lag_base
+    bool querying = false;       // a READ is on its way
+  };
+  static void update_lag(partition_lag& p);
 
   handler_options options_;
   consumer& consumer_;
@@ -100,6 +147,13 @@ private:
   std::vector<std::string> partitions_, owned_;
   std::uint64_t tokens_ = 0;
   error failure_;
+  mutable std::mutex lag_mu_;
+  std::vector<partition_lag> lag_;  // owned_'s order; kept across connections (completed positions)
+  std::chrono::steady_clock::time_point lag_due_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point receivers_opened_{};
+  bool lag_first_round_ = true;  // the first round waits for the receivers to attach
+  bool lag_logged_ = false;      // a failure was logged in this round
+  std::atomic<std::uint64_t> lag_failures_{0};
 };
 
 }  // namespace iomt::transport::amqp::eventhubs

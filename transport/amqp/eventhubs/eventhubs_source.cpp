@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <algorithm>
 #include <future>
 #include <stdexcept>
 
@@ -60,6 +61,7 @@ eventhubs_source::eventhubs_source(eventhubs_source_options options, event_sink&
     ho.epoch = options_.epoch;
     ho.token_lifetime = options_.token_lifetime;
     ho.checkpoint_interval = options_.checkpoint_interval;
+    ho.lag_interval = options_.lag_interval;
     auto w = std::make_unique<worker>(options_.consumer, sink_, std::move(ho), handler_store, log_);
     connection_options co;
     co.host = cs->host;
@@ -136,7 +138,13 @@ source_stats eventhubs_source::stats() const {
     for (int i = 0; i < 16; ++i) s.failures_by_kind[i] += k.failures_by_kind[i].load(std::memory_order_relaxed);
     if (k.connected.load(std::memory_order_relaxed)) ++s.connected;
     if (auto e = w->conn->last_error(); !e.empty()) s.last_error = e;
+    w->handler.partition_snapshot(s.partitions);
+    s.lag_query_failures += w->handler.lag_query_failures();
   }
+  // Connections own interleaved partitions: numeric ids in numeric order, others after.
+  std::sort(s.partitions.begin(), s.partitions.end(), [](const partition_stats& a, const partition_stats& b) {
+    return a.id.size() != b.id.size() ? a.id.size() < b.id.size() : a.id < b.id;
+  });
   return s;
 }
 

@@ -34,6 +34,7 @@ struct eventhubs_source_options {
   blob_store_options checkpoint_blob;  // Azure Blob Storage: connection string or SAS URL, container
   std::chrono::milliseconds checkpoint_interval{1000};
   std::chrono::seconds token_lifetime{3600};
+  std::chrono::milliseconds lag_interval{30000};  // partition READs for the lag metric; 0 = off
   tls_options tls;                            // CA file for private endpoints; `enabled` from the string
   std::string sasl_mechanisms = "ANONYMOUS";  // CBS carries the authorization
   std::uint32_t connections = 1;              // owned partitions are spread over these
@@ -58,7 +59,7 @@ public:
 
   void start();
   void stop();  // drains, settles, writes the final checkpoints
-  source_stats stats() const;
+  source_stats stats() const;  // with the owned partitions and their lag (sorted by id)
   bool ready() const;
   std::vector<std::string> owned_partitions() const;  // after discovery (all connections)
 

@@ -134,6 +134,25 @@ bool request_link::overdue(std::chrono::steady_clock::time_point limit) const {
   return !pending_.empty() && pending_.front().sent < limit;
 }
 
+std::size_t request_link::expire(std::chrono::steady_clock::time_point limit) {
+  // Take them out first: a callback may queue new requests (or close the connection).
+  std::vector<callback> expired;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->sent < limit) {
+      expired.push_back(std::move(it->cb));
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  response r;
+  r.timed_out = true;
+  r.description = "no answer within the request timeout";
+  for (auto& cb : expired)
+    if (cb) cb(r);
+  return expired.size();
+}
+
 void request_link::on_response(pn_message_t* m) {
   response r;
   if (!read_status(pn_message_properties(m), r)) r.status = 0;

@@ -35,6 +35,7 @@ struct response {
   int status = 0;             // status-code (200, 202, 401, 404, ...)
   std::string description;    // status-description
   pn_data_t* body = nullptr;  // the amqp-value body (valid during the callback only)
+  bool timed_out = false;     // no answer: expire() gave up on it (status 0)
 };
 
 class request_link {
@@ -57,6 +58,10 @@ public:
 
   // The oldest request still waiting was sent before `limit`.
   bool overdue(std::chrono::steady_clock::time_point limit) const;
+  // Gives up on every request sent before `limit`: each callback gets a response with timed_out set
+  // (a late answer is then ignored). Lets one caller treat a lost answer as fatal (discovery) and
+  // another as a value (a partition READ for the lag metric). Returns how many expired.
+  std::size_t expire(std::chrono::steady_clock::time_point limit);
   const error& failure() const { return failure_; }
   bool attached() const { return sender_attached_ && receiver_attached_; }
 

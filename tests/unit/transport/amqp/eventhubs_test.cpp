@@ -7,6 +7,7 @@
 
 #include "transport/amqp/eventhubs/connection_string.hpp"
 #include "transport/amqp/eventhubs/eventhubs_handler.hpp"
+#include "transport/amqp/metrics_text.hpp"
 #include "transport/http/sas.hpp"
 #include "unit/transport/amqp/fake_broker.hpp"
 
@@ -38,6 +39,13 @@ struct eventhubs_nodes {
   std::map<std::string, std::string> selectors;  // address -> selector
   std::map<std::string, std::int64_t> epochs;
   std::map<std::string, pn_link_t*> reply_links;  // node -> server sender link
+  // READ com.microsoft:partition: last enqueued sequence number per partition (absent: -1, empty).
+  std::map<std::string, std::int64_t> last_enqueued;
+  std::int64_t begin_sequence_number = 0;
+  int partition_status = 200;
+  bool answer_partitions = true;             // false: swallow the READ (no answer)
+  std::vector<std::string> partition_reads;  // partition ids asked for, in order
+  std::vector<std::string> partition_tokens;
   pn_message_t* msg = pn_message();
   ~eventhubs_nodes() { pn_message_free(msg); }
 
@@ -92,6 +100,54 @@ struct eventhubs_nodes {
     pn_delivery_settle(d);
   }
 
+  void reply_partition(std::uint64_t id, const std::string& partition) {
+    pn_message_t* r = pn_message();
+    pn_data_put_ulong(pn_message_correlation_id(r), id);
+    pn_data_t* p = pn_message_properties(r);
+    pn_data_put_map(p);
+    pn_data_enter(p);
+    pn_data_put_string(p, pn_bytes(11, "status-code"));
+    pn_data_put_int(p, partition_status);
+    pn_data_put_string(p, pn_bytes(18, "status-description"));
+    const std::string desc = partition_status == 200 ? "OK" : "InternalServerError: try again later.";
+    pn_data_put_string(p, pn_bytes(desc.size(), desc.data()));
+    pn_data_exit(p);
+    if (partition_status == 200) {  // the fields Event Hubs answers with
+      const auto it = last_enqueued.find(partition);
+      const std::int64_t last = it == last_enqueued.end() ? -1 : it->second;
+      pn_data_t* b = pn_message_body(r);
+      pn_data_put_map(b);
+      pn_data_enter(b);
+      auto key = [&](std::string_view k) { pn_data_put_string(b, pn_bytes(k.size(), k.data())); };
+      key("name");
+      pn_data_put_string(b, pn_bytes(10, "devicedata"));
+      key("partition");
+      pn_data_put_string(b, pn_bytes(partition.size(), partition.data()));
+      key("begin_sequence_number");
+      pn_data_put_long(b, begin_sequence_number);
+      key("last_enqueued_sequence_number");
+      pn_data_put_long(b, last);
+      key("last_enqueued_offset");
+      const std::string offset = std::to_string(last * 100);
+      pn_data_put_string(b, pn_bytes(offset.size(), offset.data()));
+      key("last_enqueued_time_utc");
+      pn_data_put_timestamp(b, 1714557600000 + last);
+      key("is_partition_empty");
+      pn_data_put_bool(b, last < begin_sequence_number);
+      pn_data_exit(b);
+    }
+    std::string buf(4096, '\0');
+    std::size_t size = buf.size();
+    pn_message_encode(r, buf.data(), &size);
+    pn_message_free(r);
+    pn_link_t* l = reply_links["$management"];
+    BOOST_REQUIRE(l);
+    pn_delivery_t* d = pn_delivery(l, pn_dtag("p", 1));
+    pn_link_send(l, buf.data(), size);
+    pn_link_advance(l);
+    pn_delivery_settle(d);
+  }
+
   bool handle(pn_event_t* e) {
     switch (pn_event_type(e)) {
       case PN_LINK_REMOTE_OPEN: {
@@ -123,9 +179,9 @@ struct eventhubs_nodes {
               }
             }
           }
-          pn_data_t* props = pn_link_remote_properties(l);
-          pn_data_rewind(props);
-          if (pn_data_next(props) && pn_data_enter(props)) {
+          pn_data_t* props = pn_link_remote_properties(l);  // null without an epoch
+          if (props) pn_data_rewind(props);
+          if (props && pn_data_next(props) && pn_data_enter(props)) {
             while (pn_data_next(props)) {
               std::string k(view(pn_data_get_symbol(props)));
               pn_data_next(props);
@@ -163,6 +219,12 @@ struct eventhubs_nodes {
           pn_data_next(b);
           tokens.emplace_back(view(pn_data_get_string(b)));
           reply(node, mid, cbs_status, nullptr);
+        } else if (prop(msg, "type") == "com.microsoft:partition") {
+          BOOST_TEST(prop(msg, "operation") == "READ");
+          BOOST_TEST(prop(msg, "name") == "devicedata");
+          partition_reads.push_back(prop(msg, "partition"));
+          partition_tokens.push_back(prop(msg, "security_token"));
+          if (answer_partitions) reply_partition(mid, prop(msg, "partition"));
         } else {
           BOOST_TEST(prop(msg, "operation") == "READ");
           BOOST_TEST(prop(msg, "type") == "com.microsoft:eventhub");
@@ -409,4 +471,265 @@ BOOST_AUTO_TEST_CASE(refused_token_is_a_clear_error) {
              "InvalidSignature: The token has an invalid signature.");
   BOOST_TEST(!h.ready());
   BOOST_TEST(e.finished());
+}
+
+BOOST_AUTO_TEST_CASE(lag_base_and_events) {
+  // A completed event (or checkpoint) is the base; events before begin are gone (retention).
+  BOOST_TEST(lag_base(41, true, 0, -1) == 41);
+  BOOST_TEST(lag_base(41, false, 100, -1) == 99);
+  // Nothing completed: from the earliest, everything retained is owed; from latest/a time, the
+  // first answer's last enqueued sequence number.
+  BOOST_TEST(lag_base(-1, true, 10, -1) == 9);
+  BOOST_TEST(lag_base(-1, false, 10, 57) == 57);
+  BOOST_TEST(lag_events(60, 57) == 3u);
+  BOOST_TEST(lag_events(-1, -1) == 0u);  // empty partition
+  BOOST_TEST(lag_events(50, 57) == 0u);  // completed past a stale answer: never negative
+}
+
+namespace {
+
+// Records each event's partition and i (bodies {"p":"N","i":I}) and completes on demand.
+class lag_sink final : public event_sink {
+public:
+  struct item {
+    std::string partition;
+    int i;
+    completion done;
+  };
+  std::vector<item> items;
+  submit_status submit(std::vector<event>&& evs, completion done) override {
+    BOOST_REQUIRE_EQUAL(evs.size(), 1u);  // max_batch_events = 1
+    const auto& b = evs[0].body;
+    const auto p = b.find(R"("p":")") + 5;
+    const auto ip = b.find(R"("i":)") + 4;
+    items.push_back({b.substr(p, b.find('"', p) - p), std::stoi(b.substr(ip)), std::move(done)});
+    return submit_status::accepted;
+  }
+  // Completes the events of `partition` with i < `below` (all partitions when empty).
+  void complete(const std::string& partition, int below) {
+    for (auto& it : items)
+      if ((partition.empty() || it.partition == partition) && it.i < below && it.done) {
+        outcome o;
+        o.events = 1;
+        auto d = std::move(it.done);
+        it.done = nullptr;
+        d(o);
+      }
+  }
+};
+
+void add_lag_events(fake_broker& b, eventhubs_nodes& nodes, const std::string& partition, int first, int count) {
+  for (int i = first; i < first + count; ++i) {
+    message_builder m;
+    m.body = R"({"p":")" + partition + R"(","i":)" + std::to_string(i) + "}";
+    m.sequence_number = i;
+    m.offset = std::to_string(i * 100);
+    b.queues["devicedata/ConsumerGroups/$Default/Partitions/" + partition].push_back(m.encode());
+  }
+  nodes.last_enqueued[partition] = first + count - 1;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(partition_lag_from_management_reads) {
+  temp_dir dir;
+  auto [store, err] = file_checkpoint_store::open((dir.path / "lag.json").string(), "n", "devicedata", "$Default");
+  BOOST_REQUIRE(store);
+  handler_options ho;
+  ho.account = *parse_connection_string(conn_string);
+  ho.owner = {{}, 1, 2, 0, 1};  // partitions 1 and 3
+  ho.lag_interval = std::chrono::seconds(30);
+  ho.request_timeout = std::chrono::seconds(10);
+  consumer_options co;
+  co.max_batch_events = 1;
+  lag_sink sink;
+  consumer c(co, sink);
+  std::vector<std::string> logs;
+  eventhubs_handler h(ho, c, *store, [&](int, const std::string& m, const std::string&) { logs.push_back(m); });
+  eventhubs_nodes nodes;
+  fake_broker broker;
+  broker.extra = [&](pn_event_t* ev) { return nodes.handle(ev); };
+  engine e(engine_options{});
+  auto run = [&] { iomt::test::amqp::run(e, c, broker, [&](pn_event_t* ev) { h.on_event(ev); }); };
+  auto snapshot = [&] {
+    std::vector<partition_stats> out;
+    h.partition_snapshot(out);
+    return out;
+  };
+  add_lag_events(broker, nodes, "1", 0, 5);  // sequence numbers 0..4
+  add_lag_events(broker, nodes, "3", 0, 2);  // 0..1
+  h.on_open(e);
+  run();
+  BOOST_REQUIRE(h.ready());
+  BOOST_TEST(sink.items.size() == 7u);
+  // Owned before any READ: the lag is not known yet (no sample).
+  auto ps = snapshot();
+  BOOST_REQUIRE_EQUAL(ps.size(), 2u);
+  BOOST_TEST(ps[0].id == "1");
+  BOOST_TEST(ps[1].id == "3");
+  BOOST_TEST(!ps[0].lag_known);
+  BOOST_TEST(nodes.partition_reads.empty());
+
+  // First round right after the receivers attached: one READ per owned partition, with the token.
+  const auto t0 = std::chrono::steady_clock::now();
+  h.on_timer(t0);
+  run();
+  BOOST_TEST((nodes.partition_reads == std::vector<std::string>{"1", "3"}));
+  BOOST_TEST(nodes.partition_tokens[0].rfind("SharedAccessSignature ", 0) == 0);
+  ps = snapshot();
+  BOOST_TEST(ps[0].lag_known);
+  BOOST_TEST(ps[0].last_enqueued_sequence_number == 4);
+  BOOST_TEST(ps[0].last_enqueued_time_ms == 1714557600004);
+  BOOST_TEST(ps[0].lag == 5u);  // nothing completed, start earliest: all of 0..4
+  BOOST_TEST(ps[1].lag == 2u);
+
+  // Received is not completed: completing 0..2 of partition 1 moves its lag at once.
+  sink.complete("1", 3);
+  c.drain_completions();
+  run();
+  ps = snapshot();
+  BOOST_TEST(ps[0].completed_sequence_number == 2);
+  BOOST_TEST(ps[0].lag == 2u);
+  BOOST_TEST(ps[1].lag == 2u);
+  h.on_timer(t0 + std::chrono::seconds(1));  // not due again yet
+  run();
+  BOOST_TEST(nodes.partition_reads.size() == 2u);
+
+  // The metric text.
+  source_stats st;
+  h.partition_snapshot(st.partitions);
+  const std::string text = metrics_text({{"eventhubs", st}});
+  BOOST_TEST(text.find("# TYPE iomtflow_eventhubs_partition_lag_events gauge\n") != std::string::npos, text);
+  BOOST_TEST(text.find("# HELP iomtflow_eventhubs_partition_owned ") != std::string::npos, text);
+  BOOST_TEST(text.find("iomtflow_eventhubs_partition_lag_events{source=\"eventhubs\",partition=\"1\"} 2\n") !=
+                 std::string::npos,
+             text);
+  BOOST_TEST(text.find("iomtflow_eventhubs_partition_lag_events{source=\"eventhubs\",partition=\"3\"} 2\n") !=
+                 std::string::npos,
+             text);
+  BOOST_TEST(
+      text.find("iomtflow_eventhubs_partition_owned{source=\"eventhubs\",partition=\"3\"} 1\n") != std::string::npos,
+      text);
+  BOOST_TEST(text.find("partition=\"0\"") == std::string::npos, text);  // not ours
+  BOOST_TEST(text.find("iomtflow_eventhubs_lag_query_failures_total{source=\"eventhubs\"} 0\n") != std::string::npos,
+             text);
+  // A queue source alone has no Event Hubs families.
+  BOOST_TEST(metrics_text({{"amqp", source_stats{}}}).find("iomtflow_eventhubs_") == std::string::npos);
+
+  // Everything completed: 0.
+  sink.complete("", 1000);
+  c.drain_completions();
+  run();
+  ps = snapshot();
+  BOOST_TEST(ps[0].lag == 0u);
+  BOOST_TEST(ps[1].lag == 0u);
+
+  // New events: the next round sees them.
+  add_lag_events(broker, nodes, "1", 5, 3);  // 5..7
+  h.on_timer(t0 + std::chrono::seconds(31));
+  run();
+  BOOST_TEST(nodes.partition_reads.size() == 4u);
+  BOOST_TEST(snapshot()[0].lag == 3u);
+
+  // A failed READ is a value: counted, logged once per round, the last figure kept, consumption
+  // and the connection untouched.
+  nodes.partition_status = 500;
+  h.on_timer(t0 + std::chrono::seconds(62));
+  run();
+  BOOST_TEST(h.lag_query_failures() == 2u);
+  BOOST_TEST(snapshot()[0].lag == 3u);
+  auto lag_logs = [&] {
+    return std::count_if(logs.begin(), logs.end(),
+                         [](const std::string& m) { return m.find("lag query") != std::string::npos; });
+  };
+  BOOST_TEST(lag_logs() == 1);
+  BOOST_TEST(
+      logs.back().find("READ partition '1' of 'devicedata' answered 500: InternalServerError") != std::string::npos,
+      logs.back());
+  BOOST_TEST(!h.failure());
+  BOOST_TEST(h.ready());
+
+  // No answer at all: after the request timeout the READs expire (counted), the connection stays.
+  nodes.partition_status = 200;
+  nodes.answer_partitions = false;
+  h.on_timer(t0 + std::chrono::seconds(93));
+  run();
+  BOOST_TEST(nodes.partition_reads.size() == 8u);
+  h.on_timer(t0 + std::chrono::seconds(104));
+  run();
+  BOOST_TEST(h.lag_query_failures() == 4u);
+  BOOST_TEST(lag_logs() == 2);
+  BOOST_TEST(logs.back().find("no answer within the request timeout") != std::string::npos, logs.back());
+  BOOST_TEST(!h.failure(), h.failure().message());
+  BOOST_TEST(!e.finished());
+  BOOST_TEST(snapshot()[0].lag == 3u);
+  // Still consuming: completing the rest brings the lag to 0.
+  sink.complete("", 1000);
+  c.drain_completions();
+  run();
+  BOOST_TEST(snapshot()[0].lag == 0u);
+  BOOST_TEST(snapshot()[0].completed_sequence_number == 7);
+  h.on_closed();
+  c.end();
+}
+
+BOOST_AUTO_TEST_CASE(partition_lag_from_latest_counts_from_the_first_answer) {
+  temp_dir dir;
+  auto [store, err] = file_checkpoint_store::open((dir.path / "lag2.json").string(), "n", "devicedata", "$Default");
+  BOOST_REQUIRE(store);
+  store->update("2", {1000, 10});  // a checkpoint: the base for partition 2
+  handler_options ho;
+  ho.account = *parse_connection_string(conn_string);
+  ho.owner = {{"0", "2"}, 0, 1, 0, 1};
+  ho.start_position = "latest";
+  consumer_options co;
+  co.max_batch_events = 1;
+  lag_sink sink;
+  consumer c(co, sink);
+  eventhubs_handler h(ho, c, *store, {});
+  eventhubs_nodes nodes;
+  nodes.last_enqueued = {{"0", 40}, {"2", 25}};
+  fake_broker broker;
+  broker.extra = [&](pn_event_t* ev) { return nodes.handle(ev); };
+  engine e(engine_options{});
+  auto run = [&] { iomt::test::amqp::run(e, c, broker, [&](pn_event_t* ev) { h.on_event(ev); }); };
+  h.on_open(e);
+  run();
+  BOOST_REQUIRE(h.ready());
+  h.on_timer(std::chrono::steady_clock::now());
+  run();
+  std::vector<partition_stats> ps;
+  h.partition_snapshot(ps);
+  BOOST_REQUIRE_EQUAL(ps.size(), 2u);
+  BOOST_TEST(ps[0].lag == 0u);   // latest: 0..40 came before the start
+  BOOST_TEST(ps[1].lag == 15u);  // 25 - checkpoint 10
+  BOOST_TEST(ps[1].completed_sequence_number == 10);
+  h.on_closed();
+  c.end();
+}
+
+BOOST_AUTO_TEST_CASE(partition_lag_off) {
+  temp_dir dir;
+  auto [store, err] = file_checkpoint_store::open((dir.path / "lag3.json").string(), "n", "devicedata", "$Default");
+  handler_options ho;
+  ho.account = *parse_connection_string(conn_string);
+  ho.lag_interval = std::chrono::milliseconds(0);
+  null_sink sink;
+  consumer c(consumer_options{}, sink);
+  eventhubs_handler h(ho, c, *store, {});
+  eventhubs_nodes nodes;
+  fake_broker broker;
+  broker.extra = [&](pn_event_t* ev) { return nodes.handle(ev); };
+  engine e(engine_options{});
+  h.on_open(e);
+  iomt::test::amqp::run(e, c, broker, [&](pn_event_t* ev) { h.on_event(ev); });
+  h.on_timer(std::chrono::steady_clock::now() + std::chrono::hours(1));
+  iomt::test::amqp::run(e, c, broker, [&](pn_event_t* ev) { h.on_event(ev); });
+  BOOST_TEST(nodes.partition_reads.empty());
+  std::vector<partition_stats> ps;
+  h.partition_snapshot(ps);
+  BOOST_TEST(ps.size() == 4u);  // still owned (the owned gauge), lag unknown
+  BOOST_TEST(!ps[0].lag_known);
+  h.on_closed();
+  c.end();
 }
