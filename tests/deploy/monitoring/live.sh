@@ -6,14 +6,19 @@
 #
 # 1. Peers: the FHIR server of FHIR_URL (scripts/test starts it) or our own
 #    (scripts/peers/start-fhir-server.sh); the RabbitMQ of AMQP_URL/AMQP_CA/AMQP_USER/AMQP_PASS/
-#    AMQP_TLS_NAME (scripts/test) or our own (scripts/peers/start-amqp-broker.sh, ~12 s).
+#    AMQP_TLS_NAME (scripts/test) or our own (scripts/peers/start-amqp-broker.sh, ~12 s); always our
+#    own Event Hubs emulator (scripts/peers/eh-emulator/start.sh, 4 partitions, ~1 s) with 100 workshop
+#    messages put into it by eh-send.js (rhea, from the emulator's node_modules).
 # 2. iomtflow run with the workshop's mappings (Challenge-09 devicecontent.json/fhirmapping.json),
 #    HTTP ingest, an AMQP source on a queue of its own (iomt-monitoring-PID, so no other test's
 #    messages are taken), the durable buffer and the dead-letter store, no FHIR retries
 #    (max_attempts 1: an injected fault is a write error). With IOMT_AMQP_TOOL (bench/amqp's `amqp`)
 #    the queue is first declared durable and filled with 200 messages (`amqp send`; Quantity
 #    messages, which the workshop mapping drops), so that the AMQP counters move; without it the
-#    broker declares the queue when iomtflow attaches and the counters stay at 0.
+#    broker declares the queue when iomtflow attaches and the counters stay at 0. An Event Hubs
+#    source on the emulator (file checkpoints in the work dir, lag_interval 2s), so that the
+#    per-partition lag and ownership series exist; the test waits for a lag sample of every
+#    partition in Prometheus before the load.
 # 3. Prometheus (Debian `prometheus`) on 127.0.0.1 with deploy/prometheus/prometheus.yml (1 s
 #    scrapes), iomtflow-rules.yml and a deliberately broken rule group (bad/live-typo.rules.yml),
 #    storage in a temp dir; waits for up == 1.
@@ -28,7 +33,8 @@
 #    transformed as check_monitoring.py's data_queries() documents (threshold comparisons get
 #    `bool`, `and`/`or`/`unless` operands and `absent(X)`'s X are checked on their own), returns data.
 # 6. Negative cases, which must FAIL naming the culprit: the dashboard with one metric misspelled
-#    (iomtflow_measurements_total -> iomtflow_measurments_total), and rule group
+#    (iomtflow_measurements_total -> iomtflow_measurments_total, and the Event Hubs lag gauge
+#    iomtflow_eventhubs_partition_lag_events -> iomtflow_eventhub_partition_lag_events), and rule group
 #    `iomtflow-broken` (a misspelled metric, and one hidden behind `or`).
 # Everything started here is stopped on exit (trap). Prints "N passed, N failed"; exit 1 on failure.
 # Environment: IOMTFLOW, IOMT_SOURCE_DIR, IOMT_SHARED_DIR, FHIR_URL, AMQP_*, IOMT_AMQP_TOOL (optional),
@@ -81,6 +87,7 @@ trap 'exit 130' INT TERM
 for tool in prometheus promtool curl bc "$py"; do
   command -v "$tool" >/dev/null || { echo "live: $tool is missing (deploy/ci/setup installs prometheus)"; exit 1; }
 done
+command -v node >/dev/null || { echo "live: node is missing (the Event Hubs emulator needs it: scripts/setup)"; exit 1; }
 [ -x "$bin" ] || { echo "live: iomtflow binary not found at $bin (set IOMTFLOW)"; exit 1; }
 free_port() { "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -117,7 +124,15 @@ EOF
     || { tail -n 20 "$work/amqp-start.log"; exit 1; }
   eval "$(set +u; . "$work/amqp/env.sh"; env | grep -E '^AMQP_(URL|CA|USER|PASS|TLS_NAME)=' | sed 's/^/export /')"
 fi
-log "FHIR server $fhir_url, AMQP broker $AMQP_URL"
+
+eh_port=$(free_port)
+peer_dirs+=("$work/eh")
+"$root/scripts/peers/eh-emulator/start.sh" --port "$eh_port" --dir "$work/eh" --partitions 4 >/dev/null 2>"$work/eh-start.log" \
+  || { tail -n 20 "$work/eh-start.log"; exit 1; }
+eh() { (set +u; . "$work/eh/env.sh"; printenv "$1"); }   # a value of the emulator's env.sh
+(set +u; . "$work/eh/env.sh"; NODE_PATH="$root/scripts/peers/eh-emulator/node_modules" node "$here/eh-send.js" 100) \
+  >"$work/eh-send.log" 2>&1 || { echo "live: eh-send.js failed:"; cat "$work/eh-send.log"; exit 1; }
+log "FHIR server $fhir_url, AMQP broker $AMQP_URL, Event Hubs emulator on $eh_port ($(cat "$work/eh-send.log"))"
 
 # ---- 2. iomtflow -------------------------------------------------------------------------------
 answers="$shared/vectors/azure-health-data-services-workshop/Challenge-09 - MedTech service/SampleData/Answers"
@@ -147,6 +162,11 @@ source:
     password_env: IOMT_MONITORING_AMQP_PASS
     ca_file: $(q "${AMQP_CA:-}")
     tls_server_name: $(q "${AMQP_TLS_NAME:-localhost}")
+  eventhubs:
+    connection_string_env: IOMT_MONITORING_EH_CONNECTION
+    ca_file: $(q "$(eh EH_CA)")
+    checkpoint_dir: eh-checkpoints
+    lag_interval: 2s
 mapping:
   device: $(q "$answers/devicecontent.json")
   fhir: $(q "$answers/fhirmapping.json")
@@ -168,7 +188,7 @@ deadletter:
 log:
   level: warn
 EOF
-IOMT_MONITORING_AMQP_PASS=${AMQP_PASS:-} "$bin" run --config "$work/iomtflow.yaml" >"$work/iomtflow.log" 2>&1 &
+IOMT_MONITORING_AMQP_PASS=${AMQP_PASS:-} IOMT_MONITORING_EH_CONNECTION=$(eh EH_CONNECTION_STRING) "$bin" run --config "$work/iomtflow.yaml" >"$work/iomtflow.log" 2>&1 &
 pids+=($!)
 flow=http://127.0.0.1:$flow_port
 for _ in $(seq 300); do
@@ -199,6 +219,20 @@ for _ in $(seq 200); do curl -sf "$prom/-/ready" >/dev/null 2>&1 && break; sleep
 for _ in $(seq 300); do [ "$(pq 'up{job="iomtflow"}' 2>/dev/null)" = 1 ] && break; sleep 0.1; done
 [ "$(pq 'up{job="iomtflow"}')" = 1 ] || { echo "live: Prometheus does not scrape iomtflow"; curl -s "$prom/api/v1/targets"; exit 1; }
 log "Prometheus $prom scrapes iomtflow (up == 1)"
+
+# Event Hubs: a lag sample for every partition (the first READs go out once the receivers attach).
+parts=$(eh EH_PARTITIONS)
+lag_deadline=$(( $(date +%s) + 15 ))
+until [ "$(pq 'count(iomtflow_eventhubs_partition_lag_events{job="iomtflow"})' 2>/dev/null)" = "$parts" ] \
+      || [ "$(date +%s)" -ge "$lag_deadline" ]; do
+  sleep 0.2
+done
+n=$(pq 'count(iomtflow_eventhubs_partition_lag_events{job="iomtflow"})')
+if [ "$n" = "$parts" ]; then
+  pass "Event Hubs lag series for all $parts partitions (sum $(pq 'sum(iomtflow_eventhubs_partition_lag_events{job="iomtflow"})') events, owned $(pq 'sum(iomtflow_eventhubs_partition_owned{job="iomtflow"})'))"
+else
+  fail "Event Hubs lag series: ${n:-none} of $parts partitions after 15 s; /metrics has: $(curl -s "$flow/metrics" | grep -c '^iomtflow_eventhubs_') iomtflow_eventhubs_ lines"
+fi
 
 # /metrics in the text format Prometheus' own parser accepts (lint findings are only reported).
 curl -s "$flow/metrics" > "$work/metrics.txt"
@@ -245,6 +279,13 @@ if [ "$st" != 0 ] && grep -q 'FAIL panel .*iomtflow_measurments_total' "$work/da
   pass "misspelled dashboard metric caught: $(grep -m1 '^FAIL' "$work/dashboard-typo.txt" | cut -c1-160)"
 else
   fail "the misspelled dashboard metric was not caught (exit $st):"; cat "$work/dashboard-typo.txt"
+fi
+sed 's/iomtflow_eventhubs_partition_lag_events/iomtflow_eventhub_partition_lag_events/' "$dash" > "$work/dashboard-lag-typo.json"
+st=0; "$py" "$check" dashboard-live "$work/dashboard-lag-typo.json" --prometheus "$prom" "${vars[@]}" >"$work/dashboard-lag-typo.txt" 2>&1 || st=$?
+if [ "$st" != 0 ] && grep -q "FAIL panel .*Event Hubs consumer lag by partition.*iomtflow_eventhub_partition_lag_events" "$work/dashboard-lag-typo.txt"; then
+  pass "misspelled Event Hubs lag metric caught: $(grep -m1 '^FAIL' "$work/dashboard-lag-typo.txt" | cut -c1-160)"
+else
+  fail "the misspelled Event Hubs lag metric was not caught (exit $st):"; cat "$work/dashboard-lag-typo.txt"
 fi
 st=0; "$py" "$check" rules-live --prometheus "$prom" --group iomtflow-broken >"$work/rules-typo.txt" 2>&1 || st=$?
 if [ "$st" != 0 ] && grep -q 'FAIL group iomtflow-broken alerting IomtflowTypoDeadLetters' "$work/rules-typo.txt" \

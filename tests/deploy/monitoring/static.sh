@@ -71,6 +71,10 @@ expect_fail "broken: error ratio threshold 0.05 -> 0.5" "IomtflowErrorRatioHigh"
 expect_fail "broken: IomtflowNotReady for 5m -> 10m" "IomtflowNotReady" \
   mutate_rules '/alert: IomtflowNotReady/,/for:/ s/for: 5m/for: 10m/'
 expect_fail "broken: lag threshold 60 -> 6000" "IomtflowConsumerLagHigh" mutate_rules 's/^            > 60$/            > 6000/'
+expect_fail "broken: Event Hubs lag threshold 10000 -> 100000" "IomtflowEventHubsLagHigh" \
+  mutate_rules '/alert: IomtflowEventHubsLagHigh/,/for:/ s/ > 10000$/ > 100000/'
+expect_fail "broken: Event Hubs lag ignores draining (horizon 600 s -> 0)" "IomtflowEventHubsLagHigh" \
+  mutate_rules 's/lag_events\[10m\], 600)/lag_events[10m], 0)/'
 expect_fail "broken: back-pressure signal label" "IomtflowBackpressureSustained" mutate_rules 's/"durable_buffer"/"buffer"/'
 
 # A PrometheusRule whose groups drifted from iomtflow-rules.yml.
