@@ -82,6 +82,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
         done_signal(ex),
         backoff_timer(ex),
         drain_timer(ex),
+        detach_timer(ex),
         rng(std::random_device{}()) {
     if (opt.name.empty()) opt.name = "amqp " + opt.host + ":" + opt.port;
   }
@@ -99,7 +100,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   std::unique_ptr<engine> eng;
   std::uint64_t gen = 0;
-  asio::steady_timer tick_timer, retry_timer, done_signal, backoff_timer, drain_timer;
+  asio::steady_timer tick_timer, retry_timer, done_signal, backoff_timer, drain_timer, detach_timer;
   std::array<char, 64 * 1024> rbuf{};
   std::string wbuf;
   std::string verify_error;
@@ -236,6 +237,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     stats.connected.store(false, std::memory_order_relaxed);
     tick_timer.cancel();
     retry_timer.cancel();
+    detach_timer.cancel();
     lowest().close();
     // The SSL stream must outlive its pending operations: wait for them to come back aborted.
     while (reading || writing) {
@@ -321,6 +323,13 @@ struct connection::impl : std::enable_shared_from_this<impl> {
         close_sent = true;
         if (!c.drained()) say(1, "drain timeout: closing with deliveries unsettled (the broker redelivers them)");
         c.close();
+        // A broker that does not answer the detach within 3 s gets the connection close anyway.
+        detach_timer.expires_after(std::chrono::seconds(3));
+        detach_timer.async_wait(asio::bind_executor(ex, [self = shared_from_this(), g = gen](boost::system::error_code ec) {
+          if (ec || g != self->gen || !self->eng) return;
+          self->handler.receiver().finish_close();
+          self->process();
+        }));
       }
       do_write();
     } while (eng->has_event());

@@ -96,6 +96,7 @@ void consumer::begin(engine& e) {
   engine_ = &e;
   failure_ = {};
   closing_ = false;
+  finished_close_ = false;
   pn_connection_open(e.connection());
   session_ = pn_session(e.connection());
   pn_session_open(session_);
@@ -178,6 +179,13 @@ bool consumer::on_event(pn_event_t* e) {
     case PN_LINK_REMOTE_DETACH: {
       link_state* ls = find(pn_event_link(e));
       if (!ls) return false;
+      if (closing_) {
+        // The answer to our detach: the dispositions before it have been processed.
+        ls->detached = true;
+        if (std::all_of(links_.begin(), links_.end(), [](const link_state& l) { return !l.link || l.detached; }))
+          finish_close();
+        return true;
+      }
       std::string why = condition_text(pn_link_remote_condition(ls->link));
       fail(errc::link_error, ls->spec.address + ": " + (why.empty() ? "detached by the broker" : why));
       pn_link_close(ls->link);
@@ -424,8 +432,25 @@ void consumer::close() {
   hold_pending();
   for (const ref& r : held_) settle(r, disposition::released);
   held_.clear();
+  // Detach first and close the connection when the broker has answered: a broker may drop
+  // dispositions that arrive right before a connection close (RabbitMQ's AMQP 1.0 plugin then
+  // requeues messages that were accepted).
+  bool waiting = false;
   for (auto& ls : links_)
-    if (ls.link) pn_link_close(ls.link);
+    if (ls.link && pn_link_state(ls.link) & PN_REMOTE_ACTIVE) {
+      pn_link_close(ls.link);
+      waiting = true;
+    } else {
+      ls.detached = true;
+    }
+  if (!waiting) finish_close();
+}
+
+void consumer::finish_close() {
+  if (!engine_ || finished_close_) return;
+  finished_close_ = true;
+  for (auto& ls : links_)
+    if (ls.link && !(pn_link_state(ls.link) & PN_LOCAL_CLOSED)) pn_link_close(ls.link);
   if (session_) pn_session_close(session_);
   pn_connection_close(engine_->connection());
 }

@@ -141,9 +141,12 @@ public:
   bool stopped() const { return stopping_; }
   // Nothing submitted is waiting for its completion.
   bool drained() const { return batches_.empty(); }
-  // Releases the held deliveries, closes links, session and connection (AMQP close; the engine
-  // then finishes).
+  // Releases the held deliveries and detaches the links; once the broker has answered every detach
+  // (so it has processed the dispositions sent before them), ends the session and closes the
+  // connection (the engine then finishes). finish_close() does the second step at once (the
+  // driver's deadline when a broker does not answer).
   void close();
+  void finish_close();
 
   // The error a link/session/connection close by the peer reported (errc::ok if none).
   const error& failure() const { return failure_; }
@@ -168,6 +171,7 @@ private:
     std::uint64_t next_seq = 0;
     std::string partial;  // bytes of the delivery being read (may span several frames)
     bool attached = false;
+    bool detached = false;          // the broker answered our detach (closing)
     bool progress_blocked = false;  // a delivery was released/modified: no checkpoint beyond it
     bool progress_dirty = false;    // the completed prefix moved since the last report
     stream_position progress;       // position of the last delivery of the completed prefix
@@ -214,6 +218,7 @@ private:
   bool stopping_ = false;
   bool sink_closed_ = false;
   bool closing_ = false;
+  bool finished_close_ = false;
   error failure_;
 };
 
