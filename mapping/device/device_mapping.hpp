@@ -6,6 +6,8 @@
 // mapping is immutable and may be used from several threads at once.
 #pragma once
 
+#include "mapping/device/extractor.hpp"
+#include "mapping/device/scan_index.hpp"
 #include "mapping/device/template_model.hpp"
 #include "mapping/error.hpp"
 #include "mapping/json/value.hpp"
@@ -58,6 +60,11 @@ private:
   std::vector<content_template> templates_;
   // Per template: hash of the key its type match requires (0: none known), see normalize().
   std::vector<std::uint64_t> required_key_hash_;
+  // Per template: the scan_ slot of a `$..[?(@key)]` type match, -1 otherwise (evaluated alone).
+  std::vector<std::int32_t> scan_slot_;
+  scan_index scan_;
+  // Per template: ids of the fields it shares with other templates (extractor.hpp).
+  std::vector<detail::shared_field_ids> field_ids_;
 };
 
 }  // namespace iomt::mapping::device

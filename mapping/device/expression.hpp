@@ -54,6 +54,12 @@ public:
     return json_path_ ? json_path_->required_key() : std::nullopt;
   }
 
+  // The key of a `$..[?(@key)]` JSONPath (jsonpath::path::scan_exists_key): select_tokens then
+  // never fails and returns the objects (root included, pre-order) that have that key.
+  std::optional<std::string_view> scan_exists_key() const noexcept {
+    return json_path_ ? json_path_->scan_exists_key() : std::nullopt;
+  }
+
   // SelectTokens (iomt-spec §3.4 step 2, §3.9): appends every match to `out`. JMESPath: each
   // element of a projection, else the single non-null result. Temporaries go to `scratch`.
   result<void> select_tokens(const json::value& root, json::arena& scratch, std::vector<json::value>& out) const;

@@ -136,34 +136,90 @@ result<bool> eval_expression(std::initializer_list<expression_slot> slots, std::
 
 }  // namespace
 
-result<void> extract_measurement(const content_template& t, const json::value& root, json::arena& scratch,
-                                 measurement& m) {
+namespace {
+
+// The identity of a matched container (memo key); null data: not memoizable.
+const void* container_data(const json::value& v) noexcept {
+  if (v.is_object()) return v.as_object().data();
+  if (v.is_array()) return v.as_array().data();
+  return nullptr;
+}
+
+// Without a memo: every field is evaluated.
+struct no_memo {
+  template <class Eval, class Copy>
+  result<bool> operator()(std::int32_t, Eval&& eval, Copy&&) const {
+    return eval();
+  }
+};
+
+// With a memo: a shared field already evaluated for the same match is copied from the
+// measurement that holds it; a fresh successful evaluation is recorded.
+struct with_memo {
+  field_memo& memo;
+  const json::value& match;
+  std::size_t index;
+
+  template <class Eval, class Copy>
+  result<bool> operator()(std::int32_t id, Eval&& eval, Copy&& copy) const {
+    if (id < 0) return eval();
+    bool produced = false;
+    if (const measurement* src = memo.find(id, match, produced)) {
+      if (produced) copy(*src);
+      return produced;
+    }
+    auto r = eval();
+    if (r) memo.add(id, match, index, *r);
+    return r;
+  }
+};
+
+template <class Memo>
+result<void> extract(const content_template& t, const shared_field_ids& ids, const json::value& root,
+                     json::arena& scratch, const Memo& memo, measurement& m) {
   m.type = t.type_name;
 
-  auto device = eval_expression({&t.device_id}, "DeviceIdExpression", true, root, scratch, string_target{m.device_id});
+  auto device = memo(
+      ids.device_id,
+      [&] { return eval_expression({&t.device_id}, "DeviceIdExpression", true, root, scratch, string_target{m.device_id}); },
+      [&](const measurement& src) { m.device_id = src.device_id; });
   if (!device) return device.error();
 
-  auto time = eval_expression({&t.timestamp, &t.timestamp_fallback}, "TimestampExpression", true, root, scratch,
-                              date_target{m.occurrence_time});
+  auto time = memo(
+      ids.timestamp,
+      [&] {
+        return eval_expression({&t.timestamp, &t.timestamp_fallback}, "TimestampExpression", true, root, scratch,
+                               date_target{m.occurrence_time});
+      },
+      [&](const measurement& src) { m.occurrence_time = src.occurrence_time; });
   if (!time) return time.error();
 
   // The correlation id is required once an expression is defined (iomt-spec §3.5).
   if (t.correlation_id) {
     std::string& id = m.correlation_id.emplace();
-    auto r = eval_expression({&t.correlation_id}, "CorrelationIdExpression", true, root, scratch, string_target{id});
+    auto r = memo(
+        ids.correlation_id,
+        [&] { return eval_expression({&t.correlation_id}, "CorrelationIdExpression", true, root, scratch, string_target{id}); },
+        [&](const measurement& src) { id = *src.correlation_id; });
     if (!r) return r.error();
   }
 
   if (t.patient_id) {
     std::string& id = m.patient_id.emplace();
-    auto r = eval_expression({&t.patient_id}, "PatientIdExpression", false, root, scratch, string_target{id});
+    auto r = memo(
+        ids.patient_id,
+        [&] { return eval_expression({&t.patient_id}, "PatientIdExpression", false, root, scratch, string_target{id}); },
+        [&](const measurement& src) { id = *src.patient_id; });
     if (!r) return r.error();
     if (!*r) m.patient_id.reset();
   }
 
   if (t.encounter_id) {
     std::string& id = m.encounter_id.emplace();
-    auto r = eval_expression({&t.encounter_id}, "EncounterIdExpression", false, root, scratch, string_target{id});
+    auto r = memo(
+        ids.encounter_id,
+        [&] { return eval_expression({&t.encounter_id}, "EncounterIdExpression", false, root, scratch, string_target{id}); },
+        [&](const measurement& src) { id = *src.encounter_id; });
     if (!r) return r.error();
     if (!*r) m.encounter_id.reset();
   }
@@ -186,6 +242,38 @@ result<void> extract_measurement(const content_template& t, const json::value& r
     p.name = v.name;
   }
   return {};
+}
+
+}  // namespace
+
+const measurement* field_memo::find(std::int32_t id, const json::value& match, bool& produced) const noexcept {
+  const void* data = container_data(match);
+  if (!data) return nullptr;
+  for (std::size_t i = 0; i < count_; ++i) {
+    const entry& e = entries_[i];
+    if (e.id == id && e.data == data && e.kind == match.type() && e.size == match.size()) {
+      produced = e.produced;
+      return &out_[e.index];
+    }
+  }
+  return nullptr;
+}
+
+void field_memo::add(std::int32_t id, const json::value& match, std::size_t index, bool produced) noexcept {
+  const void* data = container_data(match);
+  if (!data || count_ == capacity) return;
+  entries_[count_++] = entry{id, produced, match.type(), static_cast<std::uint32_t>(match.size()), data, index};
+}
+
+result<void> extract_measurement(const content_template& t, const json::value& root, json::arena& scratch,
+                                 measurement& m) {
+  return extract(t, shared_field_ids{}, root, scratch, no_memo{}, m);
+}
+
+result<void> extract_measurement(const content_template& t, const shared_field_ids& ids, const json::value& match,
+                                 const json::value& root, json::arena& scratch, field_memo& memo, std::size_t index,
+                                 measurement& m) {
+  return extract(t, ids, root, scratch, with_memo{memo, match, index}, m);
 }
 
 }  // namespace iomt::mapping::device::detail

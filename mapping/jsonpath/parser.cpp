@@ -563,6 +563,7 @@ public:
       p_.exprs[id].required_key = required_key(id, 0);
     }
     p_.required_key = main_required_key();
+    p_.scan_exists_key = main_scan_exists_key();
   }
 
 private:
@@ -605,6 +606,20 @@ private:
     const step* s = first_step(e.left);
     if (s && s->kind == step_kind::field && !s->wildcard) return s->name;
     return std::nullopt;
+  }
+
+  // `$..[?(@key)]`: one QueryScanFilter whose expression is an existence test of a one-field
+  // chain. It is object_only (false, without error, elsewhere) and true exactly on the objects
+  // that have the key (follow_fields: JObject[key] != null), so it cannot fail.
+  std::optional<std::string_view> main_scan_exists_key() const {
+    if (p_.main.count != 1 || p_.main.zero_stride) return std::nullopt;
+    const step& st = p_.steps[p_.main.first];
+    if (st.kind != step_kind::query_scan) return std::nullopt;
+    const expr& e = p_.exprs[st.expr];
+    if (e.o != op::exists || e.left.k != operand::kind::path || !e.left.path.field_chain || e.left.path.count != 1 ||
+        e.left.path.zero_stride || !e.object_only)
+      return std::nullopt;
+    return p_.steps[e.left.path.first].name;
   }
 
   // The main path selects something only through an object holding the key when a filter step

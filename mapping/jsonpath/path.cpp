@@ -34,4 +34,6 @@ std::string_view path::text() const { return prog_->text; }
 
 std::optional<std::string_view> path::required_key() const { return prog_->required_key; }
 
+std::optional<std::string_view> path::scan_exists_key() const { return prog_->scan_exists_key; }
+
 }  // namespace iomt::jsonpath

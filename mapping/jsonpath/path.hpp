@@ -70,6 +70,12 @@ public:
   // evaluation on documents that lack the key (the result would be empty, without error).
   std::optional<std::string_view> required_key() const;
 
+  // Set when the path is exactly a scan filter testing one key's existence (`$..[?(@key)]`,
+  // `$..[?(@.key)]`, `$..[?(@['key'])]`). Such a path never fails and selects, in pre-order, every
+  // object among the root and its descendants that has a member called `key` (whatever its value).
+  // Lets callers answer several such paths with one walk of the document.
+  std::optional<std::string_view> scan_exists_key() const;
+
 private:
   explicit path(std::shared_ptr<const detail::program> p) noexcept : prog_(std::move(p)) {}
   std::shared_ptr<const detail::program> prog_;

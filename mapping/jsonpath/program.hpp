@@ -90,6 +90,8 @@ struct program {
   std::vector<compiled_regex> regexes;
   // A key every object selected-through by the main path must have (see path::required_key()).
   std::optional<std::string_view> required_key;
+  // Set when the whole path is `$..[?(@key)]` (see path::scan_exists_key()).
+  std::optional<std::string_view> scan_exists_key;
   std::unique_ptr<json::arena> arena = std::make_unique<json::arena>();
 };
 

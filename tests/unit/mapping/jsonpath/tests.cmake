@@ -5,4 +5,5 @@ iomt_add_test(test_jsonpath
           unit/mapping/jsonpath/filter_test.cpp
           unit/mapping/jsonpath/compare_test.cpp
           unit/mapping/jsonpath/medtech_test.cpp
+          unit/mapping/jsonpath/scan_test.cpp
   LIBS iomt_mapping_jsonpath)
