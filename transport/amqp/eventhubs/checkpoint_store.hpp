@@ -5,7 +5,7 @@
 //   {"namespace":"ns.servicebus.windows.net","eventhub":"devicedata","consumer_group":"$Default",
 //    "partitions":{"0":{"offset":"8192","sequence_number":42},"1":{...}}}
 //
-// Azure Blob Storage (for several replicas sharing partitions) would implement the same interface.
+// Azure Blob Storage (shared by several replicas) implements the same interface: blob_checkpoint_store.hpp.
 // Thread-safety: all members may be called from any thread.
 #pragma once
 
