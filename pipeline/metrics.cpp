@@ -46,6 +46,7 @@ metrics::metrics(std::size_t shards) : registry_(std::make_shared<prometheus::Re
   pending_ = gauge("iomtflow_pending_measurements", "Measurements held in a shard's window or in flight to FHIR");
   fhir_requests_ = histogram("iomtflow_fhir_request_duration_seconds", "FHIR server request latency by method and status");
   http_requests_ = counter("iomtflow_http_requests_total", "HTTP requests served, by route and status");
+  dead_letters_ = counter("iomtflow_deadletter_events_total", "Events put in the dead-letter store, by stage and error type");
   // Create every shard's series up front so dashboards see zeros, not absent data.
   for (std::size_t i = 0; i < shards; ++i) {
     queue_depth(i);
@@ -54,6 +55,12 @@ metrics::metrics(std::size_t shards) : registry_(std::make_shared<prometheus::Re
 }
 
 std::string metrics::serialize() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+
+void metrics::dead_lettered(std::string_view stage, std::string_view type) {
+  // The store keeps MedTech's stage names; the label uses this file's (as iomtflow_errors_total).
+  const std::string label = stage == "fhirConversion" ? "fhir_conversion" : std::string(stage);
+  dead_letters_->Add({{"stage", label}, {"type", std::string(type)}}).Increment();
+}
 
 void metrics::error(std::string_view stage, std::string_view type, std::string_view severity) {
   errors_->Add({{"stage", std::string(stage)}, {"type", std::string(type)}, {"severity", std::string(severity)}}).Increment();

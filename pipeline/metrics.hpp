@@ -53,6 +53,9 @@ public:
   // FHIR request latency by method and status class ("200", "412", "network").
   void fhir_request(std::string_view method, std::string_view status, double seconds);
   void http_request(std::string_view route, unsigned status);
+  // An event put in the dead-letter store. stage: normalization | fhir_conversion (FHIR conversion
+  // and write) | buffer (an undecodable record); type: the upstream exception name.
+  void dead_lettered(std::string_view stage, std::string_view type);
 
 private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -61,6 +64,7 @@ private:
   prometheus::Family<prometheus::Gauge>* pending_;
   prometheus::Family<prometheus::Histogram>* fhir_requests_;
   prometheus::Family<prometheus::Counter>* http_requests_;
+  prometheus::Family<prometheus::Counter>* dead_letters_;
 };
 
 }  // namespace iomt::pipeline

@@ -223,7 +223,8 @@ int run(int argc, char** argv, int first) {
     }
     dead_letters = std::move(*store);
     guarded = std::make_unique<transport::deadletter::dead_letter_sink>(
-        pipe, *dead_letters, transport::amqp::default_redeliver_types(), component_log("deadletter"));
+        pipe, *dead_letters, transport::amqp::default_redeliver_types(), component_log("deadletter"),
+        [&metrics](const transport::deadletter::failure& f) { metrics.dead_lettered(f.stage, f.type); });
   }
   transport::event_sink* ingest_sink = guarded ? static_cast<transport::event_sink*>(guarded.get()) : &pipe;
   if (cfg->buffer.enabled) {
@@ -244,8 +245,9 @@ int run(int argc, char** argv, int first) {
       log::info("durable buffer opened", {{"dir", lo.dir}, {"recovery", rep.summary()}});
     else
       log::warn("durable buffer recovered", {{"dir", lo.dir}, {"recovery", rep.summary()}});
-    durable = std::make_unique<transport::buffer::durable_source>(*buffer_log, pipe, dead_letters.get(),
-                                                                  transport::buffer::durable_options{},
+    transport::buffer::durable_options dopt;
+    dopt.on_dead_letter = [&metrics](const transport::deadletter::failure& f) { metrics.dead_lettered(f.stage, f.type); };
+    durable = std::make_unique<transport::buffer::durable_source>(*buffer_log, pipe, dead_letters.get(), std::move(dopt),
                                                                   component_log("buffer"));
     ingest_sink = durable.get();
   }
@@ -306,10 +308,7 @@ int run(int argc, char** argv, int first) {
               std::to_string(v) + "\n";
     };
     if (dead_letters) {
-      const std::uint64_t buffered = durable ? durable->stats().dead_lettered.load() : 0;
       const std::uint64_t buffered_errors = durable ? durable->stats().dead_letter_errors.load() : 0;
-      line("iomtflow_deadletter_events_total", "counter", static_cast<double>(buffered + guarded->stats().dead_lettered.load()),
-           "Events put in the dead-letter store");
       line("iomtflow_deadletter_write_errors_total", "counter",
            static_cast<double>(buffered_errors + guarded->stats().write_errors.load()),
            "Failed writes to the dead-letter store (the events stay unacknowledged)");

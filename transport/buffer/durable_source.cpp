@@ -213,6 +213,9 @@ bool durable_source::read_and_submit() {
       warn(2, "undecodable buffer records dropped (no dead-letter store)", std::to_string(bad.size()) + " record(s)");
     }
     shared_->stats.dead_lettered.fetch_add(bad.size(), std::memory_order_relaxed);
+    if (options_.on_dead_letter && dead_letters_)
+      for (std::size_t i = 0; i < bad.size(); ++i)
+        options_.on_dead_letter({"buffer", "UndecodableRecordException", "undecodable buffer record"});
   }
   if (*r == 0) return !bad.empty();
 
@@ -341,6 +344,8 @@ void durable_source::flush_dead_letters() {
     auto it = batches_.find(id);
     if (it == batches_.end()) continue;
     shared_->stats.dead_lettered.fetch_add(it->second.dead.size(), std::memory_order_relaxed);
+    if (options_.on_dead_letter)
+      for (const auto& d : it->second.dead) options_.on_dead_letter(d.f);
     it->second.dead.clear();
     finish_if_done(id);
   }

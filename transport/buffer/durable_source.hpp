@@ -55,6 +55,9 @@ struct durable_options {
   std::uint32_t max_redeliveries = 30;
   std::chrono::milliseconds redeliver_delay{1000};    // doubled per redelivery of the same batch
   std::chrono::milliseconds redeliver_max_delay{30'000};
+  // Called (on the consumer thread) for every event once it is durably in the dead-letter store,
+  // with its failure: metrics by stage and type.
+  std::function<void(const deadletter::failure&)> on_dead_letter;
 };
 
 // Counters for /metrics (read with relaxed loads; monotonic unless noted).

@@ -5,30 +5,36 @@
 
 namespace iomt::transport::deadletter {
 
-dead_letter_sink::dead_letter_sink(event_sink& downstream, sink& store, std::vector<std::string> transient_types, log_fn log)
-    : downstream_(downstream), store_(store), transient_(std::move(transient_types)), log_(std::move(log)) {}
+dead_letter_sink::dead_letter_sink(event_sink& downstream, sink& store, std::vector<std::string> transient_types, log_fn log,
+                                   counted_fn on_dead_letter)
+    : downstream_(downstream),
+      store_(store),
+      transient_(std::move(transient_types)),
+      log_(std::move(log)),
+      on_dead_letter_(std::move(on_dead_letter)) {}
 
 submit_status dead_letter_sink::submit(std::vector<event>&& events, completion done) {
   auto copy = std::make_shared<const std::vector<event>>(events);
   return downstream_.submit(std::move(events), [this, copy, done = std::move(done)](const outcome& o) {
-    bool wrote = false;
+    std::vector<failure> stored;
     std::string error;
-    std::uint64_t count = 0;
     for (const auto& f : o.failures) {
       if (f.index >= copy->size()) continue;
       if (std::find(transient_.begin(), transient_.end(), f.type) != transient_.end()) continue;
-      if (auto e = store_.put((*copy)[f.index], failure{f.stage, f.type, f.message})) {
+      failure why{f.stage, f.type, f.message};
+      if (auto e = store_.put((*copy)[f.index], why)) {
         error = e->message;
         break;
       }
-      wrote = true;
-      ++count;
+      stored.push_back(std::move(why));
     }
-    if (error.empty() && wrote) {
+    if (error.empty() && !stored.empty()) {
       if (auto e = store_.sync()) error = e->message;
     }
     if (error.empty()) {
-      stats_.dead_lettered.fetch_add(count, std::memory_order_relaxed);
+      stats_.dead_lettered.fetch_add(stored.size(), std::memory_order_relaxed);
+      if (on_dead_letter_)
+        for (const auto& f : stored) on_dead_letter_(f);
       done(o);
       return;
     }

@@ -29,7 +29,9 @@ struct dead_letter_sink_stats {
 class dead_letter_sink final : public event_sink {
 public:
   using log_fn = std::function<void(int level, const std::string& message, const std::string& detail)>;
-  dead_letter_sink(event_sink& downstream, sink& store, std::vector<std::string> transient_types, log_fn log = {});
+  using counted_fn = std::function<void(const failure&)>;  // once per event durably stored
+  dead_letter_sink(event_sink& downstream, sink& store, std::vector<std::string> transient_types, log_fn log = {},
+                   counted_fn on_dead_letter = {});
 
   submit_status submit(std::vector<event>&& events, completion done) override;
   const dead_letter_sink_stats& stats() const { return stats_; }
@@ -39,6 +41,7 @@ private:
   sink& store_;
   std::vector<std::string> transient_;
   log_fn log_;
+  counted_fn on_dead_letter_;
   dead_letter_sink_stats stats_;
 };
 

@@ -106,3 +106,21 @@ BOOST_AUTO_TEST_CASE(busy_passes_through_without_calling_done) {
   BOOST_TEST((s.submit(events(1), [&](const outcome&) { called = true; }) == submit_status::busy));
   BOOST_TEST(!called);
 }
+
+BOOST_AUTO_TEST_CASE(each_stored_event_is_counted_by_its_failure) {
+  failing_sink down;
+  down.fail = {{0, "FhirResourceNotFoundException"}, {1, "HttpRequestException"}, {2, "InvalidDataFormatException"}};
+  memory_store store;
+  std::vector<std::string> counted;
+  deadletter::dead_letter_sink s(down, store, {"HttpRequestException"}, {},
+                                 [&](const deadletter::failure& f) { counted.push_back(f.stage + "/" + f.type); });
+  s.submit(events(3), [](const outcome&) {});
+  BOOST_TEST(counted == (std::vector<std::string>{"fhirConversion/FhirResourceNotFoundException",
+                                                  "fhirConversion/InvalidDataFormatException"}),
+             boost::test_tools::per_element());
+  // Nothing is counted when the store fails.
+  store.broken = true;
+  counted.clear();
+  s.submit(events(3), [](const outcome&) {});
+  BOOST_TEST(counted.empty());
+}
