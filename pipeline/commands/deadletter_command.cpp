@@ -13,6 +13,7 @@
 //   replay (--all: also those already replayed).
 #include "mapping/json/dotnet.hpp"
 #include "pipeline/commands/cli_args.hpp"
+#include "pipeline/config.hpp"
 #include "transport/buffer/inbox.hpp"
 #include "transport/deadletter/store.hpp"
 #include "transport/http/sas.hpp"
@@ -37,10 +38,6 @@ constexpr const char* usage =
     "       iomtflow deadletter replay [ID...] [--type T] [--since TIME] [--all] (--config FILE | --dir DIR --buffer-dir DIR)\n"
     "  TIME: 2024-05-01, 2024-05-01T10:00:00Z, or an age: 30m, 24h, 7d\n";
 
-// Defaults of the proposed config fields buffer.dir / deadletter.dir.
-constexpr const char* default_buffer_dir = "/var/lib/iomtflow/buffer";
-constexpr const char* default_deadletter_dir = "/var/lib/iomtflow/deadletter";
-
 struct dirs {
   std::string deadletter;
   std::string buffer;
@@ -57,8 +54,8 @@ bool dirs_from_config(const std::string& path, dirs& out, std::string& err) {
   try {
     const YAML::Node root = YAML::LoadFile(path);
     const auto base = std::filesystem::absolute(path).parent_path();
-    out.buffer = default_buffer_dir;
-    out.deadletter = default_deadletter_dir;
+    out.buffer = pipeline::buffer_config{}.dir;  // the service's defaults (pipeline/config.hpp)
+    out.deadletter = pipeline::deadletter_config{}.dir;
     if (auto b = root["buffer"]; b && b["dir"]) out.buffer = resolve(base, b["dir"].as<std::string>());
     if (auto d = root["deadletter"]; d && d["dir"]) out.deadletter = resolve(base, d["dir"].as<std::string>());
     return true;

@@ -1,10 +1,9 @@
 #include "transport/amqp/source.hpp"
+#include "transport/amqp/source_runtime.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/url/parse.hpp>
 
-#include <future>
 #include <stdexcept>
 
 namespace iomt::transport::amqp {
@@ -110,57 +109,23 @@ source::~source() { stop(); }
 void source::start() {
   if (started_) return;
   started_ = true;
-  for (auto& w : workers_) w->conn->start();
-  for (std::uint32_t i = 0; i < options_.threads; ++i)
-    threads_.emplace_back([io = io_.get()] {
-      auto guard = asio::make_work_guard(*io);
-      io->run();
-    });
+  runtime::start(workers_, *io_, options_.threads, threads_);
 }
 
 void source::stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
-  std::vector<std::future<void>> done;
-  for (auto& w : workers_) {
-    auto p = std::make_shared<std::promise<void>>();
-    done.push_back(p->get_future());
-    w->conn->stop([p] { p->set_value(); });
-  }
-  const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout + std::chrono::seconds(10);
-  for (auto& f : done) f.wait_until(deadline);
-  io_->stop();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  runtime::stop(workers_, *io_, threads_, options_.drain_timeout);
 }
 
 source_stats source::stats() const {
   source_stats s;
   for (const auto& w : workers_) {
-    const auto& c = w->receiver.stats();
-    s.received += c.received.load(std::memory_order_relaxed);
-    s.submitted += c.submitted.load(std::memory_order_relaxed);
-    s.busy += c.busy.load(std::memory_order_relaxed);
-    s.accepted += c.accepted.load(std::memory_order_relaxed);
-    s.released += c.released.load(std::memory_order_relaxed);
-    s.modified += c.modified.load(std::memory_order_relaxed);
-    s.rejected += c.rejected.load(std::memory_order_relaxed);
-    s.decode_errors += c.decode_errors.load(std::memory_order_relaxed);
-    s.unsettled += c.unsettled.load(std::memory_order_relaxed);
-    const auto& k = w->conn->stats();
-    s.attempts += k.attempts.load(std::memory_order_relaxed);
-    s.failures += k.failures.load(std::memory_order_relaxed);
-    for (int i = 0; i < 16; ++i) s.failures_by_kind[i] += k.failures_by_kind[i].load(std::memory_order_relaxed);
-    if (k.connected.load(std::memory_order_relaxed)) ++s.connected;
-    if (auto e = w->conn->last_error(); !e.empty()) s.last_error = e;
+    runtime::add(s, w->receiver.stats(), *w->conn);
   }
   return s;
 }
 
-bool source::ready() const {
-  for (const auto& w : workers_)
-    if (!w->conn->stats().connected.load(std::memory_order_relaxed)) return false;
-  return !workers_.empty();
-}
+bool source::ready() const { return runtime::all_connected(workers_); }
 
 }  // namespace iomt::transport::amqp

@@ -263,68 +263,12 @@ BOOST_AUTO_TEST_CASE(a_silent_server_times_out_instead_of_hanging) {
 
 namespace {
 
-struct emulator {
-  std::string dir, connection_string, ca, key_name, key;
-  emulator() {
-    dir = (scratch_dir() / ("eh-emulator-" + std::to_string(eh_port))).string();
-    std::filesystem::create_directories(dir);
-    const std::string cmd = scripts_dir() + "/eh-emulator/start.sh --port " + std::to_string(eh_port) + " --dir " +
-                            dir + " >" + dir + ".start.log 2>&1";
-    if (std::system(cmd.c_str()) != 0)
-      throw std::runtime_error("could not start the Event Hubs emulator: see " + dir + ".start.log");
-    std::ifstream in(dir + "/env.sh");
-    std::string line;
-    while (std::getline(in, line)) {
-      const std::string k = "EH_CONNECTION_STRING='";
-      if (auto p = line.find(k); p != std::string::npos)
-        connection_string = line.substr(p + k.size(), line.find('\'', p + k.size()) - p - k.size());
-    }
-    auto env = read_env_sh(dir);
-    ca = env["EH_CA"];
-    key_name = env["EH_KEY_NAME"];
-    key = env["EH_KEY"];
-  }
-  ~emulator() {
-    broker_env b;
-    b.dir = dir;
-    stop_broker(b);
-  }
-};
-
-emulator& the_emulator() {
-  static emulator e;
+eh_emulator& the_emulator() {
+  static eh_emulator e(eh_port, 0);
   return e;
 }
 
-void send_events(const std::string& run, int first, int n) {
-  auto& e = the_emulator();
-  ta::sender_options so;
-  so.url = "amqps://localhost:" + std::to_string(eh_port);
-  so.user = e.key_name;
-  so.password = e.key;
-  so.tls.ca_file = e.ca;
-  so.address = "devicedata";
-  so.durable = false;
-  auto s = ta::blocking_sender::connect(so);
-  BOOST_REQUIRE_MESSAGE(s, "sender: " << (s ? "" : s.error().message()));
-  std::vector<std::string> msgs;
-  for (int i = first; i < first + n; ++i) {
-    ta::outgoing_message m;
-    m.body = R"({"run":")" + run + R"(","i":)" + std::to_string(i) + "}";
-    m.message_id = run + "-" + std::to_string(i);
-    m.durable = false;
-    msgs.push_back(ta::encode_message(m));
-  }
-  auto r = (*s)->send(msgs);
-  BOOST_REQUIRE_MESSAGE(r, "send: " << (r ? "" : r.error().message()));
-}
-
-std::size_t count_run(async_sink& sink, const std::string& run) {
-  std::size_t n = 0;
-  for (const auto& id : sink.unique_ids())
-    if (id.rfind(run + "-", 0) == 0) ++n;
-  return n;
-}
+void send_events(const std::string& run, int first, int n) { the_emulator().send_events(run, first, n); }
 
 }  // namespace
 

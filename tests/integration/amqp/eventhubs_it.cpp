@@ -20,42 +20,8 @@ namespace tr = iomt::transport;
 
 namespace {
 
-struct emulator {
-  std::string dir, connection_string, plain_connection_string, ca, key_name, key;
-  emulator() {
-    dir = (scratch_dir() / "eh-emulator-5687").string();
-    std::filesystem::create_directories(dir);
-    const std::string cmd = scripts_dir() + "/eh-emulator/start.sh --port 5687 --plain-port 5688 --dir " + dir + " >" +
-                            dir + ".start.log 2>&1";
-    if (std::system(cmd.c_str()) != 0)
-      throw std::runtime_error("could not start the Event Hubs emulator: see " + dir + ".start.log");
-    // env.sh quotes the connection strings: read them by hand.
-    std::ifstream in(dir + "/env.sh");
-    std::string line;
-    while (std::getline(in, line)) {
-      auto value = [&](const std::string& k) -> std::string {
-        auto p = line.find(k + "='");
-        if (p == std::string::npos) return {};
-        p += k.size() + 2;
-        return line.substr(p, line.find('\'', p) - p);
-      };
-      if (auto v = value("EH_CONNECTION_STRING"); !v.empty()) connection_string = v;
-      if (auto v = value("EH_PLAIN_CONNECTION_STRING"); !v.empty()) plain_connection_string = v;
-    }
-    auto env = read_env_sh(dir);
-    ca = env["EH_CA"];
-    key_name = env["EH_KEY_NAME"];
-    key = env["EH_KEY"];
-  }
-  ~emulator() {
-    broker_env b;
-    b.dir = dir;
-    stop_broker(b);
-  }
-};
-
-emulator& the_emulator() {
-  static emulator e;
+eh_emulator& the_emulator() {
+  static eh_emulator e(5687, 5688);
   return e;
 }
 
@@ -78,37 +44,8 @@ std::string fresh_dir(const std::string& name) {
   return p.string();
 }
 
-// Sends `n` events {"run":RUN,"i":i} to the hub (round robin over partitions, or to `address`
-// such as "devicedata/Partitions/2") with SASL PLAIN.
 void send_events(const std::string& run, int first, int n, const std::string& address = "devicedata") {
-  ta::sender_options so;
-  auto& e = the_emulator();
-  so.url = "amqps://localhost:5687";
-  so.user = e.key_name;
-  so.password = e.key;
-  so.tls.ca_file = e.ca;
-  so.address = address;
-  so.durable = false;
-  auto s = ta::blocking_sender::connect(so);
-  BOOST_REQUIRE_MESSAGE(s, "sender: " << (s ? "" : s.error().message()));
-  std::vector<std::string> msgs;
-  for (int i = first; i < first + n; ++i) {
-    ta::outgoing_message m;
-    m.body = R"({"run":")" + run + R"(","i":)" + std::to_string(i) + "}";
-    m.message_id = run + "-" + std::to_string(i);
-    m.durable = false;
-    msgs.push_back(ta::encode_message(m));
-  }
-  auto r = (*s)->send(msgs);
-  BOOST_REQUIRE_MESSAGE(r, "send: " << (r ? "" : r.error().message()));
-}
-
-// Events of one run seen by a sink, by message-id.
-std::size_t count_run(async_sink& sink, const std::string& run) {
-  std::size_t n = 0;
-  for (const auto& id : sink.unique_ids())
-    if (id.rfind(run + "-", 0) == 0) ++n;
-  return n;
+  the_emulator().send_events(run, first, n, address);
 }
 
 // Records whole events (for the SDK comparison).

@@ -1,10 +1,9 @@
 #include "transport/amqp/eventhubs/eventhubs_source.hpp"
+#include "transport/amqp/source_runtime.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <algorithm>
-#include <future>
 #include <stdexcept>
 
 namespace iomt::transport::amqp::eventhubs {
@@ -91,28 +90,13 @@ eventhubs_source::~eventhubs_source() { stop(); }
 void eventhubs_source::start() {
   if (started_) return;
   started_ = true;
-  for (auto& w : workers_) w->conn->start();
-  for (std::uint32_t i = 0; i < options_.threads; ++i)
-    threads_.emplace_back([io = io_.get()] {
-      auto guard = asio::make_work_guard(*io);
-      io->run();
-    });
+  runtime::start(workers_, *io_, options_.threads, threads_);
 }
 
 void eventhubs_source::stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
-  std::vector<std::future<void>> done;
-  for (auto& w : workers_) {
-    auto p = std::make_shared<std::promise<void>>();
-    done.push_back(p->get_future());
-    w->conn->stop([p] { p->set_value(); });
-  }
-  const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout + std::chrono::seconds(10);
-  for (auto& f : done) f.wait_until(deadline);
-  io_->stop();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  runtime::stop(workers_, *io_, threads_, options_.drain_timeout);
   // Errors its thread saw; then the final write here (the blob store serializes flushes).
   if (async_store_)
     if (auto err = async_store_->flush(); err && log_) log_(2, "Event Hubs: " + err.message(), "");
@@ -122,22 +106,7 @@ void eventhubs_source::stop() {
 source_stats eventhubs_source::stats() const {
   source_stats s;
   for (const auto& w : workers_) {
-    const auto& c = w->receiver.stats();
-    s.received += c.received.load(std::memory_order_relaxed);
-    s.submitted += c.submitted.load(std::memory_order_relaxed);
-    s.busy += c.busy.load(std::memory_order_relaxed);
-    s.accepted += c.accepted.load(std::memory_order_relaxed);
-    s.released += c.released.load(std::memory_order_relaxed);
-    s.modified += c.modified.load(std::memory_order_relaxed);
-    s.rejected += c.rejected.load(std::memory_order_relaxed);
-    s.decode_errors += c.decode_errors.load(std::memory_order_relaxed);
-    s.unsettled += c.unsettled.load(std::memory_order_relaxed);
-    const auto& k = w->conn->stats();
-    s.attempts += k.attempts.load(std::memory_order_relaxed);
-    s.failures += k.failures.load(std::memory_order_relaxed);
-    for (int i = 0; i < 16; ++i) s.failures_by_kind[i] += k.failures_by_kind[i].load(std::memory_order_relaxed);
-    if (k.connected.load(std::memory_order_relaxed)) ++s.connected;
-    if (auto e = w->conn->last_error(); !e.empty()) s.last_error = e;
+    runtime::add(s, w->receiver.stats(), *w->conn);
     w->handler.partition_snapshot(s.partitions);
     s.lag_query_failures += w->handler.lag_query_failures();
   }
@@ -148,11 +117,7 @@ source_stats eventhubs_source::stats() const {
   return s;
 }
 
-bool eventhubs_source::ready() const {
-  for (const auto& w : workers_)
-    if (!w->conn->stats().connected.load(std::memory_order_relaxed)) return false;
-  return !workers_.empty();
-}
+bool eventhubs_source::ready() const { return runtime::all_connected(workers_); }
 
 std::vector<std::string> eventhubs_source::owned_partitions() const {
   // Read after ready(): the handlers' lists are written on their strands before `connected` is set.

@@ -1,7 +1,7 @@
 // durable_source between a fake pipeline and a real log: acknowledge-when-durable, in-order
 // consumption, busy retries, out-of-order completions -> checkpoint, restart from the checkpoint,
-// refusals, the replay inbox; with the proposed outcome fields (IOMT_PROPOSED_OUTCOME): failed
-// events dead-lettered with their original content, transient failures re-submitted.
+// refusals, the replay inbox; failed events dead-lettered with their original content, transient
+// failures re-submitted.
 #define BOOST_TEST_MODULE transport buffer durable source
 #include <boost/test/unit_test.hpp>
 
@@ -142,13 +142,7 @@ struct waiter {
   }
 };
 
-template <class O>
-bool refused(const O& o) {
-  if constexpr (requires(const O& x) { x.refused; })
-    return o.refused;
-  else
-    return o.failed == o.events && o.events > 0;
-}
+bool refused(const transport::outcome& o) { return o.refused; }
 
 template <class F>
 bool eventually(F f, std::chrono::milliseconds t = 5s) {
@@ -368,8 +362,6 @@ BOOST_AUTO_TEST_CASE(replay_inbox_is_taken_into_the_log) {
   src.stop();
 }
 
-#ifdef IOMT_PROPOSED_OUTCOME
-
 namespace {
 transport::outcome failed_outcome(std::vector<std::pair<std::uint32_t, std::string>> idx_type) {
   transport::outcome o;
@@ -473,5 +465,3 @@ BOOST_AUTO_TEST_CASE(refused_outcome_carries_the_error) {
   BOOST_TEST(w.outcomes[0].refused);
   BOOST_TEST(w.outcomes[0].error.find("Read-only file system") != std::string::npos);
 }
-
-#endif
