@@ -95,10 +95,13 @@ mapping::result<void> token_state::on_response(unsigned status, std::string_view
         why += str(*o, "error_description");
       }
     }
-    return authentication_error(why);
+    // 4xx: the endpoint refuses our credentials (an operator must fix them); 408/429/5xx heal.
+    const auto cls = status_class(status) == mapping::failure_class::permanent ? mapping::failure_class::blocked
+                                                                              : mapping::failure_class::transient;
+    return authentication_error(why, cls);
   }
   if (!o || str(*o, "access_token").empty())
-    return authentication_error("the token endpoint's response has no access_token");
+    return authentication_error("the token endpoint's response has no access_token", mapping::failure_class::blocked);
   double ei = expires_in_seconds(*o);
   if (ei <= 0) ei = 300;  // unknown lifetime: refresh soon rather than use a dead token
   const auto lifetime = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(ei));
@@ -149,7 +152,9 @@ asio::awaitable<mapping::result<void>> authenticator::refresh() {
     retry_decision d;
     if (!r) {
       d = policy.on_error(attempt, r.error().ec, r.error().message, jitter(rng));
-      if (d.action != retry_action::retry) co_return authentication_error(d.reason);
+      if (d.action != retry_action::retry)
+        co_return authentication_error(d.reason, is_permanent_network_error(r.error().ec) ? mapping::failure_class::blocked
+                                                                                           : mapping::failure_class::transient);
     } else {
       if (r->status >= 200 && r->status <= 299)
         co_return state_.on_response(r->status, r->body, token_state::clock::now());

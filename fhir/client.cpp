@@ -31,8 +31,13 @@ std::optional<boost::json::object> parse_object(std::string_view body) {
   return std::move(v.get_object());
 }
 
-mapping::mapping_error status_error(http::verb method, std::string_view path, const http_response& r) {
-  return client_error(describe_request(method, path), failure_cause(r));
+mapping::mapping_error response_error(http::verb method, std::string_view path, const http_response& r) {
+  return status_error(describe_request(method, path), r.status, failure_cause(r));
+}
+
+// A server that answers 2xx with something unreadable is failing, not the event (issue 12).
+mapping::mapping_error unreadable(http::verb method, std::string_view path, std::string_view why) {
+  return client_error(describe_request(method, path), why, mapping::failure_class::transient);
 }
 
 }  // namespace
@@ -112,7 +117,10 @@ asio::awaitable<mapping::result<http_response>> client::send(http::verb method, 
     retry_decision d;
     if (!r) {
       d = policy_.on_error(attempt, r.error().ec, r.error().message, jitter(rng_));
-      if (d.action != retry_action::retry) co_return network_error(describe_request(method, path), d.reason);
+      if (d.action != retry_action::retry)
+        co_return network_error(describe_request(method, path), d.reason,
+                                is_permanent_network_error(r.error().ec) ? mapping::failure_class::blocked
+                                                                         : mapping::failure_class::transient);
     } else {
       if (r->status == 401 && auth_->kind() == auth_kind::client_credentials && !reauthorized) {
         auth_->invalidate();  // expired or revoked token: fetch a new one, once
@@ -142,9 +150,9 @@ asio::awaitable<mapping::result<std::optional<boost::json::object>>> client::rea
   auto r = co_await send(http::verb::get, path);
   if (!r) co_return r.error();
   if (r->status == 404 || r->status == 410) co_return std::optional<boost::json::object>{};
-  if (r->status != 200) co_return status_error(http::verb::get, path, *r);
+  if (r->status != 200) co_return response_error(http::verb::get, path, *r);
   auto o = parse_object(r->body);
-  if (!o) co_return client_error(describe_request(http::verb::get, path), "the response is not a JSON object");
+  if (!o) co_return unreadable(http::verb::get, path, "the response is not a JSON object");
   co_return std::move(o);
 }
 
@@ -154,9 +162,9 @@ asio::awaitable<mapping::result<std::vector<boost::json::object>>> client::searc
   for (std::size_t page = 0; page < options_.max_search_pages; ++page) {
     auto r = co_await send(http::verb::get, target);
     if (!r) co_return r.error();
-    if (r->status != 200) co_return status_error(http::verb::get, target, *r);
+    if (r->status != 200) co_return response_error(http::verb::get, target, *r);
     auto p = parse_search_bundle(r->body);
-    if (!p) co_return client_error(describe_request(http::verb::get, target), p.error().message);
+    if (!p) co_return unreadable(http::verb::get, target, p.error().message);
     const bool empty_page = p->resources.empty();
     for (auto& res : p->resources) out.push_back(std::move(res));
     if (p->next) {
@@ -206,7 +214,7 @@ asio::awaitable<mapping::result<put_result>> client::put(boost::json::object res
     out.conflict = true;
     co_return out;
   }
-  if (r->status < 200 || r->status > 299) co_return status_error(http::verb::put, path, *r);
+  if (r->status < 200 || r->status > 299) co_return response_error(http::verb::put, path, *r);
   if (auto o = parse_object(r->body); o && string_member(*o, "resourceType") == type) {
     out.resource = std::move(*o);
   } else {
@@ -225,10 +233,10 @@ asio::awaitable<mapping::result<boost::json::object>> client::post_bundle(const 
   const std::string body = to_json(bundle);
   auto r = co_await send(http::verb::post, "", body);
   if (!r) co_return r.error();
-  if (r->status < 200 || r->status > 299) co_return status_error(http::verb::post, "", *r);
+  if (r->status < 200 || r->status > 299) co_return response_error(http::verb::post, "", *r);
   auto o = parse_object(r->body);
   if (!o || string_member(*o, "resourceType") != "Bundle")
-    co_return client_error(describe_request(http::verb::post, ""), "the response is not a Bundle");
+    co_return unreadable(http::verb::post, "", "the response is not a Bundle");
   co_return std::move(*o);
 }
 
@@ -252,7 +260,7 @@ asio::awaitable<bool> client::supports_batch() {
 asio::awaitable<mapping::result<void>> client::check_ready() {
   auto r = co_await send(http::verb::get, "metadata");
   if (!r) co_return r.error();
-  if (r->status != 200) co_return status_error(http::verb::get, "metadata", *r);
+  if (r->status != 200) co_return response_error(http::verb::get, "metadata", *r);
   co_return mapping::result<void>{};
 }
 

@@ -37,16 +37,28 @@ mapping::mapping_error patient_device_mismatch(std::string_view message) {
   return {std::string(patient_device_mismatch_exception), std::string(message)};
 }
 
-mapping::mapping_error client_error(std::string_view what, std::string_view cause) {
-  return {std::string(fhir_client_exception), std::string(what) + " failed: " + std::string(cause)};
+mapping::failure_class status_class(unsigned status) noexcept {
+  using mapping::failure_class;
+  if (status == 429 || status == 503) return failure_class::throttled;
+  if (status == 408 || (status >= 500 && status <= 599 && status != 501 && status != 505)) return failure_class::transient;
+  if (status == 401 || status == 403) return failure_class::blocked;
+  return failure_class::permanent;
 }
 
-mapping::mapping_error network_error(std::string_view what, std::string_view cause) {
-  return {std::string(http_request_exception), std::string(what) + " failed: " + std::string(cause)};
+mapping::mapping_error client_error(std::string_view what, std::string_view cause, mapping::failure_class cls) {
+  return {std::string(fhir_client_exception), std::string(what) + " failed: " + std::string(cause), cls};
 }
 
-mapping::mapping_error authentication_error(std::string_view cause) {
-  return {std::string(authentication_exception), "Could not get an access token: " + std::string(cause)};
+mapping::mapping_error status_error(std::string_view what, unsigned status, std::string_view cause) {
+  return client_error(what, cause, status_class(status));
+}
+
+mapping::mapping_error network_error(std::string_view what, std::string_view cause, mapping::failure_class cls) {
+  return {std::string(http_request_exception), std::string(what) + " failed: " + std::string(cause), cls};
+}
+
+mapping::mapping_error authentication_error(std::string_view cause, mapping::failure_class cls) {
+  return {std::string(authentication_exception), "Could not get an access token: " + std::string(cause), cls};
 }
 
 std::string_view error_resource_type(const mapping::mapping_error& e) {

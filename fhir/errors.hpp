@@ -27,10 +27,23 @@ mapping::mapping_error identity_not_defined(std::string_view resource_type, std:
 // "Multiple resources 2 of type Device found, expected one" (MultipleResourceFoundException<T>).
 mapping::mapping_error multiple_found(std::string_view resource_type, std::size_t count, std::string_view detail = {});
 mapping::mapping_error patient_device_mismatch(std::string_view message);
-// A FHIR error status: "<what> failed: 400 Bad Request: <OperationOutcome text>".
-mapping::mapping_error client_error(std::string_view what, std::string_view cause);
-mapping::mapping_error network_error(std::string_view what, std::string_view cause);
-mapping::mapping_error authentication_error(std::string_view cause);
+// The class of an HTTP error status, decided here once (issue 12): 429 and 503 throttled; 408 and
+// other 5xx except 501/505 transient; 401/403 blocked (our credentials: an operator must act);
+// every other status permanent (the server refuses this resource).
+mapping::failure_class status_class(unsigned status) noexcept;
+
+// A FHIR error: "<what> failed: 400 Bad Request: <OperationOutcome text>". Permanent unless told.
+mapping::mapping_error client_error(std::string_view what, std::string_view cause,
+                                   mapping::failure_class cls = mapping::failure_class::permanent);
+// An error status answered to `what`, classified by status_class.
+mapping::mapping_error status_error(std::string_view what, unsigned status, std::string_view cause);
+// No response (network, TLS, timeout): transient unless told (TLS verification: blocked).
+mapping::mapping_error network_error(std::string_view what, std::string_view cause,
+                                    mapping::failure_class cls = mapping::failure_class::transient);
+// No access token: the token endpoint unreachable or failing (transient) or refusing our
+// credentials (blocked). Never the event's fault.
+mapping::mapping_error authentication_error(std::string_view cause,
+                                           mapping::failure_class cls = mapping::failure_class::transient);
 
 // The metric / error name of §14: DeviceNotFoundException, PatientIdentityNotDefinedException,
 // MultipleDeviceFoundException, ...; other errors: their type.

@@ -108,7 +108,7 @@ asio::awaitable<mapping::result<resource_ids>> identity_resolver::create(const i
     const std::string path = "PUT Patient/" + std::string(string_member(p, "id"));
     auto put = co_await client_.put(std::move(p));
     if (!put) co_return put.error();
-    if (put->conflict) co_return client_error(path, "version conflict");
+    if (put->conflict) co_return client_error(path, "version conflict", mapping::failure_class::transient);
     *patient = std::move(put->resource);
   }
   const std::string patient_id(string_member(**patient, "id"));
@@ -128,7 +128,7 @@ asio::awaitable<mapping::result<resource_ids>> identity_resolver::create(const i
     const std::string path = "PUT Device/" + std::string(string_member(d, "id"));
     auto put = co_await client_.put(std::move(d));
     if (!put) co_return put.error();
-    if (put->conflict) co_return client_error(path, "version conflict");
+    if (put->conflict) co_return client_error(path, "version conflict", mapping::failure_class::transient);
     *device = std::move(put->resource);
   } else if (!patient_member(**device)) {
     // An existing device without a patient: link it (If-Match on its version).
@@ -139,8 +139,9 @@ asio::awaitable<mapping::result<resource_ids>> identity_resolver::create(const i
     auto put = co_await client_.put(std::move(d), version);
     if (!put) co_return put.error();
     if (put->conflict)
-      co_return client_error(
-          path, status_text(put->status) + ": the device changed while it was being linked to its patient");
+      co_return client_error(path,
+                             status_text(put->status) + ": the device changed while it was being linked to its patient",
+                             mapping::failure_class::transient);
     *device = std::move(put->resource);
   } else if (linked_patient(**device) != patient_id) {
     std::string ref;

@@ -77,7 +77,7 @@ asio::awaitable<batch_reply> post_batch(client& fhir, boost::json::array entries
   reply.unsupported = r->status == 404 || r->status == 405 || r->status == 501;
   if (r->status == 429 || (r->status >= 500 && r->status != 501)) {
     // Throttled / failing after the client's retries: the same for every entry.
-    reply.failure = client_error("POST [base] (batch)", failure_cause(*r));
+    reply.failure = status_error("POST [base] (batch)", r->status, failure_cause(*r));
     co_return reply;
   }
   if (r->status < 200 || r->status > 299) co_return reply;
@@ -185,9 +185,11 @@ asio::awaitable<mapping::result<save_outcome>> observation_store::save(const obs
     // 409 / 412: someone else wrote it. Re-read (not from the cache) and redo (§12 step 5).
     cache_.erase(key);
     if (outcome.conflict_retries >= options_.max_conflict_retries)
+      // Others keep writing this Observation: a later attempt re-reads and merges again.
       co_return client_error("PUT " + observation_path(write.id),
                              status_text(written.status) + ": still conflicting after " +
-                                 std::to_string(outcome.conflict_retries) + " re-reads");
+                                 std::to_string(outcome.conflict_retries) + " re-reads",
+                             mapping::failure_class::transient);
     ++outcome.conflict_retries;
     auto found = co_await find(write.identifier);
     if (!found) co_return found.error();
@@ -389,7 +391,9 @@ asio::awaitable<void> observation_store::save_round(std::span<const observation_
       std::string cause = status ? status_text(status) : std::string("no status in the batch response");
       if (entry)
         if (std::string oo = entry_outcome(*entry); !oo.empty()) cause += ": " + oo;
-      results[it.index] = client_error("PUT " + observation_path(w.id) + " (batch entry)", cause);
+      results[it.index] = status ? status_error("PUT " + observation_path(w.id) + " (batch entry)", status, cause)
+                                 : client_error("PUT " + observation_path(w.id) + " (batch entry)", cause,
+                                                mapping::failure_class::transient);
     }
   }
 }

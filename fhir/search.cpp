@@ -56,7 +56,7 @@ std::string identifier_query(std::string_view type, std::string_view system, std
 
 mapping::result<search_page> parse_search_bundle(const boost::json::object& bundle) {
   if (string_member(bundle, "resourceType") != "Bundle")
-    return client_error("search", "unexpected response: not a Bundle");
+    return client_error("search", "unexpected response: not a Bundle", mapping::failure_class::transient);
   search_page page;
   if (const auto* entries = bundle.if_contains("entry"); entries && entries->is_array()) {
     page.resources.reserve(entries->get_array().size());
@@ -82,7 +82,8 @@ mapping::result<search_page> parse_search_bundle(const boost::json::object& bund
 mapping::result<search_page> parse_search_bundle(std::string_view body) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) return client_error("search", "unexpected response: the body is not a JSON object");
+  if (ec || !v.is_object()) return client_error("search", "unexpected response: the body is not a JSON object",
+                                          mapping::failure_class::transient);
   return parse_search_bundle(v.get_object());
 }
 

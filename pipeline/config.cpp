@@ -336,10 +336,16 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       r.get(f, "fhir", "bundles", c.fhir.bundles);
       r.get(f, "fhir", "bundle_max_entries", c.fhir.bundle_max_entries);
       if (const YAML::Node rt = f["retry"]) {
-        r.check_keys(rt, "fhir.retry", {"max_attempts", "base_delay", "max_delay"});
+        r.check_keys(rt, "fhir.retry",
+                     {"max_attempts", "base_delay", "max_delay", "poison_attempts", "resubmit_delay",
+                      "resubmit_max_delay", "max_age"});
         r.get(rt, "fhir.retry", "max_attempts", c.fhir.max_attempts);
         r.get(rt, "fhir.retry", "base_delay", c.fhir.retry_base_delay);
         r.get(rt, "fhir.retry", "max_delay", c.fhir.retry_max_delay);
+        r.get(rt, "fhir.retry", "poison_attempts", c.fhir.poison_attempts);
+        r.get(rt, "fhir.retry", "resubmit_delay", c.fhir.resubmit_delay);
+        r.get(rt, "fhir.retry", "resubmit_max_delay", c.fhir.resubmit_max_delay);
+        r.get(rt, "fhir.retry", "max_age", c.fhir.max_age);
       }
       if (const YAML::Node a = f["auth"]) {
         r.check_keys(a, "fhir.auth", {"mode", "token_env", "token_url", "client_id", "client_secret_env", "scope", "resource"});
@@ -375,6 +381,9 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     }
     if (c.fhir.max_connections == 0) r.fail("fhir.max_connections", "must be at least 1");
     if (c.fhir.max_attempts == 0) r.fail("fhir.retry.max_attempts", "must be at least 1");
+    if (c.fhir.resubmit_delay.count() <= 0) r.fail("fhir.retry.resubmit_delay", "must be positive");
+    if (c.fhir.resubmit_max_delay < c.fhir.resubmit_delay)
+      r.fail("fhir.retry.resubmit_max_delay", "must be at least resubmit_delay");
     c.fhir.ca_file = resolve(config_dir, c.fhir.ca_file);
 
     const YAML::Node dz = root["designer"];

@@ -113,6 +113,11 @@ struct fhir_config {
   std::uint32_t max_attempts = 8;
   milliseconds retry_base_delay{200};
   milliseconds retry_max_delay{30000};
+  // Events whose write failed transiently wait and are submitted again (issue 12):
+  std::uint32_t poison_attempts = 8;        // transient failures of one event while others are written -> permanent (0: never)
+  milliseconds resubmit_delay{1000};        // first wait before an event is submitted again, doubled per failure
+  milliseconds resubmit_max_delay{30000};   // cap of that wait
+  milliseconds max_age{0};                  // 0: wait for as long as it takes; else dead-letter once older
   bool bundles = false;                     // batch Bundles where the server supports them
   std::size_t bundle_max_entries = 50;
 };

@@ -41,6 +41,12 @@ metrics::metrics(std::size_t shards) : registry_(std::make_shared<prometheus::Re
   batch_size = &histogram("iomtflow_flush_batch_measurements", "Measurements per shard flush")->Add({}, size_buckets);
   ready = &gauge("iomtflow_ready", "1 when the FHIR server is reachable and authorized and the source is ready")->Add({});
   queue_capacity = &gauge("iomtflow_queue_capacity", "Work items a shard's input queue holds (pipeline.queue_capacity)")->Add({});
+  waiting_events = &gauge("iomtflow_waiting_events",
+                          "Events whose FHIR write failed transiently, waiting to be submitted again")->Add({});
+  oldest_unwritten_age = &gauge("iomtflow_oldest_unwritten_event_age_seconds",
+                                "Age of the oldest accepted event whose outcome is not final yet (0: none)")->Add({});
+  fhir_failing = &gauge("iomtflow_fhir_failing",
+                        "1 while the FHIR server fails for every event (transient failures, nothing written)")->Add({});
   errors_ = counter("iomtflow_errors_total", "Errors by stage, upstream error type and severity (MedTech error metrics)");
   queue_depth_ = gauge("iomtflow_queue_depth", "Work items waiting in a shard's input queue");
   pending_ = gauge("iomtflow_pending_measurements", "Measurements held in a shard's window or in flight to FHIR");

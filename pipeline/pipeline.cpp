@@ -32,12 +32,33 @@ std::uint64_t fnv1a(std::string_view s) {
   return h;
 }
 
+// Empty when the measurement is within the limits, else why not.
+std::string over_limit(const mapping::measurement& m) {
+  auto id = [](const char* name, std::size_t size) {
+    return std::string(name) + " is " + std::to_string(size) + " bytes long; at most " +
+           std::to_string(max_identifier_bytes) + " are accepted (no FHIR server takes such an identifier)";
+  };
+  if (m.device_id.size() > max_identifier_bytes) return id("DeviceId", m.device_id.size());
+  if (m.patient_id && m.patient_id->size() > max_identifier_bytes) return id("PatientId", m.patient_id->size());
+  if (m.encounter_id && m.encounter_id->size() > max_identifier_bytes) return id("EncounterId", m.encounter_id->size());
+  if (m.correlation_id && m.correlation_id->size() > max_identifier_bytes)
+    return id("CorrelationId", m.correlation_id->size());
+  for (const auto& p : m.properties)
+    if (p.value.size() > max_value_bytes)
+      return "the value of '" + p.name.substr(0, 100) + "' is " + std::to_string(p.value.size()) +
+             " bytes long; at most " + std::to_string(max_value_bytes) + " are accepted";
+  return {};
+}
+
 }  // namespace
 
 pipeline::pipeline(const pipeline_config& cfg, std::shared_ptr<const mapping::device::device_mapping> device,
-                   std::shared_ptr<const mapping::fhir::fhir_mapping> fhir, metrics& m, shard::writer_factory make_writer)
-    : cfg_(cfg), device_(std::move(device)), fhir_(std::move(fhir)), metrics_(m) {
-  for (std::uint32_t i = 0; i < cfg_.shards; ++i) shards_.push_back(std::make_unique<shard>(i, cfg_, m, make_writer));
+                   std::shared_ptr<const mapping::fhir::fhir_mapping> fhir, metrics& m, shard::writer_factory make_writer,
+                   poison_options poison)
+    : cfg_(cfg), device_(std::move(device)), fhir_(std::move(fhir)), metrics_(m), poison_(poison) {
+  context_ = {&metrics_, &written_total_, &poison_};
+  for (std::uint32_t i = 0; i < cfg_.shards; ++i)
+    shards_.push_back(std::make_unique<shard>(i, cfg_, m, make_writer, written_total_));
 }
 
 pipeline::~pipeline() { stop(); }
@@ -72,7 +93,10 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
     }
   const auto t0 = std::chrono::steady_clock::now();
   ingest_scratch& s = scratch();
-  auto sub = std::make_shared<submission>(events.size(), std::move(done), &metrics_);
+  std::vector<std::uint64_t> keys;
+  keys.reserve(events.size());
+  for (const auto& ev : events) keys.push_back(event_key(ev.body, ev.properties, ev.system_properties));
+  auto sub = std::make_shared<submission>(std::move(keys), std::move(done), context_);
   std::vector<work_item> per_shard(shards_.size());
 
   for (std::size_t e = 0; e < events.size(); ++e) {
@@ -82,7 +106,7 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
     s.arena.reset();
     s.measurements.clear();
     auto fail = [&](const std::string& type, const std::string& message) {
-      sub->report_failure(e, "normalization", type, message);
+      sub->report_failure(e, "normalization", mapping::mapping_error{type, message});
       metrics_.error("normalization", type);
       log::error(type, "device event not normalized", {{"stage", "normalization"}, {"type", type}, {"message", message}});
     };
@@ -101,6 +125,10 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
     if (s.measurements.empty() && r) metrics_.dropped_events->Increment();
     metrics_.normalized_events->Increment(static_cast<double>(s.measurements.size()));
     for (auto& m : s.measurements) {
+      if (std::string why = over_limit(m); !why.empty()) {
+        fail("InvalidDataFormatException", "Measurement of type '" + m.type.substr(0, 100) + "' refused: " + why);
+        continue;
+      }
       m.ingestion_time = ev.enqueued_time;
       work_item& w = per_shard[shard_of(m.device_id)];
       w.measurements.push_back(std::move(m));
@@ -126,7 +154,7 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
   sub->add_units(units);
   for (std::size_t i = 0; i < shards_.size(); ++i)
     if (!per_shard[i].measurements.empty()) shards_[i]->push(std::move(per_shard[i]));
-  sub->finish_unit(0, false);  // the submitter's own unit
+  sub->finish_unit();  // the submitter's own unit
   return transport::submit_status::accepted;
 }
 

@@ -2,11 +2,13 @@
 // parse and normalize them (the caller's thread, iomt-spec §2-§4) and route measurements by device
 // id to N shards; each shard windows, groups and writes to FHIR (shard.hpp). Submissions complete
 // when every event has its final outcome; full shard queues refuse new work (back-pressure).
+// Identifiers and values no FHIR server can take are refused here, at normalization (limits below).
 #pragma once
 
 #include "mapping/device/device_mapping.hpp"
 #include "mapping/fhir/fhir_mapping.hpp"
 #include "pipeline/config.hpp"
+#include "pipeline/poison.hpp"
 #include "pipeline/shard.hpp"
 #include "transport/event.hpp"
 
@@ -18,10 +20,18 @@ namespace iomt::pipeline {
 
 class metrics;
 
+// Normalization limits (issue 12): a measurement whose DeviceId, PatientId, EncounterId or
+// CorrelationId is longer than max_identifier_bytes, or whose value is longer than
+// max_value_bytes, fails its event permanently (InvalidDataFormatException) instead of reaching
+// the FHIR server, where it would fail every attempt (URL and resource size limits).
+inline constexpr std::size_t max_identifier_bytes = 1024;
+inline constexpr std::size_t max_value_bytes = 64 * 1024;
+
 class pipeline final : public transport::event_sink {
 public:
   pipeline(const pipeline_config& cfg, std::shared_ptr<const mapping::device::device_mapping> device,
-           std::shared_ptr<const mapping::fhir::fhir_mapping> fhir, metrics& m, shard::writer_factory make_writer);
+           std::shared_ptr<const mapping::fhir::fhir_mapping> fhir, metrics& m, shard::writer_factory make_writer,
+           poison_options poison = {});
   ~pipeline() override;
 
   void start();
@@ -43,6 +53,9 @@ private:
   std::shared_ptr<const mapping::device::device_mapping> device_;
   std::shared_ptr<const mapping::fhir::fhir_mapping> fhir_;
   metrics& metrics_;
+  std::atomic<std::uint64_t> written_total_{0};  // measurements written by every shard (poison.hpp)
+  poison_detector poison_;
+  submission_context context_;
   std::vector<std::unique_ptr<shard>> shards_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> draining_{false};

@@ -1,6 +1,7 @@
 #include "pipeline/shard.hpp"
 
 #include "fhir/errors.hpp"
+#include "mapping/json/dotnet.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/metrics.hpp"
 
@@ -17,8 +18,34 @@ namespace iomt::pipeline {
 namespace asio = boost::asio;
 using clock_type = std::chrono::steady_clock;
 
-shard::shard(std::size_t index, const pipeline_config& cfg, metrics& m, writer_factory make_writer)
-    : index_(index), cfg_(cfg), metrics_(m), make_writer_(std::move(make_writer)), queue_(cfg.queue_capacity) {}
+namespace {
+
+// "HeartRate of device d1, 3 measurements 2024-05-01T10:00:00Z..2024-05-01T10:02:00Z" (dead letters
+// of partially written events name their failed groups).
+std::string describe(const mapping::fhir::measurement_group& g) {
+  std::string s = g.measure_type.substr(0, 100) + " of device " + g.device_id.substr(0, 100);
+  if (g.data.empty()) return s;
+  auto lo = g.data.front()->occurrence_time, hi = lo;
+  for (const auto* m : g.data) {
+    if (m->occurrence_time.ticks < lo.ticks) lo = m->occurrence_time;
+    if (m->occurrence_time.ticks > hi.ticks) hi = m->occurrence_time;
+  }
+  s += ", " + std::to_string(g.data.size()) + (g.data.size() == 1 ? " measurement " : " measurements ");
+  s += json::format_iso({lo.ticks, json::date_kind::utc});
+  if (hi.ticks != lo.ticks) s += ".." + json::format_iso({hi.ticks, json::date_kind::utc});
+  return s;
+}
+
+}  // namespace
+
+shard::shard(std::size_t index, const pipeline_config& cfg, metrics& m, writer_factory make_writer,
+             std::atomic<std::uint64_t>& written_total)
+    : index_(index),
+      cfg_(cfg),
+      metrics_(m),
+      make_writer_(std::move(make_writer)),
+      written_total_(written_total),
+      queue_(cfg.queue_capacity) {}
 
 shard::~shard() {
   if (thread_.joinable()) stop();
@@ -121,6 +148,9 @@ asio::awaitable<void> shard::flush(std::vector<mapping::measurement> ms, std::ve
   metrics_.batch_size->Observe(static_cast<double>(ms.size()));
   const std::vector<mapping::fhir::measurement_group> groups = mapping::fhir::group_measurements(ms);
   std::vector<std::uint8_t> acked(ms.size(), 0);
+  std::vector<std::uint8_t> grouped(ms.size(), 0);  // kept by the timestamp dedupe (§5.3)
+  for (const auto& g : groups)
+    for (const mapping::measurement* m : g.data) grouped[static_cast<std::size_t>(m - ms.data())] = 1;
 
   // Each device's groups run in order (iomt-spec §5.5); devices run concurrently in lanes.
   std::unordered_map<std::string_view, std::size_t> chain_of;
@@ -140,7 +170,14 @@ asio::awaitable<void> shard::flush(std::vector<mapping::measurement> ms, std::ve
         try {
           r = co_await writer_->write(*g);
         } catch (const std::exception& e) {
-          r.errors.push_back({"UnhandledException", e.what()});
+          // A bug, not the data's fault: the events wait and are retried (issue 12).
+          r = {};
+          r.errors.push_back({"UnhandledException", std::string("the FHIR writer threw: ") + e.what(),
+                              mapping::failure_class::transient});
+        } catch (...) {
+          r = {};
+          r.errors.push_back({"UnhandledException", "the FHIR writer threw a non-standard exception",
+                              mapping::failure_class::transient});
         }
         metrics_.group_write_seconds->Observe(std::chrono::duration<double>(clock_type::now() - tg).count());
         metrics_.measurement_groups->Increment();
@@ -149,35 +186,63 @@ asio::awaitable<void> shard::flush(std::vector<mapping::measurement> ms, std::ve
         metrics_.saved_updated->Increment(static_cast<double>(r.updated));
         metrics_.saved_no_op->Increment(static_cast<double>(r.no_op));
         metrics_.contention->Increment(static_cast<double>(r.contention));
+        std::string where;
         for (const auto& e : r.errors) {
           // FHIR request failures (4xx, retries exhausted, auth) are "fhir_write"; the rest is conversion.
           const bool write_error = e.type == fhir::fhir_client_exception || e.type == fhir::http_request_exception ||
-                                   e.type == fhir::authentication_exception;
-          metrics_.error(write_error ? "fhir_write" : "fhir_conversion", fhir::metric_name(e));
+                                   e.type == fhir::authentication_exception || e.type == "UnhandledException";
+          metrics_.error(write_error ? "fhir_write" : "fhir_conversion", fhir::metric_name(e),
+                         mapping::is_transient(e.cls) ? "warning" : "error");
           log::error(e.type, "measurement group not written",
-                     {{"stage", "fhirConversion"}, {"type", e.type}, {"message", e.message}, {"device", g->device_id},
-                      {"measureType", g->measure_type}});
+                     {{"stage", "fhirConversion"}, {"type", e.type}, {"class", std::string(mapping::to_string(e.cls))},
+                      {"message", e.message}, {"device", g->device_id}, {"measureType", g->measure_type}});
         }
+        if (r.failed()) where = describe(*g);
+        if (!r.failed()) written_total_.fetch_add(g->data.size(), std::memory_order_relaxed);
         for (const mapping::measurement* m : g->data) {
           const auto i = static_cast<std::size_t>(m - ms.data());
+          if (r.failed()) {
+            for (const auto& e : r.errors) acks[i].sub->report_failure(acks[i].event, "fhirConversion", e, where);
+          } else {
+            acks[i].sub->report_written(acks[i].event, 1);
+          }
           acked[i] = 1;
-          if (r.failed()) acks[i].sub->report_failure(acks[i].event, "fhirConversion", r.errors.front().type, r.errors.front().message);
-          acks[i].sub->finish_unit(acks[i].event, r.failed());
+          acks[i].sub->finish_unit();
         }
         in_flight_ -= std::min(in_flight_, g->data.size());
       }
     }
   };
 
+  std::string lane_error;
   if (lanes > 0) {
     asio::experimental::channel<void(boost::system::error_code)> done(ioc_, lanes);
     for (std::size_t l = 0; l < lanes; ++l)
-      asio::co_spawn(ioc_, lane(l), [&done](std::exception_ptr) { done.try_send(boost::system::error_code{}); });
+      asio::co_spawn(ioc_, lane(l), [&done, &lane_error, this](std::exception_ptr e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            lane_error = ex.what();
+          } catch (...) {
+            lane_error = "a non-standard exception";
+          }
+          log::error("shard", "a write lane ended with an exception: its unwritten groups are retried",
+                     {{"shard", std::to_string(index_)}, {"error", lane_error}});
+        }
+        done.try_send(boost::system::error_code{});
+      });
     for (std::size_t l = 0; l < lanes; ++l) co_await done.async_receive(asio::as_tuple(asio::use_awaitable));
   }
-  // Measurements dropped by the timestamp dedupe (§5.3) were superseded, not failed.
-  for (std::size_t i = 0; i < ms.size(); ++i)
-    if (!acked[i]) acks[i].sub->finish_unit(acks[i].event, false);
+  // Measurements dropped by the timestamp dedupe (§5.3) were superseded, not failed. Grouped ones a
+  // lane did not get to (it threw) failed transiently: their events are retried (issue 12).
+  const mapping::mapping_error unfinished{"UnhandledException", "the FHIR write lane ended early: " + lane_error,
+                                          mapping::failure_class::transient};
+  for (std::size_t i = 0; i < ms.size(); ++i) {
+    if (acked[i]) continue;
+    if (grouped[i]) acks[i].sub->report_failure(acks[i].event, "fhirConversion", unfinished);
+    acks[i].sub->finish_unit();
+  }
   in_flight_ = 0;
   metrics_.flush_seconds->Observe(std::chrono::duration<double>(clock_type::now() - t0).count());
 }

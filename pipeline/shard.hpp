@@ -35,7 +35,9 @@ class shard {
 public:
   using writer_factory = std::function<std::unique_ptr<group_writer>(boost::asio::io_context&)>;
 
-  shard(std::size_t index, const pipeline_config& cfg, metrics& m, writer_factory make_writer);
+  // `written_total`: the pipeline's count of measurements written (poison.hpp), bumped here.
+  shard(std::size_t index, const pipeline_config& cfg, metrics& m, writer_factory make_writer,
+        std::atomic<std::uint64_t>& written_total);
   ~shard();
 
   // Producer side (any thread). Reserve first; a reservation guarantees the push succeeds.
@@ -62,6 +64,7 @@ private:
   pipeline_config cfg_;
   metrics& metrics_;
   writer_factory make_writer_;
+  std::atomic<std::uint64_t>& written_total_;
   boost::asio::io_context ioc_{1};
   std::unique_ptr<group_writer> writer_;
   bounded_queue<work_item> queue_;

@@ -3,6 +3,7 @@
 // the submission has its final outcome (STYLE habit 4: acknowledge only what is safe).
 #pragma once
 
+#include "mapping/failure_class.hpp"
 #include "mapping/json/value.hpp"
 
 #include <cstdint>
@@ -22,12 +23,22 @@ struct event {
   std::string partition_key;      // may be empty
 };
 
-// Why one event of a submission failed (its first error); the durable buffer dead-letters it.
+using mapping::failure_class;
+using mapping::is_transient;
+
+// Why one event of a submission failed: the worst of its measurement groups' failures (a
+// transient one anywhere makes the whole event transient: it is retried as a whole, re-processing
+// is idempotent). Sources act on `cls` alone: permanent -> dead-letter store; otherwise the event
+// waits (buffer, unsettled delivery) and is submitted again.
 struct event_failure {
   std::uint32_t index = 0;  // position of the event in the submitted vector
   std::string stage;        // "normalization" | "fhirConversion"
   std::string type;         // upstream exception name, e.g. "InvalidDataFormatException"
   std::string message;
+  failure_class cls = failure_class::permanent;
+  // Measurement groups of the event that failed, when others of it were written (a partial write):
+  // "<type> <device> <start>..<end>: <error type>: <message>", at most a few.
+  std::vector<std::string> groups;
 };
 
 // Final outcome of one submission.
@@ -35,6 +46,10 @@ struct outcome {
   std::size_t events = 0;
   std::size_t failed = 0;   // events with a reported error (normalization, FHIR conversion, FHIR write)
   std::vector<event_failure> failures;  // one per failed event (failed == failures.size())
+  std::size_t transient = 0;      // failures whose class is not permanent
+  // Measurements of the submission written to (or already current on) the FHIR server:
+  // with transient failures beside them, the server works and those failures are the events' own.
+  std::uint64_t written = 0;
   // Nothing of the submission was kept (the durable buffer could not write it): the source must
   // not acknowledge (HTTP 503 + Retry-After, never 201); `error` says why.
   bool refused = false;
@@ -54,6 +69,9 @@ class event_sink {
 public:
   virtual ~event_sink() = default;
   virtual submit_status submit(std::vector<event>&& events, completion done) = 0;
+  // Which bound refused the last `busy` answer, for the 503 text and /readyz ("queues full",
+  // "durable buffer full", ...). Any thread.
+  virtual std::string busy_reason() const { return "queues full"; }
 };
 
 }  // namespace iomt::transport

@@ -14,12 +14,11 @@
 #include "pipeline/pipeline.hpp"
 #include "transport/amqp/eventhubs/eventhubs_source.hpp"
 #include "transport/amqp/metrics_text.hpp"
-#include "transport/amqp/settlement.hpp"
 #include "transport/amqp/source.hpp"
 #include "transport/buffer/durable_source.hpp"
-#include "transport/deadletter/dead_letter_sink.hpp"
 #include "transport/deadletter/store.hpp"
 #include "transport/http/server.hpp"
+#include "transport/retrying_sink.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -193,18 +192,20 @@ int run(int argc, char** argv, int first) {
     return 2;
   }
   const pipeline::fhir_config fcfg = cfg->fhir;
-  pipeline::pipeline pipe(cfg->pipeline, device, fhir_map, metrics, [&](asio::io_context& ioc) -> std::unique_ptr<pipeline::group_writer> {
-    auto w = pipeline::fhir_group_writer::create(ioc, fcfg, *fhir_map, metrics);
-    if (!w) throw std::runtime_error(w.error().message);
-    return std::move(*w);
-  });
+  pipeline::pipeline pipe(
+      cfg->pipeline, device, fhir_map, metrics,
+      [&](asio::io_context& ioc) -> std::unique_ptr<pipeline::group_writer> {
+        auto w = pipeline::fhir_group_writer::create(ioc, fcfg, *fhir_map, metrics);
+        if (!w) throw std::runtime_error(w.error().message);
+        return std::move(*w);
+      },
+      pipeline::poison_options{.max_attempts = cfg->fhir.poison_attempts});
 
   // The durable buffer between ingest and the pipeline, and the dead-letter store (iomt issue 4):
   // HTTP ingest answers 201 once the events are on disk; a consumer thread feeds the pipeline.
   std::unique_ptr<transport::buffer::segment_log> buffer_log;
   std::unique_ptr<transport::deadletter::store> dead_letters;
   std::unique_ptr<transport::buffer::durable_source> durable;
-  std::unique_ptr<transport::deadletter::dead_letter_sink> guarded;  // pipeline + dead letters, no buffer
   auto component_log = [](const char* component) {
     return [component](int level, const std::string& message, const std::string& detail) {
       if (level >= 2)
@@ -215,6 +216,7 @@ int run(int argc, char** argv, int first) {
         log::info(message, {{"detail", detail}});
     };
   };
+  auto count_dead_letter = [&metrics](const transport::deadletter::failure& f) { metrics.dead_lettered(f.stage, f.type); };
   if (cfg->deadletter.enabled) {
     auto store = transport::deadletter::store::open({cfg->deadletter.dir, true, nullptr});
     if (!store) {
@@ -222,11 +224,20 @@ int run(int argc, char** argv, int first) {
       return 2;
     }
     dead_letters = std::move(*store);
-    guarded = std::make_unique<transport::deadletter::dead_letter_sink>(
-        pipe, *dead_letters, transport::amqp::default_redeliver_types(), component_log("deadletter"),
-        [&metrics](const transport::deadletter::failure& f) { metrics.dead_lettered(f.stage, f.type); });
   }
-  transport::event_sink* ingest_sink = guarded ? static_cast<transport::event_sink*>(guarded.get()) : &pipe;
+  // Sources that keep their own copy until they settle (AMQP, Event Hubs) go through a retrying
+  // sink: transient failures wait there, permanent ones are dead-lettered (issue 12).
+  transport::retrying_options ropt;
+  ropt.base_delay = cfg->fhir.resubmit_delay;
+  ropt.max_delay = cfg->fhir.resubmit_max_delay;
+  ropt.max_age = cfg->fhir.max_age;
+  transport::retrying_sink guarded(pipe, dead_letters.get(), ropt, component_log("retry"), count_dead_letter);
+  // HTTP without the buffer: the sender waits for the FHIR write; past max_wait it gets 503 and
+  // sends again later.
+  transport::retrying_options http_ropt = ropt;
+  http_ropt.max_wait = std::chrono::seconds(20);
+  transport::retrying_sink http_direct(pipe, dead_letters.get(), http_ropt, component_log("retry"), count_dead_letter);
+  transport::event_sink* ingest_sink = &http_direct;
   if (cfg->buffer.enabled) {
     transport::buffer::log_options lo;
     lo.dir = cfg->buffer.dir;
@@ -246,14 +257,22 @@ int run(int argc, char** argv, int first) {
     else
       log::warn("durable buffer recovered", {{"dir", lo.dir}, {"recovery", rep.summary()}});
     transport::buffer::durable_options dopt;
-    dopt.on_dead_letter = [&metrics](const transport::deadletter::failure& f) { metrics.dead_lettered(f.stage, f.type); };
-    durable = std::make_unique<transport::buffer::durable_source>(*buffer_log, pipe, dead_letters.get(), std::move(dopt),
-                                                                  component_log("buffer"));
+    dopt.on_dead_letter = count_dead_letter;
+    dopt.resubmit_delay = cfg->fhir.resubmit_delay;
+    dopt.resubmit_max_delay = cfg->fhir.resubmit_max_delay;
+    dopt.max_age = cfg->fhir.max_age;
+    try {
+      durable = std::make_unique<transport::buffer::durable_source>(*buffer_log, pipe, dead_letters.get(), std::move(dopt),
+                                                                    component_log("buffer"));
+    } catch (const std::exception& e) {
+      std::cerr << "error: buffer: " << e.what() << '\n';
+      return 2;
+    }
     ingest_sink = durable.get();
   }
   // Sources with their own copy of the events (AMQP, Event Hubs) skip the local buffer; their
   // failed events still go to the dead-letter store before they are acknowledged.
-  transport::event_sink& broker_sink = guarded ? static_cast<transport::event_sink&>(*guarded) : pipe;
+  transport::event_sink& broker_sink = guarded;
 
   // AMQP 1.0 queue and Event Hubs sources (docs/amqp.md), feeding the same pipeline; started after it.
   std::unique_ptr<transport::amqp::source> amqp;
@@ -301,7 +320,26 @@ int run(int argc, char** argv, int first) {
   };
   transport::http::server server(http_ioc, so, ingest, *ingest_sink);
   readiness ready;
+  // Events waiting for the FHIR server, wherever they wait (issue 12).
+  auto fhir_failing_reason = [&]() -> std::string {
+    if (durable)
+      if (auto why = durable->failing_reason(); !why.empty()) return why;
+    if (auto why = guarded.failing_reason(); !why.empty()) return why;
+    return http_direct.failing_reason();
+  };
   server.add_route(bhttp::verb::get, "/metrics", [&](const transport::http::request&) {
+    {
+      std::uint64_t waiting = guarded.stats().waiting_events.load() + http_direct.stats().waiting_events.load();
+      std::int64_t oldest_ms =
+          std::max(guarded.stats().oldest_waiting_ms.load(), http_direct.stats().oldest_waiting_ms.load());
+      if (durable) {
+        waiting += durable->stats().waiting_events.load();
+        oldest_ms = std::max(oldest_ms, durable->stats().oldest_unwritten_ms.load());
+      }
+      metrics.waiting_events->Set(static_cast<double>(waiting));
+      metrics.oldest_unwritten_age->Set(static_cast<double>(oldest_ms) / 1000.0);
+      metrics.fhir_failing->Set(fhir_failing_reason().empty() ? 0 : 1);
+    }
     std::string text = metrics.serialize();
     auto line = [&](const char* name, const char* type, double v, const char* help) {
       text += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
@@ -310,7 +348,7 @@ int run(int argc, char** argv, int first) {
     if (dead_letters) {
       const std::uint64_t buffered_errors = durable ? durable->stats().dead_letter_errors.load() : 0;
       line("iomtflow_deadletter_write_errors_total", "counter",
-           static_cast<double>(buffered_errors + guarded->stats().write_errors.load()),
+           static_cast<double>(buffered_errors + guarded.stats().write_errors.load() + http_direct.stats().write_errors.load()),
            "Failed writes to the dead-letter store (the events stay unacknowledged)");
     }
     if (durable) {
@@ -346,9 +384,12 @@ int run(int argc, char** argv, int first) {
       if (auto e = buffer_log->write_error())
         return text_response(bhttp::status::service_unavailable, "durable buffer not writable: " + e->message + "\n");
     }
-    if (ready.fhir_ok && ready.source_ok && amqp_ready()) return text_response(bhttp::status::ok, "ready\n");
+    const std::string failing = fhir_failing_reason();
+    if (ready.fhir_ok && ready.source_ok && amqp_ready() && failing.empty())
+      return text_response(bhttp::status::ok, "ready\n");
     std::lock_guard l(ready.mutex);
     std::string why = !ready.source_ok ? "source not ready"
+                      : !failing.empty() ? "FHIR server failing for every event (events wait and are retried): " + failing
                       : !amqp_ready()  ? "AMQP source not connected: " + (amqp ? amqp->stats().last_error : std::string()) +
                                             (eventhubs ? eventhubs->stats().last_error : std::string())
                                        : "FHIR server not ready: " + ready.last_error;
@@ -371,6 +412,8 @@ int run(int argc, char** argv, int first) {
     return 2;
   }
   if (durable) durable->start();
+  guarded.start();
+  http_direct.start();
   server.start();
   if (amqp) amqp->start();
   if (eventhubs) eventhubs->start();
@@ -402,6 +445,9 @@ int run(int argc, char** argv, int first) {
   // then the pipeline drains; the log is synced and closed last.
   // Sources before the pipeline: they wait (drain_timeout) for their in-flight submissions to
   // complete and settle them; whatever is still unsettled goes back to the broker.
+  // What waits in the retrying sinks goes back to its source first (AMQP: modified, redelivered).
+  guarded.stop();
+  http_direct.stop();
   if (amqp) amqp->stop();
   if (eventhubs) eventhubs->stop();
   if (durable) durable->stop();

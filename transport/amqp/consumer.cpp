@@ -325,7 +325,7 @@ void consumer::drain_completions() {
     }
     const std::vector<ref>& refs = it->second;
     plan_.resize(refs.size());
-    plan_settlement(item.result, plan_, options_.redeliver_types);
+    plan_settlement(item.result, plan_);
     for (std::size_t i = 0; i < refs.size(); ++i) settle(refs[i], plan_[i]);
     batches_.erase(it);
   }

@@ -56,7 +56,6 @@ struct consumer_options {
   std::size_t max_batch_events = 500;  // per submission
   std::chrono::milliseconds busy_backoff_initial{5};
   std::chrono::milliseconds busy_backoff_max{500};
-  std::vector<std::string> redeliver_types = default_redeliver_types();
   std::string link_name_prefix = "iomtflow";
 };
 

@@ -331,8 +331,9 @@ asio::awaitable<session::next_step> session::submit(std::vector<event>&& events,
   }
   if (status != submit_status::accepted) {
     const bool busy = status == submit_status::busy;
-    const http_error e{bhttp::status::service_unavailable, busy ? "the pipeline is busy (queues full): retry later"
-                                                                : "the service is shutting down: retry later"};
+    // Say which bound pushed back (buffer full, queues full, FHIR server failing; issue 12).
+    const http_error e{bhttp::status::service_unavailable,
+                       busy ? "busy: " + st_->sink.busy_reason() + ": retry later" : "the service is shutting down: retry later"};
     response res = make_error_response(e, version, keep_alive);
     res.set(bhttp::field::retry_after, "1");
     error_ = busy ? "busy" : "shutting down";

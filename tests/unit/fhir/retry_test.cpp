@@ -1,4 +1,5 @@
 // Retry classification (fhir/retry.hpp): fake clock and fixed jitter, no sockets.
+#include "fhir/errors.hpp"
 #include "fhir/retry.hpp"
 
 #include <boost/asio/error.hpp>
@@ -142,3 +143,27 @@ BOOST_AUTO_TEST_CASE(status_texts) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 12: a FHIR failure is classified once, where the status is seen, and the class travels
+// with the error: the sources never look at exception names.
+BOOST_AUTO_TEST_CASE(failures_are_classified_once_by_status) {
+  using iomt::mapping::failure_class;
+  using iomt::fhir::status_class;
+  BOOST_TEST((status_class(429) == failure_class::throttled));
+  BOOST_TEST((status_class(503) == failure_class::throttled));
+  BOOST_TEST((status_class(408) == failure_class::transient));
+  BOOST_TEST((status_class(500) == failure_class::transient));
+  BOOST_TEST((status_class(502) == failure_class::transient));
+  BOOST_TEST((status_class(504) == failure_class::transient));
+  BOOST_TEST((status_class(501) == failure_class::permanent));
+  BOOST_TEST((status_class(505) == failure_class::permanent));
+  BOOST_TEST((status_class(401) == failure_class::blocked));
+  BOOST_TEST((status_class(403) == failure_class::blocked));
+  BOOST_TEST((status_class(400) == failure_class::permanent));
+  BOOST_TEST((status_class(422) == failure_class::permanent));
+  const auto e = iomt::fhir::status_error("PUT Observation/x", 429, "429 Too Many Requests");
+  BOOST_TEST(e.type == "FhirClientException");  // the name users know stays the type
+  BOOST_TEST((e.cls == failure_class::throttled));
+  BOOST_TEST((iomt::fhir::network_error("GET x", "reset").cls == failure_class::transient));
+  BOOST_TEST((iomt::fhir::authentication_error("down").cls == failure_class::transient));
+}

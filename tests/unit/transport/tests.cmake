@@ -9,6 +9,10 @@ iomt_add_test(test_transport_http_ingest
 iomt_add_test(test_transport_http_server
   SOURCES unit/transport/http/server_test.cpp
   LIBS iomt_transport)
+# Final outcomes for sources that keep their own copy: retry transient, dead-letter permanent (issue 12).
+iomt_add_test(test_transport_retrying_sink
+  SOURCES unit/transport/retrying_sink_test.cpp
+  LIBS iomt_transport)
 # Durable buffer and dead-letter store (iomt issue 4).
 include(unit/transport/buffer/tests.cmake OPTIONAL)
 include(unit/transport/deadletter/tests.cmake OPTIONAL)

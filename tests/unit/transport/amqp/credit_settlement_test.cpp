@@ -44,9 +44,36 @@ BOOST_AUTO_TEST_CASE(completion_accepts_every_event_including_failed_ones) {
   o.events = 3;
   o.failed = 2;
   std::vector<disposition> plan(3, disposition::rejected);
-  plan_settlement(o, plan, default_redeliver_types());
+  plan_settlement(o, plan);
   for (auto d : plan) BOOST_TEST(d == disposition::accepted);
   BOOST_TEST(std::string(to_string(disposition::modified_failed)) == "modified");
+}
+
+BOOST_AUTO_TEST_CASE(settlement_follows_the_failure_class_not_the_type_name) {
+  // Issue 12: the class travels with the error; the type is only what users read.
+  outcome o;
+  o.events = 4;
+  auto fail = [&](std::uint32_t i, const char* type, failure_class c) {
+    event_failure f;
+    f.index = i;
+    f.type = type;
+    f.cls = c;
+    o.failures.push_back(f);
+  };
+  fail(0, "FhirClientException", failure_class::throttled);      // 429: redelivered
+  fail(1, "FhirClientException", failure_class::permanent);      // 400: accepted (dead-lettered)
+  fail(2, "HttpRequestException", failure_class::permanent);     // whatever the name says
+  fail(3, "AuthenticationFailedException", failure_class::blocked);
+  o.failed = 4;
+  std::vector<disposition> plan(4, disposition::rejected);
+  plan_settlement(o, plan);
+  BOOST_TEST(plan[0] == disposition::modified_failed);
+  BOOST_TEST(plan[1] == disposition::accepted);
+  BOOST_TEST(plan[2] == disposition::accepted);
+  BOOST_TEST(plan[3] == disposition::modified_failed);
+  o.refused = true;
+  plan_settlement(o, plan);
+  for (auto d : plan) BOOST_TEST(d == disposition::modified_failed);
 }
 
 BOOST_AUTO_TEST_CASE(broker_urls) {

@@ -161,8 +161,8 @@ durable_options fast_options() {
   o.inbox_interval = 10ms;
   o.backoff_initial = 1ms;
   o.backoff_max = 5ms;
-  o.redeliver_delay = 5ms;
-  o.redeliver_max_delay = 20ms;
+  o.resubmit_delay = 5ms;
+  o.resubmit_max_delay = 20ms;
   o.drain_timeout = 200ms;
   return o;
 }
@@ -363,12 +363,21 @@ BOOST_AUTO_TEST_CASE(replay_inbox_is_taken_into_the_log) {
 }
 
 namespace {
-transport::outcome failed_outcome(std::vector<std::pair<std::uint32_t, std::string>> idx_type) {
+// Failures as the pipeline reports them; HttpRequestException stands for a transient one here.
+transport::outcome failed_outcome(std::vector<std::pair<std::uint32_t, std::string>> idx_type, std::uint64_t written = 0) {
   transport::outcome o;
   for (auto& [i, t] : idx_type) {
-    o.failures.push_back({i, t == "InvalidDataFormatException" ? "normalization" : "fhirConversion", t, "because " + t});
+    transport::event_failure f;
+    f.index = i;
+    f.stage = t == "InvalidDataFormatException" ? "normalization" : "fhirConversion";
+    f.type = t;
+    f.message = "because " + t;
+    f.cls = t == "HttpRequestException" ? transport::failure_class::transient : transport::failure_class::permanent;
+    if (transport::is_transient(f.cls)) ++o.transient;
+    o.failures.push_back(std::move(f));
     ++o.failed;
   }
+  o.written = written;
   return o;
 }
 }  // namespace
@@ -386,9 +395,8 @@ BOOST_AUTO_TEST_CASE(failed_events_are_dead_lettered_before_the_checkpoint_passe
   src.start();
   BOOST_REQUIRE(pipe.wait_subs(1));
   pipe.complete(0, failed_outcome({{1, "InvalidDataFormatException"}, {3, "PatientDeviceMismatchException"}}));
-  std::this_thread::sleep_for(50ms);
+  BOOST_TEST(eventually([&] { return src.stats().dead_letter_errors >= 1u; }));
   BOOST_TEST(log->checkpoint_seq() == 1u);  // not past events whose dead letter is not written
-  BOOST_TEST(src.stats().dead_letter_errors >= 1u);
   BOOST_TEST(eventually([&] { return sink.size() == 2u; }, 5s));
   BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 5u; }));
   std::lock_guard l(sink.mu);
@@ -399,54 +407,133 @@ BOOST_AUTO_TEST_CASE(failed_events_are_dead_lettered_before_the_checkpoint_passe
   BOOST_TEST(src.stats().dead_lettered == 2u);
 }
 
-BOOST_AUTO_TEST_CASE(transient_failures_are_resubmitted_then_dead_lettered) {
-  temp_dir d;
-  waiter w;  // before the log: completions may run until the log is closed
-  auto log = open_log(d);
-  fake_pipeline pipe;
-  memory_sink sink;
-  auto opts = fast_options();
-  opts.max_redeliveries = 2;
-  durable_source src(*log, pipe, &sink, opts);
-  src.submit(events(0, 3), w.done());
-  BOOST_REQUIRE(w.wait_for(1));
-  src.start();
-  BOOST_REQUIRE(pipe.wait_subs(1));
-  pipe.complete(0, failed_outcome({{2, "HttpRequestException"}}));
-  // Redelivery 1: just event 2.
-  BOOST_REQUIRE(pipe.wait_subs(2));
-  BOOST_REQUIRE(pipe.events_of(1).size() == 1u);
-  BOOST_TEST(pipe.events_of(1)[0].body == make_event(2).body);
-  BOOST_TEST(log->checkpoint_seq() == 1u);
-  pipe.complete(1, failed_outcome({{0, "HttpRequestException"}}));
-  BOOST_REQUIRE(pipe.wait_subs(3));  // redelivery 2
-  pipe.complete(2, failed_outcome({{0, "HttpRequestException"}}));
-  // Out of redeliveries: dead-lettered, and the batch is final.
-  BOOST_TEST(eventually([&] { return sink.size() == 1u; }));
-  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 4u; }));
-  std::lock_guard l(sink.mu);
-  BOOST_TEST(sink.kept[0].first.body == make_event(2).body);
-  BOOST_TEST(sink.kept[0].second.message.find("gave up after 2 redeliveries") != std::string::npos);
-  BOOST_TEST(src.stats().redelivered_events == 2u);
-}
-
-BOOST_AUTO_TEST_CASE(redelivery_that_succeeds_finishes_the_batch) {
+// Issue 12: a transient failure never dead-letters by default; the event is parked, so the main
+// log's checkpoint passes it at once, and it is submitted again until it is written.
+BOOST_AUTO_TEST_CASE(transient_failures_are_parked_and_resubmitted_until_written) {
   temp_dir d;
   waiter w;  // before the log: completions may run until the log is closed
   auto log = open_log(d);
   fake_pipeline pipe;
   memory_sink sink;
   durable_source src(*log, pipe, &sink, fast_options());
-  src.submit(events(0, 2), w.done());
+  src.submit(events(0, 3), w.done());
   BOOST_REQUIRE(w.wait_for(1));
   src.start();
   BOOST_REQUIRE(pipe.wait_subs(1));
-  pipe.complete(0, failed_outcome({{0, "HttpRequestException"}, {1, "HttpRequestException"}}));
+  pipe.complete(0, failed_outcome({{2, "HttpRequestException"}}, 2));
+  // Parked: the main log is final up to its end, the parked log holds event 2.
+  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 4u; }));
+  BOOST_TEST(src.parked_log()->committed_end() == 2u);
   BOOST_REQUIRE(pipe.wait_subs(2));
-  BOOST_TEST(pipe.events_of(1).size() == 2u);
-  pipe.complete(1);
-  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 3u; }));
+  BOOST_REQUIRE(pipe.events_of(1).size() == 1u);
+  BOOST_TEST(pipe.events_of(1)[0].body == make_event(2).body);
+  // Failing again and again (the server fails for everyone): never dead-lettered.
+  for (std::size_t k = 1; k <= 4; ++k) {
+    pipe.complete(k, failed_outcome({{0, "HttpRequestException"}}));
+    BOOST_REQUIRE(pipe.wait_subs(k + 2));
+  }
+  BOOST_TEST(src.stats().fhir_failing);
+  BOOST_TEST(src.failing_reason().find("HttpRequestException") != std::string::npos);
+  BOOST_TEST(src.stats().waiting_events == 1u);
   BOOST_TEST(sink.size() == 0u);
+  pipe.complete(5, failed_outcome({}, 1));  // written
+  BOOST_TEST(eventually([&] { return src.parked_log()->checkpoint_seq() == 2u; }));
+  BOOST_TEST(eventually([&] { return src.stats().waiting_events == 0u; }));
+  BOOST_TEST(!src.stats().fhir_failing);
+  BOOST_TEST(sink.size() == 0u);
+  BOOST_TEST(src.stats().redelivered_events == 5u);
+  BOOST_TEST(src.stats().parked_events == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(parked_events_survive_a_restart) {
+  temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
+  auto log = open_log(d);
+  {
+    fake_pipeline pipe;
+    durable_source src(*log, pipe, nullptr, fast_options());
+    src.submit(events(0, 2), w.done());
+    BOOST_REQUIRE(w.wait_for(1));
+    src.start();
+    BOOST_REQUIRE(pipe.wait_subs(1));
+    pipe.complete(0, failed_outcome({{0, "HttpRequestException"}, {1, "HttpRequestException"}}));
+    BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 3u; }));
+    BOOST_REQUIRE(pipe.wait_subs(2));  // resubmitted once; the process "dies" with it in flight
+    src.stop();
+  }
+  fake_pipeline pipe;
+  pipe.auto_complete = true;
+  durable_source again(*log, pipe, nullptr, fast_options());
+  again.start();
+  BOOST_TEST(eventually([&] { return pipe.total_events() == 2u; }));
+  BOOST_TEST(pipe.bodies()[0] == make_event(0).body);
+  BOOST_TEST(pipe.bodies()[1] == make_event(1).body);
+  BOOST_TEST(eventually([&] { return again.parked_log()->checkpoint_seq() == 3u; }));
+  again.stop();
+}
+
+BOOST_AUTO_TEST_CASE(transient_failures_beyond_max_age_are_dead_lettered) {
+  temp_dir d;
+  waiter w;
+  auto log = open_log(d);
+  fake_pipeline pipe;
+  memory_sink sink;
+  auto opts = fast_options();
+  opts.max_age = std::chrono::hours(1);
+  std::atomic<std::int64_t> now_ticks{json::unix_epoch_ticks};
+  opts.utc_now = [&] { return json::date_time{now_ticks.load(), json::date_kind::utc}; };
+  durable_source src(*log, pipe, &sink, opts);
+  std::vector<transport::event> evs = events(0, 1);
+  evs[0].enqueued_time = {json::unix_epoch_ticks, json::date_kind::utc};
+  src.submit(std::move(evs), w.done());
+  BOOST_REQUIRE(w.wait_for(1));
+  src.start();
+  BOOST_REQUIRE(pipe.wait_subs(1));
+  pipe.complete(0, failed_outcome({{0, "HttpRequestException"}}));
+  BOOST_REQUIRE(pipe.wait_subs(2));
+  now_ticks += 2LL * 3600 * 10'000'000;  // two hours later
+  pipe.complete(1, failed_outcome({{0, "HttpRequestException"}}));
+  BOOST_TEST(eventually([&] { return sink.size() == 1u; }));
+  BOOST_TEST(eventually([&] { return src.parked_log()->checkpoint_seq() == 2u; }));
+  std::lock_guard l(sink.mu);
+  BOOST_TEST(sink.kept[0].second.message.find("beyond max_age") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(while_the_server_fails_for_everyone_reading_pauses) {
+  temp_dir d;
+  waiter w;
+  auto log = open_log(d);
+  fake_pipeline pipe;
+  auto opts = fast_options();
+  opts.batch_events = 1;
+  opts.resubmit_delay = 1h;  // no probe during the test
+  opts.resubmit_max_delay = 1h;
+  durable_source src(*log, pipe, nullptr, opts);
+  src.submit(events(0, 3), w.done());
+  BOOST_REQUIRE(w.wait_for(1));
+  src.start();
+  BOOST_REQUIRE(pipe.wait_subs(3));  // one event per batch, all three read
+  pipe.complete(0, failed_outcome({{0, "HttpRequestException"}}));
+  BOOST_TEST(eventually([&] { return src.stats().fhir_failing.load(); }));
+  src.submit(events(10, 1), w.done());  // more arrives while the server fails
+  BOOST_REQUIRE(w.wait_for(2));
+  pipe.complete(1, failed_outcome({}, 1));  // another batch was written: the server works again
+  BOOST_TEST(eventually([&] { return !src.stats().fhir_failing.load(); }));
+  BOOST_REQUIRE(pipe.wait_subs(4));  // reading resumed
+  BOOST_TEST(pipe.events_of(3)[0].body == make_event(10).body);
+  src.stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_full_buffer_says_so) {
+  temp_dir d;
+  auto log = open_log(d, 64 * 1024);
+  fake_pipeline pipe;
+  durable_source src(*log, pipe, nullptr, fast_options());
+  waiter w;
+  transport::submit_status st = transport::submit_status::accepted;
+  for (int i = 0; i < 10000 && st == transport::submit_status::accepted; ++i) st = src.submit(events(i, 1), w.done());
+  BOOST_TEST(static_cast<int>(st) == static_cast<int>(transport::submit_status::busy));
+  BOOST_TEST(src.busy_reason() == "the durable buffer is full");
 }
 
 BOOST_AUTO_TEST_CASE(refused_outcome_carries_the_error) {

@@ -2,9 +2,6 @@
 iomt_add_test(test_transport_deadletter
   SOURCES unit/transport/deadletter/store_test.cpp
   LIBS iomt_transport)
-iomt_add_test(test_transport_dead_letter_sink
-  SOURCES unit/transport/deadletter/dead_letter_sink_test.cpp
-  LIBS iomt_transport)
 # `iomtflow deadletter list|show|replay` (pipeline/commands/deadletter_command.cpp).
 iomt_add_test(test_deadletter_cli
   SOURCES unit/transport/deadletter/cli_test.cpp
