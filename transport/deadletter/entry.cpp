@@ -62,7 +62,7 @@ bool event_of(const bj::object& o, event& e) {
 
 std::string event_id(const event& e) {
   std::string bytes;
-  buffer::encode_event(bytes, e);
+  buffer::encode_event_v1(bytes, e);  // ids stay those of stores written before issue 12
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr);
