@@ -46,6 +46,7 @@ public:
 };
 
 struct store_options {
+  using log_fn = std::function<void(int level, const std::string& message, const std::string& detail)>;
   std::string dir;
   bool fsync = true;                         // fdatasync in sync()
   buffer::fault_injector* faults = nullptr;  // tests only
@@ -53,7 +54,7 @@ struct store_options {
   std::uint64_t max_bytes = 0;                   // deadletter.max_bytes
   std::chrono::milliseconds max_age{0};          // deadletter.max_age
   std::uint64_t file_bytes = 0;                  // a new file past this; 0: max_bytes / 8 in [64 KiB, 64 MiB]
-  std::size_t max_entries_per_submission = 100;  // deadletter.max_entries_per_submission; 0: no groups
+  std::size_t max_entries_per_submission = 10;  // deadletter.max_entries_per_submission; 0: no groups
   std::size_t max_group_bytes = 4u << 20;        // a grouped entry is written at this size (and at sync)
   std::size_t recent_ids = 32768;                // ids remembered (recent_ids.hpp)
   deadletter::policy policy = {};                // deadletter.policy
@@ -63,7 +64,7 @@ struct store_options {
   std::function<void(std::string_view reason, std::uint64_t events)> on_dropped = {};
   std::function<void(std::uint64_t bytes)> on_size = {};  // the store's bytes on disk, after each change
   // level 0 info, 1 warn, 2 error (as dead_letter_sink).
-  std::function<void(int level, const std::string& message, const std::string& detail)> log = {};
+  log_fn log = {};
 };
 
 struct list_filter {
