@@ -96,9 +96,9 @@ std::int64_t newest_possible(const std::vector<file_info>& files, std::size_t i)
 const char* to_string(drop_reason r) { return r == drop_reason::max_age ? "max_age" : "max_bytes"; }
 
 std::vector<planned_drop> plan_drops(const std::vector<file_info>& files, std::uint64_t max_bytes,
-                                     std::int64_t max_age_ticks, std::int64_t now) {
+                                     std::int64_t max_age_ticks, std::int64_t now, std::uint64_t incoming) {
   std::vector<planned_drop> out;
-  std::uint64_t total = 0;
+  std::uint64_t total = incoming;
   for (const auto& f : files) total += f.bytes;
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (max_age_ticks > 0 && newest_possible(files, i) <= now - max_age_ticks) {

@@ -52,9 +52,9 @@ struct planned_drop {
 };
 
 // The files to drop now, oldest first: each whose lines are all older than now - max_age, then
-// more while the total is above max_bytes (never the newest file: it is being written).
-// 0 switches a bound off.
+// more while the total plus `incoming` (bytes about to be written) is above max_bytes (never the
+// newest file: it is being written). 0 switches a bound off.
 std::vector<planned_drop> plan_drops(const std::vector<file_info>& files, std::uint64_t max_bytes,
-                                     std::int64_t max_age_ticks, std::int64_t now);
+                                     std::int64_t max_age_ticks, std::int64_t now, std::uint64_t incoming = 0);
 
 }  // namespace iomt::transport::deadletter

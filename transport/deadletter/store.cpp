@@ -303,6 +303,11 @@ status store::prepare_file_locked(const json::date_time& time) {
 
 status store::append_locked(const std::string& lines, const json::date_time& time, std::uint64_t events) {
   if (auto e = prepare_file_locked(time)) return e;
+  // Make room first, so that the files never hold more than max_bytes, not even for a moment.
+  enforce_locked(time, lines.size());
+  if (!active_.is_open()) {  // the file being written was past max_age (a clock jump)
+    if (auto e = prepare_file_locked(time)) return e;
+  }
   file_info& f = files_.back();
   if (auto e = io_.write_all(active_, lines.data(), lines.size())) {
     // A partial line stays behind as one damaged line; the next write starts a fresh line.
@@ -318,14 +323,13 @@ status store::append_locked(const std::string& lines, const json::date_time& tim
   if (f.events >= 0) f.events += static_cast<std::int64_t>(events);
   total_bytes_ += lines.size();
   dirty_ = true;
-  enforce_locked(time);
   if (options_.on_size) options_.on_size(total_bytes_);
   return std::nullopt;
 }
 
-void store::enforce_locked(const json::date_time& now) {
+void store::enforce_locked(const json::date_time& now, std::uint64_t incoming) {
   if (options_.max_bytes == 0 && options_.max_age.count() == 0) return;
-  const auto plan = plan_drops(files_, options_.max_bytes, ticks_of(options_.max_age), now.ticks);
+  const auto plan = plan_drops(files_, options_.max_bytes, ticks_of(options_.max_age), now.ticks, incoming);
   if (plan.empty()) return;
   std::vector<bool> dropped(files_.size(), false);
   for (const auto& d : plan) {
@@ -355,6 +359,7 @@ void store::enforce_locked(const json::date_time& now) {
   for (std::size_t i = 0; i < files_.size(); ++i)
     if (!dropped[i]) files_[keep++] = std::move(files_[i]);
   files_.resize(keep);
+  if (options_.on_size) options_.on_size(total_bytes_);
 }
 
 std::uint64_t store::count_events(const std::string& path) const {

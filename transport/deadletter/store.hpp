@@ -51,13 +51,13 @@ struct store_options {
   bool fsync = true;                         // fdatasync in sync()
   buffer::fault_injector* faults = nullptr;  // tests only
   // Bounds; 0 switches one off (the CLI opens the store without them: it never drops).
-  std::uint64_t max_bytes = 0;                   // deadletter.max_bytes
-  std::chrono::milliseconds max_age{0};          // deadletter.max_age
-  std::uint64_t file_bytes = 0;                  // a new file past this; 0: max_bytes / 8 in [64 KiB, 64 MiB]
+  std::uint64_t max_bytes = 0;                  // deadletter.max_bytes
+  std::chrono::milliseconds max_age{0};         // deadletter.max_age
+  std::uint64_t file_bytes = 0;                 // a new file past this; 0: max_bytes / 8 in [64 KiB, 64 MiB]
   std::size_t max_entries_per_submission = 10;  // deadletter.max_entries_per_submission; 0: no groups
-  std::size_t max_group_bytes = 4u << 20;        // a grouped entry is written at this size (and at sync)
-  std::size_t recent_ids = 32768;                // ids remembered (recent_ids.hpp)
-  deadletter::policy policy = {};                // deadletter.policy
+  std::size_t max_group_bytes = 4u << 20;       // a grouped entry is written at this size (and at sync)
+  std::size_t recent_ids = 32768;               // ids remembered (recent_ids.hpp)
+  deadletter::policy policy = {};               // deadletter.policy
   std::chrono::milliseconds policy_log_interval{60000};
   std::function<json::date_time()> clock = {};  // empty: utc_now (tests move time by hand)
   // Events no longer (or never) kept: reason "max_bytes" | "max_age" | "policy".
@@ -132,7 +132,7 @@ private:
   status append_locked(const std::string& lines, const json::date_time& time, std::uint64_t events);
   status prepare_file_locked(const json::date_time& time);
   status refresh_locked();
-  void enforce_locked(const json::date_time& now);
+  void enforce_locked(const json::date_time& now, std::uint64_t incoming = 0);
   std::uint64_t oldest_number_locked() const;
   std::uint64_t count_events(const std::string& path) const;
   void log(int level, const std::string& message, const std::string& detail) const {

@@ -83,6 +83,7 @@ BOOST_AUTO_TEST_CASE(drops_are_planned_oldest_first) {
   const std::int64_t now = at("2024-05-02T12:00:00Z");
   BOOST_TEST(plan_drops(fs, 0, 0, now).empty());
   BOOST_TEST(plan_drops(fs, 400, 0, now).empty());
+  BOOST_TEST(plan_drops(fs, 400, 0, now, 1).size() == 1u);  // room for what is about to be written
   auto p = plan_drops(fs, 250, 0, now);
   BOOST_REQUIRE(p.size() == 2u);
   BOOST_TEST(p[0].index == 0u);
