@@ -109,7 +109,7 @@ private:
   static const char* type_name() {
     if constexpr (std::is_same_v<T, bool>) return "true or false";
     if constexpr (std::is_same_v<T, std::string>) return "a string";
-    if constexpr (std::is_same_v<T, milliseconds>) return "a duration such as 500ms, 1s, 2m";
+    if constexpr (std::is_same_v<T, milliseconds>) return "a duration such as 500ms, 1s, 2m, 14d";
     if constexpr (std::is_integral_v<T>) return "a non-negative integer";
     return "a value";
   }
@@ -123,7 +123,12 @@ private:
       fail(field, "expected a duration such as 500ms, 1s, 2m, got '" + s + "'");
     }
     std::string unit = s.substr(pos);
-    double ms = unit == "ms" ? v : unit == "s" || unit.empty() ? v * 1000 : unit == "m" ? v * 60000 : unit == "h" ? v * 3600000 : -1;
+    double ms = unit == "ms"                  ? v
+                : unit == "s" || unit.empty() ? v * 1000
+                : unit == "m"                 ? v * 60000
+                : unit == "h"                 ? v * 3600000
+                : unit == "d"                 ? v * 86400000
+                                              : -1;
     if (ms < 0 || v < 0) fail(field, "expected a duration such as 500ms, 1s, 2m, got '" + s + "'");
     return milliseconds(static_cast<long long>(ms));
   }
@@ -408,11 +413,30 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     if (c.buffer.fsync_interval.count() <= 0) r.fail("buffer.fsync_interval", "must be positive");
     c.buffer.dir = resolve(config_dir, c.buffer.dir);
     const YAML::Node dl = root["deadletter"];
-    r.check_keys(dl, "deadletter", {"enabled", "dir"});
+    r.check_keys(dl, "deadletter", {"enabled", "dir", "max_bytes", "max_age", "max_entries_per_submission", "policy"});
     if (dl) {
       r.get(dl, "deadletter", "enabled", c.deadletter.enabled);
       r.get(dl, "deadletter", "dir", c.deadletter.dir);
+      r.get_size(dl, "deadletter", "max_bytes", c.deadletter.max_bytes);
+      r.get(dl, "deadletter", "max_age", c.deadletter.max_age);
+      r.get(dl, "deadletter", "max_entries_per_submission", c.deadletter.max_entries_per_submission);
+      if (const YAML::Node pol = dl["policy"]; pol && !pol.IsNull()) {
+        if (!pol.IsMap()) r.fail("deadletter.policy", "expected a mapping of error types to store or count");
+        for (const auto& kv : pol) {
+          const std::string type = kv.first.as<std::string>();
+          const std::string what = kv.second.IsScalar() ? kv.second.as<std::string>() : std::string();
+          if (type.empty()) r.fail("deadletter.policy", "an error type is empty");
+          if (what != "store" && what != "count") r.fail("deadletter.policy." + type, "expected store or count");
+          c.deadletter.policy[type] = what;
+        }
+      }
     }
+    if (c.deadletter.max_bytes != 0 && c.deadletter.max_bytes < (1u << 20))
+      r.fail("deadletter.max_bytes", "must be at least 1MiB (or 0: no bound)");
+    if (c.deadletter.max_age.count() < 0 || (c.deadletter.max_age.count() != 0 && c.deadletter.max_age.count() < 60000))
+      r.fail("deadletter.max_age", "must be at least 1m (or 0: no bound)");
+    if (c.deadletter.max_entries_per_submission == 0)
+      r.fail("deadletter.max_entries_per_submission", "must be at least 1");
     if (c.buffer.enabled && !c.deadletter.enabled)
       r.fail("deadletter.enabled", "the durable buffer needs the dead-letter store (set buffer.enabled: false too)");
     if (c.deadletter.enabled && c.deadletter.dir.empty()) r.fail("deadletter.dir", "required: the directory of the dead-letter store");

@@ -150,6 +150,12 @@ struct buffer_config {
 struct deadletter_config {
   bool enabled = true;                      // false: failed events are only logged and counted
   std::string dir = "/var/lib/iomtflow/deadletter";
+  // Bounds of the store (issue 12); whole files are dropped, oldest first, each drop counted in
+  // iomtflow_deadletter_dropped_total{reason}. 0 switches a bound off.
+  std::uint64_t max_bytes = 1ull << 30;           // 1 GiB
+  milliseconds max_age{14ll * 24 * 3600 * 1000};  // 14 days
+  std::uint32_t max_entries_per_submission = 10;  // the rest of a submission's failed events: grouped
+  std::map<std::string, std::string> policy;      // error type -> store | count (default store)
 };
 
 struct service_config {

@@ -24,32 +24,70 @@ struct bucket {
 };
 std::unordered_map<std::string, bucket> buckets;
 
-void escape(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
+// Bytes of JSON text one input byte becomes.
+std::size_t escaped_size(char c) {
+  switch (c) {
+    case '"':
+    case '\\':
+    case '\n':
+    case '\r':
+    case '\t':
+      return 2;
+    default:
+      return static_cast<unsigned char>(c) < 0x20 ? 6 : 1;
   }
+}
+
+void escape_char(std::string& out, char c) {
+  switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      } else {
+        out += c;
+      }
+  }
+}
+
+// Escapes `s`, at most max_value_bytes of output; a longer value is cut before a UTF-8 lead byte
+// and ends with a marker naming the input bytes left out.
+void escape(std::string& out, std::string_view s) {
+  std::size_t n = 0, size = 0;
+  while (n < s.size() && size + escaped_size(s[n]) <= max_value_bytes) size += escaped_size(s[n++]);
+  if (n < s.size()) {
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // inside a character
+  }
+  for (std::size_t i = 0; i < n; ++i) escape_char(out, s[i]);
+  if (n < s.size()) out += "...[+" + std::to_string(s.size() - n) + " bytes]";
 }
 
 const char* name(level l) {
   switch (l) {
-    case level::debug: return "debug";
-    case level::info: return "info";
-    case level::warn: return "warn";
-    default: return "error";
+    case level::debug:
+      return "debug";
+    case level::info:
+      return "info";
+    case level::warn:
+      return "warn";
+    default:
+      return "error";
   }
 }
 
@@ -57,7 +95,19 @@ void emit(level l, std::string_view msg, std::initializer_list<field> fields, un
   using namespace std::chrono;
   const auto ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
   json::date_time t{json::unix_epoch_ticks + ns / 100 / 10000 * 10000, json::date_kind::utc};
-  std::string line = "{\"ts\":\"" + json::format_iso(t) + "\",\"level\":\"" + name(l) + "\",\"msg\":\"";
+  const std::string line = format_line(l, json::format_iso(t), msg, fields, suppressed);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace
+
+std::string format_line(level l, std::string_view ts, std::string_view msg, std::initializer_list<field> fields,
+                        unsigned long suppressed) {
+  std::string line = "{\"ts\":\"";
+  escape(line, ts);
+  line += "\",\"level\":\"";
+  line += name(l);
+  line += "\",\"msg\":\"";
   escape(line, msg);
   line += '"';
   for (const auto& [k, v] : fields) {
@@ -69,19 +119,22 @@ void emit(level l, std::string_view msg, std::initializer_list<field> fields, un
   }
   if (suppressed) line += ",\"suppressed\":" + std::to_string(suppressed);
   line += "}\n";
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  return line;
 }
-
-}  // namespace
 
 void set_level(level l) { min_level = static_cast<int>(l); }
 
 bool parse_level(std::string_view s, level& out) {
-  if (s == "debug") out = level::debug;
-  else if (s == "info") out = level::info;
-  else if (s == "warn") out = level::warn;
-  else if (s == "error") out = level::error;
-  else return false;
+  if (s == "debug")
+    out = level::debug;
+  else if (s == "info")
+    out = level::info;
+  else if (s == "warn")
+    out = level::warn;
+  else if (s == "error")
+    out = level::error;
+  else
+    return false;
   return true;
 }
 

@@ -53,6 +53,10 @@ metrics::metrics(std::size_t shards) : registry_(std::make_shared<prometheus::Re
   fhir_requests_ = histogram("iomtflow_fhir_request_duration_seconds", "FHIR server request latency by method and status");
   http_requests_ = counter("iomtflow_http_requests_total", "HTTP requests served, by route and status");
   dead_letters_ = counter("iomtflow_deadletter_events_total", "Events put in the dead-letter store, by stage and error type");
+  dead_letters_dropped_ = counter("iomtflow_deadletter_dropped_total",
+                                  "Dead-lettered events not kept, by reason: max_bytes, max_age, policy");
+  for (const char* reason : {"max_bytes", "max_age", "policy"}) dead_letters_dropped_->Add({{"reason", reason}});
+  dead_letter_bytes = &gauge("iomtflow_deadletter_bytes", "Bytes of the dead-letter store's files")->Add({});
   // Create every shard's series up front so dashboards see zeros, not absent data.
   for (std::size_t i = 0; i < shards; ++i) {
     queue_depth(i);
@@ -66,6 +70,10 @@ void metrics::dead_lettered(std::string_view stage, std::string_view type) {
   // The store keeps MedTech's stage names; the label uses this file's (as iomtflow_errors_total).
   const std::string label = stage == "fhirConversion" ? "fhir_conversion" : std::string(stage);
   dead_letters_->Add({{"stage", label}, {"type", std::string(type)}}).Increment();
+}
+
+void metrics::dead_letters_dropped(std::string_view reason, std::uint64_t events) {
+  dead_letters_dropped_->Add({{"reason", std::string(reason)}}).Increment(static_cast<double>(events));
 }
 
 void metrics::error(std::string_view stage, std::string_view type, std::string_view severity) {

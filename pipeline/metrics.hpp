@@ -59,6 +59,10 @@ public:
   // An event put in the dead-letter store. stage: normalization | fhir_conversion (FHIR conversion
   // and write) | buffer (an undecodable record); type: the upstream exception name.
   void dead_lettered(std::string_view stage, std::string_view type);
+  // Dead-lettered events no longer (or never) kept, by reason: max_bytes | max_age (files the
+  // store dropped to stay within deadletter.max_bytes / max_age) | policy (deadletter.policy: count).
+  void dead_letters_dropped(std::string_view reason, std::uint64_t events);
+  prometheus::Gauge* dead_letter_bytes;  // bytes of the dead-letter store's files
 
 private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -68,6 +72,7 @@ private:
   prometheus::Family<prometheus::Histogram>* fhir_requests_;
   prometheus::Family<prometheus::Counter>* http_requests_;
   prometheus::Family<prometheus::Counter>* dead_letters_;
+  prometheus::Family<prometheus::Counter>* dead_letters_dropped_;
 };
 
 }  // namespace iomt::pipeline

@@ -136,7 +136,7 @@ void retrying_sink::finish(const std::shared_ptr<pending>& p, bool refused, cons
   std::string error;
   if (store_ && !failures.empty()) {
     for (const auto& f : failures) {
-      if (auto e = store_->put(p->events[f.index], deadletter::failure{f.stage, f.type, f.message})) {
+      if (auto e = store_->put(p->events[f.index], deadletter::failure{f.stage, f.type, f.message, f.groups})) {
         error = e->message;
         break;
       }

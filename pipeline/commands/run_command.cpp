@@ -144,6 +144,39 @@ transport::amqp::eventhubs::eventhubs_source_options eventhubs_options(const pip
   return o;
 }
 
+// The dead-letter store as deadletter.* configures it (docs/configuration.md): bounds, groups,
+// policy; drops and size go to the metrics, its log lines to the service log.
+transport::deadletter::store_options dead_letter_options(const pipeline::deadletter_config& c, pipeline::metrics& m,
+                                                         transport::deadletter::store_options::log_fn log) {
+  transport::deadletter::store_options o;
+  o.dir = c.dir;
+  o.max_bytes = c.max_bytes;
+  o.max_age = c.max_age;
+  o.max_entries_per_submission = c.max_entries_per_submission;
+  std::vector<transport::deadletter::policy::rule> rules;
+  for (const auto& [type, what] : c.policy) {
+    transport::deadletter::action a{};
+    transport::deadletter::parse_action(what, a);  // validated by the config
+    rules.push_back({type, a});
+  }
+  o.policy = transport::deadletter::policy(std::move(rules));
+  o.on_dropped = [&m](std::string_view reason, std::uint64_t events) { m.dead_letters_dropped(reason, events); };
+  o.on_size = [&m](std::uint64_t bytes) { m.dead_letter_bytes->Set(static_cast<double>(bytes)); };
+  o.log = std::move(log);
+  return o;
+}
+
+// deadletter.max_age also when nothing fails: puts apply it, this every minute.
+asio::awaitable<void> expire_dead_letters(transport::deadletter::store& s, std::atomic<bool>& stopping) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopping) {
+    if (auto e = s.expire(transport::deadletter::utc_now()))
+      log::warn("dead-letter store: expiry failed", {{"error", e->message}});
+    timer.expires_after(std::chrono::minutes(1));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
 }  // namespace
 
 int run(int argc, char** argv, int first) {
@@ -218,7 +251,8 @@ int run(int argc, char** argv, int first) {
   };
   auto count_dead_letter = [&metrics](const transport::deadletter::failure& f) { metrics.dead_lettered(f.stage, f.type); };
   if (cfg->deadletter.enabled) {
-    auto store = transport::deadletter::store::open({cfg->deadletter.dir, true, nullptr});
+    auto store =
+        transport::deadletter::store::open(dead_letter_options(cfg->deadletter, metrics, component_log("deadletter")));
     if (!store) {
       std::cerr << "error: deadletter: " << store.error().message << '\n';
       return 2;
@@ -426,6 +460,7 @@ int run(int argc, char** argv, int first) {
 
   std::atomic<bool> stopping{false};
   asio::co_spawn(control, probe_fhir(**probe_client, ready, metrics, stopping), asio::detached);
+  if (dead_letters) asio::co_spawn(control, expire_dead_letters(*dead_letters, stopping), asio::detached);
   std::thread control_thread([&] { control.run(); });
 
   asio::signal_set signals(http_ioc, SIGINT, SIGTERM);

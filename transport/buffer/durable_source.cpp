@@ -174,7 +174,7 @@ completion durable_source::make_completion(std::uint64_t sub) {
     completed c{sub, o.failed, o.written, o.transient, {}};
     c.failures.reserve(o.failures.size());
     for (const auto& f : o.failures)
-      c.failures.push_back({f.index, deadletter::failure{f.stage, f.type, f.message}, f.cls});
+      c.failures.push_back({f.index, deadletter::failure{f.stage, f.type, f.message, f.groups}, f.cls});
     {
       std::lock_guard l(s->mu);
       s->done.push_back(std::move(c));

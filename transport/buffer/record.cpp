@@ -1,6 +1,8 @@
 #include "transport/buffer/record.hpp"
 
+#include "transport/buffer/compact_properties.hpp"
 #include "transport/buffer/crc32c.hpp"
+#include "transport/buffer/varint.hpp"
 
 #include <cstring>
 
@@ -37,13 +39,99 @@ void put_string(std::string& out, std::string_view s) {
 // CRC of a record: payload, then its length and sequence fields (record.hpp).
 std::uint32_t finish_crc(std::uint32_t payload_crc, const char* header) noexcept {
   char tail[12];
-  std::memcpy(tail, header, 4);      // payload_len
+  std::memcpy(tail, header, 4);          // payload_len
   std::memcpy(tail + 4, header + 8, 8);  // seq
   return crc32c_extend(payload_crc, tail, sizeof tail);
 }
 
-constexpr std::uint8_t event_version = 1;
-constexpr std::size_t event_fixed_bytes = 1 + 1 + 8 + 4 * 4;
+constexpr std::uint8_t event_v1 = 1;
+constexpr std::size_t event_v1_fixed_bytes = 1 + 1 + 8 + 4 * 4;
+constexpr std::uint8_t event_v2 = 2;
+
+// Version-2 flags (record.hpp).
+constexpr std::uint8_t zone_mask = 0x03;
+constexpr std::uint8_t empty_properties = 0x04;
+constexpr std::uint8_t sys_shift = 3;
+constexpr std::uint8_t sys_mask = 0x18;
+enum sys_form : std::uint8_t { sys_empty = 0, sys_text = 1, sys_compact = 2 };
+constexpr std::uint8_t no_partition_key = 0x20;
+
+// The flags of `e` and, for compact system properties, their bytes in `compact`.
+std::uint8_t v2_flags(const event& e, std::string& compact) {
+  auto flags = static_cast<std::uint8_t>(static_cast<std::uint8_t>(e.enqueued_time.zone) & zone_mask);
+  if (e.properties == "{}") flags |= empty_properties;
+  std::uint8_t sys = sys_text;
+  if (e.system_properties == "{}")
+    sys = sys_empty;
+  else if (compact_properties_encode(e.system_properties, e.enqueued_time.ticks, compact))
+    sys = sys_compact;
+  flags |= static_cast<std::uint8_t>(sys << sys_shift);
+  if (e.partition_key.empty()) flags |= no_partition_key;
+  return flags;
+}
+
+std::size_t bytes_size(std::string_view s) { return varint_size(s.size()) + s.size(); }
+
+bool decode_v1(std::string_view p, event& out) {
+  if (p.size() < event_v1_fixed_bytes) return false;
+  const auto zone = static_cast<std::uint8_t>(p[1]);
+  if (zone > static_cast<std::uint8_t>(json::date_kind::local)) return false;
+  out.enqueued_time.zone = static_cast<json::date_kind>(zone);
+  out.enqueued_time.ticks = get_at<std::int64_t>(p.data() + 2);
+  std::size_t pos = 10;
+  for (std::string* s : {&out.body, &out.properties, &out.system_properties, &out.partition_key}) {
+    if (p.size() - pos < 4) return false;
+    const auto n = get_at<std::uint32_t>(p.data() + pos);
+    pos += 4;
+    if (p.size() - pos < n) return false;
+    s->assign(p.data() + pos, n);
+    pos += n;
+  }
+  return pos == p.size();
+}
+
+bool decode_v2(std::string_view p, event& out) {
+  if (p.size() < 2) return false;
+  const auto flags = static_cast<std::uint8_t>(p[1]);
+  if (flags & ~(zone_mask | empty_properties | sys_mask | no_partition_key)) return false;
+  const auto zone = static_cast<std::uint8_t>(flags & zone_mask);
+  if (zone > static_cast<std::uint8_t>(json::date_kind::local)) return false;
+  p.remove_prefix(2);
+  std::uint64_t ticks = 0;
+  if (!get_varint(p, ticks)) return false;
+  out.enqueued_time = {unzigzag(ticks), static_cast<json::date_kind>(zone)};
+  std::string_view s;
+  if (!get_bytes(p, s)) return false;
+  out.body.assign(s);
+  if (flags & empty_properties) {
+    out.properties.assign("{}");
+  } else {
+    if (!get_bytes(p, s)) return false;
+    out.properties.assign(s);
+  }
+  out.system_properties.clear();
+  switch ((flags & sys_mask) >> sys_shift) {
+    case sys_empty:
+      out.system_properties.assign("{}");
+      break;
+    case sys_text:
+      if (!get_bytes(p, s)) return false;
+      out.system_properties.assign(s);
+      break;
+    case sys_compact:
+      if (!compact_properties_decode(p, out.enqueued_time.ticks, out.system_properties)) return false;
+      break;
+    default:
+      return false;
+  }
+  if (flags & no_partition_key) {
+    out.partition_key.clear();
+  } else {
+    if (!get_bytes(p, s)) return false;
+    out.partition_key.assign(s);
+  }
+  return p.empty();
+}
 
 }  // namespace
 
@@ -87,16 +175,22 @@ std::uint32_t record_payload_length(const char* header) noexcept { return get_at
 
 const char* to_string(scan_stop s) {
   switch (s) {
-    case scan_stop::end: return "end";
-    case scan_stop::incomplete: return "incomplete record (torn write)";
-    case scan_stop::bad_length: return "invalid record length";
-    case scan_stop::bad_crc: return "CRC mismatch";
-    case scan_stop::bad_sequence: return "sequence out of order";
+    case scan_stop::end:
+      return "end";
+    case scan_stop::incomplete:
+      return "incomplete record (torn write)";
+    case scan_stop::bad_length:
+      return "invalid record length";
+    case scan_stop::bad_crc:
+      return "CRC mismatch";
+    case scan_stop::bad_sequence:
+      return "sequence out of order";
   }
   return "?";
 }
 
-scan_result scan_records(std::string_view bytes, std::uint64_t min_seq, std::vector<record_view>* out, std::size_t max_records) {
+scan_result scan_records(std::string_view bytes, std::uint64_t min_seq, std::vector<record_view>* out,
+                         std::size_t max_records) {
   scan_result r;
   std::size_t pos = 0;
   while (pos < bytes.size() && r.records < max_records) {
@@ -137,12 +231,34 @@ scan_result scan_records(std::string_view bytes, std::uint64_t min_seq, std::vec
   return r;
 }
 
-std::size_t encoded_size(const event& e) noexcept {
-  return event_fixed_bytes + e.body.size() + e.properties.size() + e.system_properties.size() + e.partition_key.size();
+std::size_t encoded_size(const event& e) {
+  std::string compact;
+  const std::uint8_t flags = v2_flags(e, compact);
+  std::size_t n = 2 + varint_size(zigzag(e.enqueued_time.ticks)) + bytes_size(e.body);
+  if (!(flags & empty_properties)) n += bytes_size(e.properties);
+  const auto sys = (flags & sys_mask) >> sys_shift;
+  if (sys == sys_text) n += bytes_size(e.system_properties);
+  if (sys == sys_compact) n += compact.size();
+  if (!(flags & no_partition_key)) n += bytes_size(e.partition_key);
+  return n;
 }
 
 void encode_event(std::string& out, const event& e) {
-  out.push_back(static_cast<char>(event_version));
+  std::string compact;
+  const std::uint8_t flags = v2_flags(e, compact);
+  out.push_back(static_cast<char>(event_v2));
+  out.push_back(static_cast<char>(flags));
+  put_varint(out, zigzag(e.enqueued_time.ticks));
+  put_bytes(out, e.body);
+  if (!(flags & empty_properties)) put_bytes(out, e.properties);
+  const auto sys = (flags & sys_mask) >> sys_shift;
+  if (sys == sys_text) put_bytes(out, e.system_properties);
+  if (sys == sys_compact) out += compact;
+  if (!(flags & no_partition_key)) put_bytes(out, e.partition_key);
+}
+
+void encode_event_v1(std::string& out, const event& e) {
+  out.push_back(static_cast<char>(event_v1));
   out.push_back(static_cast<char>(e.enqueued_time.zone));
   put(out, e.enqueued_time.ticks);
   put_string(out, e.body);
@@ -152,21 +268,15 @@ void encode_event(std::string& out, const event& e) {
 }
 
 bool decode_event(std::string_view p, event& out) {
-  if (p.size() < event_fixed_bytes || static_cast<std::uint8_t>(p[0]) != event_version) return false;
-  const auto zone = static_cast<std::uint8_t>(p[1]);
-  if (zone > static_cast<std::uint8_t>(json::date_kind::local)) return false;
-  out.enqueued_time.zone = static_cast<json::date_kind>(zone);
-  out.enqueued_time.ticks = get_at<std::int64_t>(p.data() + 2);
-  std::size_t pos = 10;
-  for (std::string* s : {&out.body, &out.properties, &out.system_properties, &out.partition_key}) {
-    if (p.size() - pos < 4) return false;
-    const auto n = get_at<std::uint32_t>(p.data() + pos);
-    pos += 4;
-    if (p.size() - pos < n) return false;
-    s->assign(p.data() + pos, n);
-    pos += n;
+  if (p.empty()) return false;
+  switch (static_cast<std::uint8_t>(p[0])) {
+    case event_v1:
+      return decode_v1(p, out);
+    case event_v2:
+      return decode_v2(p, out);
+    default:
+      return false;
   }
-  return pos == p.size();
 }
 
 }  // namespace iomt::transport::buffer

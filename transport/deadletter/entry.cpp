@@ -4,8 +4,8 @@
 #include "transport/buffer/record.hpp"
 #include "transport/http/sas.hpp"
 
-#include <boost/json.hpp>
 #include <openssl/evp.h>
+#include <boost/json.hpp>
 
 #include <chrono>
 
@@ -17,9 +17,12 @@ namespace {
 
 const char* kind_name(json::date_kind k) {
   switch (k) {
-    case json::date_kind::utc: return "utc";
-    case json::date_kind::local: return "local";
-    case json::date_kind::unspecified: return "unspecified";
+    case json::date_kind::utc:
+      return "utc";
+    case json::date_kind::local:
+      return "local";
+    case json::date_kind::unspecified:
+      return "unspecified";
   }
   return "unspecified";
 }
@@ -58,11 +61,28 @@ bool event_of(const bj::object& o, event& e) {
   return true;
 }
 
+failure failure_of(const bj::object& o) {
+  failure f{std::string(str(o, "stage")), std::string(str(o, "type")), std::string(str(o, "message")), {}};
+  if (const bj::value* g = o.if_contains("groups"); g && g->is_array())
+    for (const auto& x : g->get_array())
+      if (x.is_string()) f.groups.emplace_back(x.get_string());
+  return f;
+}
+
+void put_failure(bj::object& o, const failure& f) {
+  o["stage"] = f.stage;
+  o["type"] = f.type;
+  o["message"] = f.message;
+  if (!f.groups.empty()) {
+    bj::array a;
+    for (const auto& g : f.groups) a.emplace_back(g);
+    o["groups"] = std::move(a);
+  }
+}
+
 }  // namespace
 
-std::string event_id(const event& e) {
-  std::string bytes;
-  buffer::encode_event(bytes, e);
+std::string hex_digest(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr);
@@ -75,10 +95,31 @@ std::string event_id(const event& e) {
   return id;
 }
 
+std::string event_id(const event& e) {
+  std::string bytes;
+  buffer::encode_event_v1(bytes, e);  // ids stay those of stores written before issue 12
+  return hex_digest(bytes);
+}
+
 json::date_time utc_now() {
   const auto since = std::chrono::system_clock::now().time_since_epoch();
   const auto ticks = std::chrono::duration_cast<std::chrono::nanoseconds>(since).count() / 100;
   return {json::unix_epoch_ticks + ticks, json::date_kind::utc};
+}
+
+std::string cut_text(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return std::string(text);
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;  // not inside a character
+  return std::string(text.substr(0, n)) + "...[+" + std::to_string(text.size() - n) + " bytes]";
+}
+
+failure bounded(const failure& f) {
+  failure out{f.stage, f.type, cut_text(f.message, max_message_bytes), {}};
+  const std::size_t keep = std::min(f.groups.size(), max_groups);
+  for (std::size_t i = 0; i < keep; ++i) out.groups.push_back(cut_text(f.groups[i], max_group_text_bytes));
+  if (f.groups.size() > keep) out.groups.push_back("...[+" + std::to_string(f.groups.size() - keep) + " groups]");
+  return out;
 }
 
 std::string failure_line(std::string_view id, const json::date_time& time, const failure& f, const event* original) {
@@ -87,9 +128,7 @@ std::string failure_line(std::string_view id, const json::date_time& time, const
   o["kind"] = "failure";
   o["id"] = id;
   o["time"] = json::format_roundtrip({time.ticks, json::date_kind::utc});
-  o["stage"] = f.stage;
-  o["type"] = f.type;
-  o["message"] = f.message;
+  put_failure(o, bounded(f));
   if (original) {
     bj::object ev;
     ev["body_base64"] = http::base64_encode(original->body);
@@ -112,62 +151,55 @@ std::string replayed_line(std::string_view id, const json::date_time& time) {
   return bj::serialize(o);
 }
 
-void folder::add_text(std::string_view text) {
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    const std::string_view line = text.substr(0, nl);
-    if (!line.empty()) add_line(line);
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-}
-
-void folder::add_line(std::string_view line) {
+bool parse_line(std::string_view text, bool full, parsed_line& out) {
   boost::system::error_code ec;
-  bj::value v = bj::parse(line, ec);
-  if (ec || !v.is_object()) {
-    ++damaged_;
-    return;
-  }
+  bj::value v = bj::parse(text, ec);
+  if (ec || !v.is_object()) return false;
   const bj::object& o = v.get_object();
-  const std::string id(str(o, "id"));
   const std::string_view kind = str(o, "kind");
   const auto time = time_of(o);
-  if (id.empty() || !time || (kind != "failure" && kind != "replayed")) {
-    ++damaged_;
-    return;
-  }
-  auto it = index_.find(id);
+  out.id = std::string(str(o, "id"));
+  if (out.id.empty() || !time) return false;
+  out.time = *time;
+  out.has_event = false;
+  out.events = 0;
+  out.failures.clear();
+  out.group_bytes.clear();
   if (kind == "replayed") {
-    if (it != index_.end()) entries_[it->second].replayed = *time;
-    return;
+    out.kind = line_kind::replayed;
+    out.why = {};
+    return true;
   }
-  failure f{std::string(str(o, "stage")), std::string(str(o, "type")), std::string(str(o, "message"))};
-  if (it == index_.end()) {
+  out.why = failure_of(o);
+  if (kind == "failure") {
+    out.kind = line_kind::failure;
     const bj::value* ev = o.if_contains("event");
-    entry e;
-    if (!ev || !ev->is_object() || !event_of(ev->get_object(), e.original)) {
-      ++damaged_;  // the first line of an id must carry the event
-      return;
+    if (ev) {
+      if (!ev->is_object()) return false;
+      if (full && !event_of(ev->get_object(), out.original)) return false;
+      out.has_event = true;
+      out.events = 1;
     }
-    e.id = id;
-    e.first = f;
-    e.last = std::move(f);
-    e.first_failure = e.last_failure = *time;
-    e.attempts = 1;
-    index_.emplace(id, entries_.size());
-    entries_.push_back(std::move(e));
-    return;
+    return true;
   }
-  entry& e = entries_[it->second];
-  e.last = std::move(f);
-  e.last_failure = *time;
-  ++e.attempts;
-}
-
-std::vector<entry> folder::take() {
-  index_.clear();
-  return std::move(entries_);
+  if (kind != "group") return false;
+  out.kind = line_kind::group;
+  const bj::value* n = o.if_contains("events");
+  const bj::value* fs = o.if_contains("failures");
+  if (!n || !n->is_int64() || n->get_int64() < 1 || n->get_int64() > UINT32_MAX || !fs || !fs->is_array() ||
+      fs->get_array().empty())
+    return false;
+  out.events = static_cast<std::uint32_t>(n->get_int64());
+  if (full) {
+    for (const auto& f : fs->get_array()) {
+      if (!f.is_object()) return false;
+      out.failures.push_back(failure_of(f.get_object()));
+    }
+    auto bytes = http::base64_decode(str(o, "group"));
+    if (!bytes) return false;
+    out.group_bytes = std::move(*bytes);
+  }
+  return true;
 }
 
 }  // namespace iomt::transport::deadletter

@@ -35,3 +35,14 @@ if(TARGET iomtflow AND TARGET iomtflow-bench-amqp)
     TIMEOUT 400
     ENVIRONMENT "IOMTFLOW=$<TARGET_FILE:iomtflow>;IOMT_AMQP_TOOL=$<TARGET_FILE:iomtflow-bench-amqp>;IOMT_SOURCE_DIR=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
 endif()
+
+# Bounds of the dead-letter store (issue 12): a flood of unmappable events stays under
+# deadletter.max_bytes with every drop counted; the count policy stores nothing. About a minute.
+add_test(NAME fault_deadletter_bounds
+         COMMAND ${IOMT_IT_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/deadletter_bounds_it.py
+         WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+set_tests_properties(fault_deadletter_bounds PROPERTIES
+  LABELS "fault"
+  RESOURCE_LOCK fhir-server
+  TIMEOUT 300
+  ENVIRONMENT "IOMTFLOW=$<TARGET_FILE:iomtflow>;IOMT_SHARED_DIR=${IOMT_SHARED_DIR};IOMT_SOURCE_DIR=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")

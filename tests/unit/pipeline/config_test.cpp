@@ -126,3 +126,53 @@ deadletter: {dir: dl}
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(deadletter_bounds_and_policy) {
+  const std::string base = "mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: none}}\n";
+  auto c = parse_config(base, ".");
+  BOOST_REQUIRE(c);
+  BOOST_TEST(c->deadletter.max_bytes == 1ull << 30);  // an operator's defaults: 1 GiB, 14 days
+  BOOST_TEST(c->deadletter.max_age.count() == 14ll * 86400 * 1000);
+  BOOST_TEST(c->deadletter.max_entries_per_submission == 10u);
+  BOOST_TEST(c->deadletter.policy.empty());
+  c = parse_config(base + R"(deadletter:
+  max_bytes: 2MiB
+  max_age: 36h
+  max_entries_per_submission: 10
+  policy: {TemplateNotFoundException: count, InvalidDataFormatException: store}
+)",
+                   ".");
+  BOOST_REQUIRE_MESSAGE(c, (c ? "" : c.error().field + ": " + c.error().message));
+  BOOST_TEST(c->deadletter.max_bytes == 2u << 20);
+  BOOST_TEST(c->deadletter.max_age.count() == 36ll * 3600 * 1000);
+  BOOST_TEST(c->deadletter.max_entries_per_submission == 10u);
+  BOOST_TEST(c->deadletter.policy.at("TemplateNotFoundException") == "count");
+  BOOST_TEST(c->deadletter.policy.at("InvalidDataFormatException") == "store");
+  c = parse_config(base + "deadletter: {max_bytes: 0, max_age: 0, max_entries_per_submission: 1}\n", ".");
+  BOOST_REQUIRE(c);  // 0: no bound
+  BOOST_TEST(c->deadletter.max_bytes == 0u);
+  c = parse_config(base + "deadletter: {max_age: 7d}\n", ".");
+  BOOST_REQUIRE(c);
+  BOOST_TEST(c->deadletter.max_age.count() == 7ll * 86400 * 1000);
+
+  struct {
+    const char* yaml;
+    const char* field;
+  } bad[] = {
+      {"deadletter: {max_bytes: 100KiB}", "deadletter.max_bytes"},
+      {"deadletter: {max_bytes: lots}", "deadletter.max_bytes"},
+      {"deadletter: {max_age: 30s}", "deadletter.max_age"},
+      {"deadletter: {max_age: forever}", "deadletter.max_age"},
+      {"deadletter: {max_entries_per_submission: 0}", "deadletter.max_entries_per_submission"},
+      {"deadletter: {policy: [count]}", "deadletter.policy"},
+      {"deadletter: {policy: {TemplateNotFoundException: drop}}", "deadletter.policy.TemplateNotFoundException"},
+      {"deadletter: {max_size: 1GiB}", "deadletter.max_size"},
+  };
+  for (const auto& b : bad) {
+    BOOST_TEST_CONTEXT(b.yaml) {
+      auto r = parse_config(base + b.yaml, ".");
+      BOOST_REQUIRE(!r);
+      BOOST_TEST(r.error().field == b.field, r.error().field << ": " << r.error().message);
+    }
+  }
+}

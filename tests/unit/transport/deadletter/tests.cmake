@@ -6,3 +6,7 @@ iomt_add_test(test_transport_deadletter
 iomt_add_test(test_deadletter_cli
   SOURCES unit/transport/deadletter/cli_test.cpp
   LIBS iomt_pipeline)
+# The store's sans-io parts: file names and drops, recent ids, policy, groups, lines (issue 12).
+iomt_add_test(test_transport_deadletter_format
+  SOURCES unit/transport/deadletter/format_test.cpp
+  LIBS iomt_transport)
