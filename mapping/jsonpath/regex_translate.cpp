@@ -119,7 +119,11 @@ public:
           ++i_;
           atom(1);
           break;
-        default: {  // '.', '^', '$' and literal characters mean the same in both
+        case '^':
+        case '$':
+          anchor(std::string(1, c), 1);
+          break;
+        default: {  // '.' and literal characters mean the same in both
           std::size_t n = std::min(utf8_length(c), p_.size() - i_);
           emit(p_.substr(i_, n));
           i_ += n;
@@ -160,6 +164,15 @@ private:
     atom_ = w;
     quantified_ = false;
     frames_.back().heaviest = std::max(frames_.back().heaviest, w);
+  }
+
+  // An anchor of `len` pattern bytes at i_. .NET lets a quantifier follow one (`^*`); PCRE2 only
+  // a group, so a quantified anchor is wrapped in one.
+  void anchor(const std::string& text, std::size_t len) {
+    bool quantified = i_ + len < p_.size() && std::string_view("*+?{").find(p_[i_ + len]) != std::string_view::npos;
+    emit(quantified ? "(?:" + text + ")" : text);
+    i_ += len;
+    atom(1);
   }
 
   // A quantifier of `len` bytes whose largest repetition count PCRE2 compiles is `copies`.
@@ -607,6 +620,9 @@ private:
       case 'G':
       case 'Z':
       case 'z':
+        --i_;
+        anchor(std::string("\\") + c, 2);
+        return true;
       case 'd':
       case 'D':
       case 's':

@@ -42,6 +42,7 @@ BOOST_AUTO_TEST_CASE(rewrites) {
   BOOST_TEST(pcre("(?(ab)c|d)") == "(?(?=ab)c|d)");
   BOOST_TEST(pcre("(?(?=a)b)") == "(?(?=a)b)");
   BOOST_TEST(pcre("a(?#note)*") == "a*");
+  BOOST_TEST(pcre("^*a\\b?$") == "(?:^)*a(?:\\b)?$");  // .NET may quantify an anchor, PCRE2 a group
   BOOST_TEST(pcre("(?x) a b # c\n [ ] \\ ") == "(?)ab[ ]\\ ");
   BOOST_TEST(pcre("(?ix-s:a b)(?-x) c") == "(?i-s:ab)(?) c");
   BOOST_TEST(pcre("(?n)(a)(?<b>c)") == "(?n)(a)(?<g1>c)");
