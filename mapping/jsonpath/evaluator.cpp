@@ -12,7 +12,8 @@
 //
 // No allocation per call beyond `out`: the tree walk and filter operands use per-thread scratch
 // stacks (LIFO segments, addressed by index because nested use may grow them). Recursion depth is
-// bounded by the compiled program (program.hpp limits), never by the document.
+// bounded by the compiled program (program.hpp limits), never by the document; the work of one
+// select by max_visits.
 #include "mapping/jsonpath/jvalue_compare.hpp"
 #include "mapping/jsonpath/program.hpp"
 
@@ -111,11 +112,22 @@ private:
   token root_;
   scratch& s_;
   std::optional<error> err_;  // set on failure only: no string work per select
+  std::uint64_t visits_ = 0;  // tokens handed to a step or a walk so far (max_visits)
+
+  // Counts one visited token; false (failure set) past max_visits.
+  bool visit_one() {
+    if (++visits_ <= max_visits) return true;
+    fail({"The JSONPath '" + p_.text + "' visited more than " + std::to_string(max_visits) +
+              " tokens of this document; iomtflow stops there (chained scans such as ..* multiply).",
+          "NotSupportedException"});
+    return false;
+  }
 
   // Applies step i of `path` to t and feeds each result through the remaining steps into `sink`.
   template <class Sink>
   flow run(const path_ref& path, std::uint32_t i, token t, Sink& sink) {
     if (i == path.count) return sink(t);
+    if (!visit_one()) return flow::fail;
     const step& st = p_.steps[path.first + i];
     auto next = [&](token u) { return run(path, i + 1, u, sink); };
     const json::value& v = *t.v;
@@ -180,7 +192,7 @@ private:
         }
         return flow::next;
       }
-      case step_kind::query_scan:  // QueryScanFilter: DescendantsAndSelf (or the token itself)
+      case step_kind::query_scan:           // QueryScanFilter: DescendantsAndSelf (or the token itself)
         if (p_.exprs[st.expr].object_only)  // the filter is false, without error, on non-objects
           return walk_objects(t, [&](token u) {
             bool hit = false;
@@ -246,6 +258,10 @@ private:
         continue;
       }
       token c = child(top.parent, top.next++);
+      if (!visit_one()) {
+        result = flow::fail;
+        break;
+      }
       if (flow f = visit(c); f != flow::next) {  // may grow s_.frames: `top` is dead from here
         result = f;
         break;
@@ -277,6 +293,10 @@ private:
       }
       const std::uint32_t k = top.next++;
       const json::value* c = parent.is_array() ? &parent.as_array()[k] : &parent.as_object()[k].val;
+      if (!visit_one()) {
+        result = flow::fail;
+        break;
+      }
       if (!c->is_container()) continue;
       if (c->is_object())
         if (flow f = visit(token{c, nullptr}); f != flow::next) {  // may grow s_.frames: `top` is dead

@@ -99,6 +99,13 @@ struct program {
 inline constexpr std::size_t max_steps = 256;   // steps in the whole expression
 inline constexpr int max_filter_depth = 16;     // [?( ... [?( ... )] ... )]
 inline constexpr int max_composite_depth = 32;  // alternations of && and ||
+// Evaluation limit (not Newtonsoft's): tokens one select may visit, filter operands included
+// (about 20 ms). Chained scans multiply: each `..*` reaches every token again from each of its
+// ancestors, so k of them in a row grow like the document's depth to the power k, and a short
+// path could keep a thread busy for minutes; beyond the limit select fails
+// (NotSupportedException). A template visits each token a few times: a scan such as
+// `$..[?(@heartRate)]` stays within it up to documents of about a million tokens.
+inline constexpr std::uint64_t max_visits = 2'000'000;
 
 // parser.cpp
 boost::system::result<std::shared_ptr<const program>, error> parse(std::string_view text);

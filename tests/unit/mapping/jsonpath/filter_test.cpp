@@ -147,15 +147,15 @@ BOOST_AUTO_TEST_CASE(regex_from_the_document_and_bad_patterns) {
   BOOST_TEST(select_error("$[?(@.n =~ /a(/)]", R"([{"n":"abc"}])").type == "RegexParseException");
   // ...and only then.
   BOOST_TEST(select("$[?(@.n =~ /a(/)]", R"([{"n":5}])").empty());
-  // .NET-only constructs are reported as unsupported.
-  BOOST_TEST(select_error("$[?(@.n =~ /(?<=a)b/)]", R"([{"n":"abc"}])").type == "NotSupportedException");
-  // Huge repetition counts are refused instead of building a huge automaton.
+  // .NET constructs PCRE2 lacks are reported as unsupported (more in regex_test.cpp).
+  BOOST_TEST(select_error("$[?(@.n =~ /[a-z-[b]]/)]", R"([{"n":"abc"}])").type == "NotSupportedException");
+  // Huge repetition counts are refused instead of building a huge program.
   BOOST_TEST(select_error("$[?(@.n =~ /a{1000}{1000}/)]", R"([{"n":"abc"}])").type == "NotSupportedException");
-  // Back-references still work (backtracking matcher), on inputs of a bounded size.
+  // Back-references work, on long inputs too.
   BOOST_TEST(select(R"($[?(@.n =~ /(a)\1/)])", R"([{"n":"xaay"},{"n":"xay"}])").size() == 1u);
   std::string long_doc = R"([{"n":")" + std::string(100'000, 'a') + R"("}])";
-  BOOST_TEST(select_error(R"($[?(@.n =~ /(a)\1/)])", long_doc).type == "NotSupportedException");
-  // Without back-references the matcher is linear and recursion-free: long inputs are fine.
+  BOOST_TEST(select(R"($[?(@.n =~ /(a)\1/)])", long_doc).size() == 1u);
+  // Long inputs are fine; hopeless searches end early (a required 'b' that is not there).
   BOOST_TEST(select("$[?(@.n =~ /(a|aa)*b/)]", long_doc).empty());
   BOOST_TEST(select("$[?(@.n =~ /^a+$/)]", long_doc).size() == 1u);
 }

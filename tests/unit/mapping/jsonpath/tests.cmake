@@ -6,4 +6,7 @@ iomt_add_test(test_jsonpath
           unit/mapping/jsonpath/compare_test.cpp
           unit/mapping/jsonpath/medtech_test.cpp
           unit/mapping/jsonpath/scan_test.cpp
+          unit/mapping/jsonpath/regex_test.cpp
+          unit/mapping/jsonpath/regex_limits_test.cpp
+          unit/mapping/jsonpath/regex_translate_test.cpp
   LIBS iomt_mapping_jsonpath)
