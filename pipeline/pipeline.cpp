@@ -86,6 +86,12 @@ void pipeline::stop() {
   for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) (*it)->stop();
 }
 
+bool pipeline::saturated() const {
+  for (const auto& sh : shards_)
+    if (sh->saturated()) return true;
+  return false;
+}
+
 std::size_t pipeline::shard_of(std::string_view device_id) const { return fnv1a(device_id) % shards_.size(); }
 
 namespace {

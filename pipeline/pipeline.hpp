@@ -47,6 +47,9 @@ public:
   transport::submit_status submit(std::vector<transport::event>&& events, transport::completion done) override;
 
   std::size_t shard_count() const { return shards_.size(); }
+  // A shard holds as much as it may: submissions are refused (busy) until it writes some.
+  bool saturated() const;
+  std::string busy_reason() const override { return "the pipeline's queues are full"; }
   // Shard of a device id (stable; the same device always lands on the same shard).
   std::size_t shard_of(std::string_view device_id) const;
 

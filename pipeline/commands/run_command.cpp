@@ -417,7 +417,19 @@ int run(int argc, char** argv, int first) {
     if (buffer_log) {
       if (auto e = buffer_log->write_error())
         return text_response(bhttp::status::service_unavailable, "durable buffer not writable: " + e->message + "\n");
+      // Which bound pushes back (issue 12): a full buffer refuses ingest until the consumer catches up.
+      const auto st = buffer_log->stats();
+      if (st.max_bytes > 0 && st.disk_bytes + buffer_log->segment_bytes() > st.max_bytes) {
+        std::string why = "durable buffer full (" + std::to_string(st.disk_bytes) + " of " + std::to_string(st.max_bytes) +
+                          " bytes)";
+        if (auto f = fhir_failing_reason(); !f.empty()) why += ": the FHIR server is failing: " + f;
+        return text_response(bhttp::status::service_unavailable, why + "\n");
+      }
     }
+    if (pipe.saturated())
+      return text_response(bhttp::status::service_unavailable,
+                           "pipeline queues full (pipeline.queue_capacity / queue_measurements): the FHIR server is "
+                           "slower than the input\n");
     const std::string failing = fhir_failing_reason();
     if (ready.fhir_ok && ready.source_ok && amqp_ready() && failing.empty())
       return text_response(bhttp::status::ok, "ready\n");
