@@ -67,7 +67,12 @@ metrics::metrics(std::size_t shards)
   }
 }
 
-std::string metrics::serialize() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+std::string metrics::serialize() const {
+  auto families = registry_->Collect();
+  for (const auto& c : collectables_)
+    for (auto& f : c->Collect()) families.push_back(std::move(f));
+  return prometheus::TextSerializer().Serialize(families);
+}
 
 void metrics::dead_lettered(std::string_view stage, std::string_view type) {
   // The store keeps MedTech's stage names; the label uses this file's (as iomtflow_errors_total).

@@ -27,7 +27,11 @@ public:
   explicit metrics(std::size_t shards);
 
   prometheus::Registry& registry() { return *registry_; }
-  std::string serialize() const;  // Prometheus text exposition format 0.0.4
+  // Prometheus text exposition format 0.0.4: the registry's families and every collectable's.
+  std::string serialize() const;
+  // A component's counters read at scrape time (transport/metrics/collector.hpp). Not thread-safe:
+  // add them at start-up, before /metrics is served.
+  void add_collectable(std::shared_ptr<prometheus::Collectable> c) { collectables_.push_back(std::move(c)); }
 
   // Set once in the constructor; the registry owns them.
   prometheus::Counter* device_events;
@@ -86,6 +90,7 @@ public:
 private:
   static constexpr std::size_t http_routes = 6;  // ingest, /metrics, /healthz, /readyz, designer, other
   std::shared_ptr<prometheus::Registry> registry_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   std::unique_ptr<std::array<std::atomic<prometheus::Counter*>, http_routes * 600>> http_children_;
   prometheus::Family<prometheus::Counter>* errors_;
   prometheus::Family<prometheus::Gauge>* queue_depth_;

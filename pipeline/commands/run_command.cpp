@@ -13,7 +13,9 @@
 #include "pipeline/metrics.hpp"
 #include "pipeline/pipeline.hpp"
 #include "transport/amqp/eventhubs/eventhubs_source.hpp"
-#include "transport/amqp/metrics_text.hpp"
+#include "transport/amqp/source_metrics.hpp"
+#include "transport/buffer/buffer_metrics.hpp"
+#include "transport/metrics/collector.hpp"
 #include "transport/amqp/source.hpp"
 #include "transport/buffer/durable_source.hpp"
 #include "transport/deadletter/store.hpp"
@@ -361,6 +363,26 @@ int run(int argc, char** argv, int first) {
     if (auto why = guarded.failing_reason(); !why.empty()) return why;
     return http_direct.failing_reason();
   };
+  // Components keep their own counters; these collectors read them at scrape time (issue 16).
+  metrics.add_collectable(std::make_shared<transport::metrics::scrape_collector>(
+      [&](std::vector<prometheus::MetricFamily>& out) {
+        using prometheus::MetricType;
+        if (dead_letters) {
+          const std::uint64_t buffered = durable ? durable->stats().dead_letter_errors.load() : 0;
+          auto f = transport::metrics::family("iomtflow_deadletter_write_errors_total",
+                                              "Failed writes to the dead-letter store (the events stay unacknowledged)",
+                                              MetricType::Counter);
+          transport::metrics::add_sample(
+              f, static_cast<double>(buffered + guarded.stats().write_errors.load() + http_direct.stats().write_errors.load()));
+          out.push_back(std::move(f));
+        }
+        if (durable)
+          for (auto& f : transport::buffer::buffer_families(*buffer_log, *durable)) out.push_back(std::move(f));
+        std::vector<std::pair<std::string_view, transport::amqp::source_stats>> amqp_stats;
+        if (amqp) amqp_stats.emplace_back("amqp", amqp->stats());
+        if (eventhubs) amqp_stats.emplace_back("eventhubs", eventhubs->stats());
+        for (auto& f : transport::amqp::source_families(amqp_stats)) out.push_back(std::move(f));
+      }));
   server.add_route(bhttp::verb::get, "/metrics", [&](const transport::http::request&) {
     {
       std::uint64_t waiting = guarded.stats().waiting_events.load() + http_direct.stats().waiting_events.load();
@@ -374,41 +396,7 @@ int run(int argc, char** argv, int first) {
       metrics.oldest_unwritten_age->Set(static_cast<double>(oldest_ms) / 1000.0);
       metrics.fhir_failing->Set(fhir_failing_reason().empty() ? 0 : 1);
     }
-    std::string text = metrics.serialize();
-    auto line = [&](const char* name, const char* type, double v, const char* help) {
-      text += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-              std::to_string(v) + "\n";
-    };
-    if (dead_letters) {
-      const std::uint64_t buffered_errors = durable ? durable->stats().dead_letter_errors.load() : 0;
-      line("iomtflow_deadletter_write_errors_total", "counter",
-           static_cast<double>(buffered_errors + guarded.stats().write_errors.load() + http_direct.stats().write_errors.load()),
-           "Failed writes to the dead-letter store (the events stay unacknowledged)");
-    }
-    if (durable) {
-      // Durable buffer and dead-letter figures (TODO: move into pipeline::metrics).
-      const auto st = buffer_log->stats();
-      const auto& ds = durable->stats();
-      line("iomtflow_buffer_bytes", "gauge", static_cast<double>(st.disk_bytes), "Bytes of the durable buffer on disk");
-      line("iomtflow_buffer_max_bytes", "gauge", static_cast<double>(st.max_bytes), "Size bound of the durable buffer (buffer.max_bytes)");
-      line("iomtflow_buffer_lag_events", "gauge", static_cast<double>(durable->lag()),
-           "Events accepted into the buffer whose outcome is not final yet (consumer lag)");
-      line("iomtflow_buffer_appended_events_total", "counter", static_cast<double>(st.appended_records),
-           "Events appended to the durable buffer");
-      line("iomtflow_buffer_fsyncs_total", "counter", static_cast<double>(st.fsyncs), "Group-commit fsyncs of the durable buffer");
-      line("iomtflow_buffer_refused_total", "counter", static_cast<double>(ds.refused_submits.load() + ds.failed_appends.load()),
-           "Submissions the buffer refused (full or not writable: HTTP 503)");
-      line("iomtflow_buffer_write_errors_total", "counter", static_cast<double>(st.write_errors), "Failed writes or fsyncs of the durable buffer");
-      line("iomtflow_buffer_redelivered_events_total", "counter", static_cast<double>(ds.redelivered_events.load()),
-           "Events submitted again after a transient failure");
-      line("iomtflow_buffer_recovered_bytes_dropped", "gauge", static_cast<double>(buffer_log->recovery().bytes_dropped()),
-           "Bytes cut from torn or corrupt segment tails at start-up");
-    }
-    std::vector<std::pair<std::string_view, transport::amqp::source_stats>> amqp_stats;
-    if (amqp) amqp_stats.emplace_back("amqp", amqp->stats());
-    if (eventhubs) amqp_stats.emplace_back("eventhubs", eventhubs->stats());
-    text += transport::amqp::metrics_text(amqp_stats);
-    return text_response(bhttp::status::ok, text, "text/plain; version=0.0.4; charset=utf-8");
+    return text_response(bhttp::status::ok, metrics.serialize(), "text/plain; version=0.0.4; charset=utf-8");
   });
   server.add_route(bhttp::verb::get, "/healthz", [](const transport::http::request&) {
     return text_response(bhttp::status::ok, "ok\n");
