@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.hpp"
 
+#include "mapping/fhir/value_check.hpp"
 #include "mapping/json/envelope.hpp"
 #include "mapping/json/reader.hpp"
 #include "pipeline/log.hpp"
@@ -104,6 +105,7 @@ struct chunk_result {
     std::uint32_t event;
     std::string type;
     std::string message;
+    const char* stage;  // "normalization" | "fhirConversion"
   };
   std::vector<failure> failures;
   std::uint64_t bytes = 0;
@@ -113,8 +115,8 @@ struct chunk_result {
 
 constexpr std::size_t chunk_events = 64;  // events per task: large enough to amortize, small enough to balance
 
-void normalize_chunk(const mapping::device::device_mapping& device, std::span<const transport::event> events,
-                     std::size_t first, chunk_result& out) {
+void normalize_chunk(const mapping::device::device_mapping& device, const mapping::fhir::fhir_mapping& fhir,
+                     std::span<const transport::event> events, std::size_t first, chunk_result& out) {
   ingest_scratch& s = scratch();
   for (std::size_t k = 0; k < events.size(); ++k) {
     const transport::event& ev = events[k];
@@ -122,8 +124,8 @@ void normalize_chunk(const mapping::device::device_mapping& device, std::span<co
     out.bytes += ev.body.size();
     s.arena.reset();
     s.measurements.clear();
-    auto fail = [&](std::string type, std::string message) {
-      out.failures.push_back({e, std::move(type), std::move(message)});
+    auto fail = [&](std::string type, std::string message, const char* stage = "normalization") {
+      out.failures.push_back({e, std::move(type), std::move(message), stage});
     };
     auto body = s.reader.read(ev.body, s.arena);
     if (!body) {
@@ -144,6 +146,12 @@ void normalize_chunk(const mapping::device::device_mapping& device, std::span<co
         fail("InvalidDataFormatException", "Measurement of type '" + m.type.substr(0, 100) + "' refused: " + why);
         continue;
       }
+      // A SampledData value that is not a FHIR decimal fails its measurement only (issue 13).
+      if (auto tpl = fhir.get(m.type); tpl)
+        if (auto bad = mapping::fhir::check_sampled_data_values(**tpl, m)) {
+          fail(bad->type, bad->message, "fhirConversion");
+          continue;
+        }
       m.ingestion_time = ev.enqueued_time;
       out.measurements.push_back(std::move(m));
       out.event_of.push_back(e);
@@ -174,7 +182,8 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
     const std::size_t count = std::min(chunk_events, n - first);
     for (std::size_t e = first; e < first + count; ++e)
       keys[e] = event_key(events[e].body, events[e].properties, events[e].system_properties);
-    normalize_chunk(*device_, std::span<const transport::event>(events).subspan(first, count), first, results[c]);
+    normalize_chunk(*device_, *fhir_, std::span<const transport::event>(events).subspan(first, count), first,
+                    results[c]);
   });
   auto sub = std::make_shared<submission>(std::move(keys), std::move(done), context_);
   std::vector<work_item> per_shard(shards_.size());
@@ -185,10 +194,11 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
     dropped += r.dropped;
     normalized += r.normalized;
     for (auto& f : r.failures) {
-      metrics_.error("normalization", f.type);
-      log::error(f.type, "device event not normalized",
-                 {{"stage", "normalization"}, {"type", f.type}, {"message", f.message}});
-      sub->report_failure(f.event, "normalization", mapping::mapping_error{std::move(f.type), std::move(f.message)});
+      const bool conversion = std::string_view(f.stage) == "fhirConversion";
+      metrics_.error(conversion ? "fhir_conversion" : "normalization", f.type);
+      log::error(f.type, conversion ? "measurement not converted" : "device event not normalized",
+                 {{"stage", f.stage}, {"type", f.type}, {"message", f.message}});
+      sub->report_failure(f.event, f.stage, mapping::mapping_error{std::move(f.type), std::move(f.message)});
     }
     for (std::size_t i = 0; i < r.measurements.size(); ++i) {
       work_item& w = per_shard[shard_of(r.measurements[i].device_id)];
