@@ -97,9 +97,11 @@ struct options {
 
 void usage() {
   std::cerr << "usage: iomtflow-loadgen send --url http://HOST:PORT [--hub H] [--key-name N --key-env VAR]\n"
-               "                            [--workload quantity|vitals] [--devices N] [--prefix P] [--first-seq N] [--batch N]\n"
+               "                            [--workload quantity|vitals] [--devices N] [--prefix P] [--first-seq N] "
+               "[--batch N]\n"
                "       iomtflow-loadgen ceiling --url http://HOST:PORT/fhir --template OBSERVATION.json [--search]\n"
-               "       iomtflow-loadgen print [--workload quantity|vitals] [--devices N] [--prefix P] [--first-seq N] [--messages N]\n"
+               "       iomtflow-loadgen print [--workload quantity|vitals] [--devices N] [--prefix P] [--first-seq N] "
+               "[--messages N]\n"
                "       common: [--connections N] [--rate MSGS_PER_S] [--duration S] [--messages N] [--timeout S]\n"
                "               [--retry-after-max S] [--label NAME] [--quiet]\n";
 }
@@ -143,9 +145,12 @@ std::optional<options> parse_args(int argc, char** argv) {
         std::cerr << "error: " << name << " needs a value\n";
         return std::nullopt;
       }
-      if (name == "--url") o.url = *v;
-      else if (name == "--hub") o.hub = *v;
-      else if (name == "--key-name") o.key_name = *v;
+      if (name == "--url")
+        o.url = *v;
+      else if (name == "--hub")
+        o.hub = *v;
+      else if (name == "--key-name")
+        o.key_name = *v;
       else if (name == "--key-env") {
         const char* k = std::getenv(std::string(*v).c_str());
         if (!k) {
@@ -157,18 +162,30 @@ std::optional<options> parse_args(int argc, char** argv) {
         auto w = parse_workload(*v);
         ok = w.has_value();
         if (w) o.load.kind = *w;
-      } else if (name == "--devices") ok = parse_number(*v, o.load.devices) && o.load.devices > 0;
-      else if (name == "--prefix") o.load.prefix = *v;
-      else if (name == "--first-seq") ok = parse_number(*v, o.first_seq);
-      else if (name == "--batch") ok = parse_number(*v, o.batch);
-      else if (name == "--template") o.template_file = *v;
-      else if (name == "--connections") ok = parse_number(*v, o.connections) && o.connections > 0;
-      else if (name == "--rate") ok = parse_number(*v, o.rate) && o.rate >= 0;
-      else if (name == "--duration") ok = parse_number(*v, o.duration) && o.duration >= 0;
-      else if (name == "--messages") ok = parse_number(*v, o.messages);
-      else if (name == "--timeout") ok = parse_number(*v, o.timeout) && o.timeout > 0;
-      else if (name == "--retry-after-max") ok = parse_number(*v, o.retry_after_max) && o.retry_after_max >= 0;
-      else if (name == "--label") o.label = *v;
+      } else if (name == "--devices")
+        ok = parse_number(*v, o.load.devices) && o.load.devices > 0;
+      else if (name == "--prefix")
+        o.load.prefix = *v;
+      else if (name == "--first-seq")
+        ok = parse_number(*v, o.first_seq);
+      else if (name == "--batch")
+        ok = parse_number(*v, o.batch);
+      else if (name == "--template")
+        o.template_file = *v;
+      else if (name == "--connections")
+        ok = parse_number(*v, o.connections) && o.connections > 0;
+      else if (name == "--rate")
+        ok = parse_number(*v, o.rate) && o.rate >= 0;
+      else if (name == "--duration")
+        ok = parse_number(*v, o.duration) && o.duration >= 0;
+      else if (name == "--messages")
+        ok = parse_number(*v, o.messages);
+      else if (name == "--timeout")
+        ok = parse_number(*v, o.timeout) && o.timeout > 0;
+      else if (name == "--retry-after-max")
+        ok = parse_number(*v, o.retry_after_max) && o.retry_after_max >= 0;
+      else if (name == "--label")
+        o.label = *v;
       else {
         std::cerr << "error: unknown option " << name << '\n';
         return std::nullopt;
@@ -221,11 +238,11 @@ public:
     nonce_ = std::random_device{}();
     nonce_ = (nonce_ << 32) ^ static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
     if (o_.mode == "send" && !o_.key_name.empty())
-      auth_ = iomt::transport::http::make_sas_token("http://" + t_.host + "/" + o_.hub, o_.key_name, o_.key,
-                                                    std::chrono::duration_cast<std::chrono::seconds>(
-                                                        std::chrono::system_clock::now().time_since_epoch())
-                                                            .count() +
-                                                        3600);
+      auth_ = iomt::transport::http::make_sas_token(
+          "http://" + t_.host + "/" + o_.hub, o_.key_name, o_.key,
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count() +
+              3600);
     per_request_ = o_.mode == "send" && o_.batch > 0 ? o_.batch : 1;
     next_seq_ = o_.first_seq;
   }
@@ -261,7 +278,8 @@ public:
     getrusage(RUSAGE_SELF, &ru);
     const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                        static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    const double elapsed = std::chrono::duration<double>((last_answer_ > start_ ? last_answer_ : clock_type::now()) - start_).count();
+    const double elapsed =
+        std::chrono::duration<double>((last_answer_ > start_ ? last_answer_ : clock_type::now()) - start_).count();
     // Rates: over the --duration window when there is one (answers after it are the drain), else
     // over the whole run.
     const bool windowed = o_.duration > 0 && elapsed >= o_.duration;
@@ -269,13 +287,14 @@ public:
     const double msgs = static_cast<double>(windowed ? window_messages_ : total_.messages);
     const double oks = static_cast<double>(windowed ? window_ok_ : total_.ok);
     char line[1024];
-    std::snprintf(line, sizeof line,
-                  "loadgen: label=%s mode=%s elapsed_s=%.3f requests=%llu ok=%llu status_503=%llu errors=%llu other=%llu "
-                  "messages=%llu msgs_per_s=%.1f ok_per_s=%.1f lat_p50_ms=%.2f lat_p90_ms=%.2f lat_p99_ms=%.2f "
-                  "lat_max_ms=%.2f cpu_s=%.2f next_seq=%llu",
-                  o_.label.c_str(), o_.mode.c_str(), elapsed, ull(total_.requests), ull(total_.ok), ull(total_.s503),
-                  ull(errors_), ull(other_), ull(total_.messages), msgs / span, oks / span, latency_.quantile_ms(0.5),
-                  latency_.quantile_ms(0.9), latency_.quantile_ms(0.99), latency_.quantile_ms(1.0), cpu, ull(next_seq_));
+    std::snprintf(
+        line, sizeof line,
+        "loadgen: label=%s mode=%s elapsed_s=%.3f requests=%llu ok=%llu status_503=%llu errors=%llu other=%llu "
+        "messages=%llu msgs_per_s=%.1f ok_per_s=%.1f lat_p50_ms=%.2f lat_p90_ms=%.2f lat_p99_ms=%.2f "
+        "lat_max_ms=%.2f cpu_s=%.2f next_seq=%llu",
+        o_.label.c_str(), o_.mode.c_str(), elapsed, ull(total_.requests), ull(total_.ok), ull(total_.s503),
+        ull(errors_), ull(other_), ull(total_.messages), msgs / span, oks / span, latency_.quantile_ms(0.5),
+        latency_.quantile_ms(0.9), latency_.quantile_ms(0.99), latency_.quantile_ms(1.0), cpu, ull(next_seq_));
     std::cout << line << std::endl;
     for (const auto& [status, n] : other_statuses_)
       std::cerr << "[" << o_.label << "] status " << status << ": " << n << " answers\n";
@@ -306,7 +325,8 @@ private:
   }
 
   std::int64_t unix_ns() const {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
   }
 
   void build_send(std::uint64_t seq, http::request<http::string_body>& req) {
@@ -506,12 +526,13 @@ private:
       total_.messages += now_.messages;
       if (!o_.quiet) {
         char line[512];
-        std::snprintf(line, sizeof line,
-                      "[%s] %3llus  req/s=%-6llu msg/s=%-7llu ok/s=%-6llu 503/s=%-5llu | ok=%llu 503=%llu err=%llu other=%llu "
-                      "inflight=%zu p50=%.1fms p99=%.1fms",
-                      o_.label.c_str(), ull(tick), ull(now_.requests), ull(now_.messages), ull(now_.ok), ull(now_.s503),
-                      ull(total_.ok), ull(total_.s503), ull(errors_), ull(other_), inflight_, second_.quantile_ms(0.5),
-                      second_.quantile_ms(0.99));
+        std::snprintf(
+            line, sizeof line,
+            "[%s] %3llus  req/s=%-6llu msg/s=%-7llu ok/s=%-6llu 503/s=%-5llu | ok=%llu 503=%llu err=%llu other=%llu "
+            "inflight=%zu p50=%.1fms p99=%.1fms",
+            o_.label.c_str(), ull(tick), ull(now_.requests), ull(now_.messages), ull(now_.ok), ull(now_.s503),
+            ull(total_.ok), ull(total_.s503), ull(errors_), ull(other_), inflight_, second_.quantile_ms(0.5),
+            second_.quantile_ms(0.99));
         std::cerr << line << std::endl;
       }
       now_ = {};
@@ -576,8 +597,10 @@ int main(int argc, char** argv) {
     std::stringstream ss;
     ss << in.rdbuf();
     std::string error;
-    if (!in) error = "cannot read the file";
-    else tpl = observation_template::parse(ss.str(), error);
+    if (!in)
+      error = "cannot read the file";
+    else
+      tpl = observation_template::parse(ss.str(), error);
     if (!tpl) {
       std::cerr << "error: --template " << o->template_file << ": " << error << '\n';
       return 2;

@@ -208,7 +208,8 @@ void observation_template::render(std::uint64_t seq, std::uint64_t nonce, render
   for (int i = 0; i < 16; ++i) out.id[static_cast<std::size_t>(15 - i)] = hex[(nonce >> (4 * i)) & 0xF];
   for (int i = 0; i < 16; ++i) out.id[static_cast<std::size_t>(63 - i)] = hex[(seq >> (4 * i)) & 0xF];
   // A distinct second per Observation, in 2030 so it never meets the device workloads' readings.
-  const std::int64_t t = 1893456000 + static_cast<std::int64_t>(seq) + static_cast<std::int64_t>(nonce % 1000) * 1000000;
+  const std::int64_t t =
+      1893456000 + static_cast<std::int64_t>(seq) + static_cast<std::int64_t>(nonce % 1000) * 1000000;
   out.identifier_value = value_prefix_;
   append_compact_utc(t, out.identifier_value);
   out.identifier_value += "Z.";
@@ -220,11 +221,18 @@ void observation_template::render(std::uint64_t seq, std::uint64_t nonce, render
     out.body += pieces_[i];
     if (i >= slots_.size()) break;
     switch (slots_[i]) {
-      case slot_id: out.body += out.id; break;
-      case slot_value: append_json_escaped(out.identifier_value, out.body); break;
+      case slot_id:
+        out.body += out.id;
+        break;
+      case slot_value:
+        append_json_escaped(out.identifier_value, out.body);
+        break;
       case slot_start:
-      case slot_end: append_roundtrip_utc(t, out.body); break;
-      default: break;
+      case slot_end:
+        append_roundtrip_utc(t, out.body);
+        break;
+      default:
+        break;
     }
   }
 }

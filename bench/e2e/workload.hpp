@@ -28,7 +28,7 @@ enum class workload_kind { quantity, vitals };
 struct workload {
   workload_kind kind = workload_kind::quantity;
   std::size_t devices = 100;
-  std::string prefix = "bench";       // device ids "<prefix>-d00042", patients "<prefix>-p00042"
+  std::string prefix = "bench";         // device ids "<prefix>-d00042", patients "<prefix>-p00042"
   std::int64_t base_unix = 1704067200;  // 2024-01-01T00:00:00Z: readings start here
 
   // Readings (FHIR measurements) per message.
