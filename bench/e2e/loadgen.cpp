@@ -30,14 +30,17 @@
 // Output: a progress line per second on stderr, then one summary line on stdout:
 //   loadgen: label=.. mode=.. elapsed_s=.. requests=.. ok=.. status_503=.. errors=.. other=..
 //            messages=.. msgs_per_s=.. ok_per_s=.. lat_p50_ms=.. lat_p90_ms=.. lat_p99_ms=.. lat_max_ms=.. cpu_s=..
-//            next_seq=.. entry_errors=.. unanswered=.. cut_off=0|1 interrupted=0|1
+//            next_seq=.. entry_errors=.. unanswered=.. cut_off=0|1 interrupted=0|1 sent_per_s=.. late_ok_per_s=..
 // (ok = 201 for send, 2xx for ceiling; messages = messages in ok answers (ceiling: Observations
 // written, i.e. the 2xx entries of a batch Bundle); msgs_per_s / ok_per_s = those answered within
 // --duration divided by it (later answers are the drain), or over the whole run without
 // --duration; latency = request written -> answer read, ok answers only; elapsed = first request
 // -> last answer; next_seq = the first sequence number a following run can use without repeating
 // a message; entry_errors = batch entries not 2xx; unanswered = requests in flight when the run
-// was cut off or interrupted).
+// was cut off or interrupted; sent_per_s = messages sent within --duration divided by it;
+// late_ok_per_s = messages answered ok in the second half of --duration divided by its length:
+// for a paced run whose latency is below half the duration it equals the pace unless the server
+// falls behind).
 #include "bench/e2e/latency.hpp"
 #include "bench/e2e/workload.hpp"
 #include "fhir/search.hpp"
@@ -332,16 +335,19 @@ public:
     const double span = windowed ? o_.duration : (elapsed > 0 ? elapsed : 1);
     const double msgs = static_cast<double>(windowed ? window_messages_ : total_.messages);
     const double oks = static_cast<double>(windowed ? window_ok_ : total_.ok);
+    const double sent = static_cast<double>(issued_) / (o_.duration > 0 ? o_.duration : span);
+    const double late = o_.duration > 0 ? static_cast<double>(late_messages_) / (o_.duration / 2) : 0.0;
     char line[1200];
     std::snprintf(
         line, sizeof line,
         "loadgen: label=%s mode=%s elapsed_s=%.3f requests=%llu ok=%llu status_503=%llu errors=%llu other=%llu "
         "messages=%llu msgs_per_s=%.1f ok_per_s=%.1f lat_p50_ms=%.2f lat_p90_ms=%.2f lat_p99_ms=%.2f "
-        "lat_max_ms=%.2f cpu_s=%.2f next_seq=%llu entry_errors=%llu unanswered=%llu cut_off=%d interrupted=%d",
+        "lat_max_ms=%.2f cpu_s=%.2f next_seq=%llu entry_errors=%llu unanswered=%llu cut_off=%d interrupted=%d "
+        "sent_per_s=%.1f late_ok_per_s=%.1f",
         o_.label.c_str(), o_.mode.c_str(), elapsed, ull(total_.requests), ull(total_.ok), ull(total_.s503),
         ull(errors_), ull(other_), ull(total_.messages), msgs / span, oks / span, latency_.quantile_ms(0.5),
         latency_.quantile_ms(0.9), latency_.quantile_ms(0.99), latency_.quantile_ms(1.0), cpu, ull(next_seq_),
-        ull(entry_errors_), ull(unanswered_), stopped_ && !signal_ ? 1 : 0, signal_ ? 1 : 0);
+        ull(entry_errors_), ull(unanswered_), stopped_ && !signal_ ? 1 : 0, signal_ ? 1 : 0, sent, late);
     std::cout << line << std::endl;
     for (const auto& [status, n] : other_statuses_)
       std::cerr << "[" << o_.label << "] status " << status << ": " << n << " answers\n";
@@ -581,6 +587,7 @@ private:
           if (!time_up()) {
             ++window_ok_;
             window_messages_ += messages;
+            if (deadline_ && t1 >= start_ + (*deadline_ - start_) / 2) late_messages_ += messages;
           }
           const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
           latency_.add(static_cast<std::uint64_t>(us));
@@ -669,6 +676,7 @@ private:
   window now_, total_;
   std::uint64_t errors_ = 0, other_ = 0, entry_errors_ = 0, unanswered_ = 0;
   std::uint64_t window_ok_ = 0, window_messages_ = 0;  // answered within --duration
+  std::uint64_t late_messages_ = 0;                    // answered in its second half
   std::map<unsigned, std::uint64_t> other_statuses_;
   int reported_bodies_ = 0, reported_errors_ = 0;
   bool stopped_ = false;
