@@ -159,7 +159,9 @@ double fill(const options& o) {
 }
 
 double drain(const options& o, std::size_t* received = nullptr, const char* what = "drain (bare Proton receiver)") {
-  iomt::bench::bare_receiver_options bo{o.url, o.ca, o.user, o.password, "/amq/queue/" + o.queue, o.count, 1000};
+  // The same credit window as iomtflow's source (--credit), so both drain under the same flow control.
+  iomt::bench::bare_receiver_options bo{
+      o.url, o.ca, o.user, o.password, "/amq/queue/" + o.queue, o.count, static_cast<int>(o.credit)};
   auto r = iomt::bench::bare_drain(bo);
   if (!r) throw std::runtime_error("drain: " + r.error());
   if (received) *received = r->received;
