@@ -193,23 +193,12 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
     bytes += r.bytes;
     dropped += r.dropped;
     normalized += r.normalized;
-    for (auto& f : r.failures) {
-      const bool conversion = std::string_view(f.stage) == "fhirConversion";
-      metrics_.error(conversion ? "fhir_conversion" : "normalization", f.type);
-      log::error(f.type, conversion ? "measurement not converted" : "device event not normalized",
-                 {{"stage", f.stage}, {"type", f.type}, {"message", f.message}});
-      sub->report_failure(f.event, f.stage, mapping::mapping_error{std::move(f.type), std::move(f.message)});
-    }
     for (std::size_t i = 0; i < r.measurements.size(); ++i) {
       work_item& w = per_shard[shard_of(r.measurements[i].device_id)];
       w.measurements.push_back(std::move(r.measurements[i]));
       w.acks.push_back({sub, r.event_of[i]});
     }
   }
-  metrics_.device_events->Increment(static_cast<double>(n));
-  metrics_.ingress_bytes->Increment(static_cast<double>(bytes));
-  if (dropped) metrics_.dropped_events->Increment(static_cast<double>(dropped));
-  metrics_.normalized_events->Increment(static_cast<double>(normalized));
   metrics_.normalize_seconds->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
   // Reserve a queue slot on every target shard first, so a refusal leaves nothing half-submitted.
@@ -224,11 +213,25 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
     metrics_.backpressure->Increment();
     return stopping_ ? transport::submit_status::shutting_down : transport::submit_status::busy;
   }
+  // Counted once the submission is accepted: a busy answer is submitted again and would count twice.
+  metrics_.device_events->Increment(static_cast<double>(n));
+  metrics_.ingress_bytes->Increment(static_cast<double>(bytes));
+  if (dropped) metrics_.dropped_events->Increment(static_cast<double>(dropped));
+  metrics_.normalized_events->Increment(static_cast<double>(normalized));
   std::size_t units = 0;
   for (const auto& w : per_shard) units += w.measurements.size();
   sub->add_units(units);
   for (std::size_t i = 0; i < shards_.size(); ++i)
     if (!per_shard[i].measurements.empty()) shards_[i]->push(std::move(per_shard[i]));
+  // Failures too are reported once accepted (the submitter's unit keeps the submission open).
+  for (auto& r : results)
+    for (auto& f : r.failures) {
+      const bool conversion = std::string_view(f.stage) == "fhirConversion";
+      metrics_.error(conversion ? "fhir_conversion" : "normalization", f.type);
+      log::error(f.type, conversion ? "measurement not converted" : "device event not normalized",
+                 {{"stage", f.stage}, {"type", f.type}, {"message", f.message}});
+      sub->report_failure(f.event, f.stage, mapping::mapping_error{std::move(f.type), std::move(f.message)});
+    }
   sub->finish_unit();  // the submitter's own unit
   return transport::submit_status::accepted;
 }
