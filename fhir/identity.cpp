@@ -75,7 +75,10 @@ asio::awaitable<std::vector<mapping::result<resource_ids>>> identity_resolver::r
     for (std::size_t d = 0; d < devices.size(); ++d) {
       if (!flow[d]) continue;
       const plan_request& rq = flow[d]->request();
-      auto [it, fresh] = seen.try_emplace(describe(rq) + '|' + rq.if_match_version, unique.size());
+      // Equal means the same request: a PUT of another body to the same URL goes in a later round.
+      std::string key = describe(rq) + '|' + rq.if_match_version;
+      if (rq.resource) key += '|' + to_json(*rq.resource);
+      auto [it, fresh] = seen.try_emplace(std::move(key), unique.size());
       if (fresh) unique.push_back(rq);
       slot[d] = it->second;
     }
