@@ -313,10 +313,12 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     c.mapping.fhir_mapping = resolve(config_dir, c.mapping.fhir_mapping);
 
     const YAML::Node p = root["pipeline"];
-    r.check_keys(p, "pipeline", {"shards", "queue_capacity", "flush_interval", "max_batch", "max_concurrent_devices"});
+    r.check_keys(p, "pipeline",
+                 {"shards", "queue_capacity", "queue_measurements", "flush_interval", "max_batch", "max_concurrent_devices"});
     if (p) {
       r.get(p, "pipeline", "shards", c.pipeline.shards);
       r.get(p, "pipeline", "queue_capacity", c.pipeline.queue_capacity);
+      r.get(p, "pipeline", "queue_measurements", c.pipeline.queue_measurements);
       r.get(p, "pipeline", "flush_interval", c.pipeline.flush_interval);
       r.get(p, "pipeline", "max_batch", c.pipeline.max_batch);
       r.get(p, "pipeline", "max_concurrent_devices", c.pipeline.max_concurrent_devices);
@@ -324,6 +326,8 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     if (c.pipeline.shards == 0) c.pipeline.shards = std::max(1u, std::thread::hardware_concurrency());
     if (c.pipeline.queue_capacity < 16) r.fail("pipeline.queue_capacity", "must be at least 16");
     if (c.pipeline.max_batch == 0) r.fail("pipeline.max_batch", "must be at least 1");
+    if (c.pipeline.queue_measurements < c.pipeline.max_batch)
+      r.fail("pipeline.queue_measurements", "must be at least pipeline.max_batch");
     if (c.pipeline.flush_interval.count() <= 0) r.fail("pipeline.flush_interval", "must be positive");
     if (c.pipeline.max_concurrent_devices == 0) r.fail("pipeline.max_concurrent_devices", "must be at least 1");
 

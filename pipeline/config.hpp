@@ -86,7 +86,8 @@ struct pipeline_config {
   std::uint32_t shards = 0;                 // 0 = number of cores
   std::size_t queue_capacity = 65536;       // work items per shard
   milliseconds flush_interval{1000};
-  std::size_t max_batch = 10000;            // measurements per shard flush
+  std::size_t max_batch = 10000;            // measurements per shard flush (at most)
+  std::size_t queue_measurements = 100000;  // measurements a shard holds (queued, windowed, being written)
   // Accepted for old configs: since one write plan per flush (issue 11) every device of a flush is
   // written together, fhir.max_connections requests (or Bundles) in flight per shard.
   std::uint32_t max_concurrent_devices = 16;

@@ -6,6 +6,7 @@
 #include "pipeline/metrics.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <set>
 
@@ -18,8 +19,6 @@ json::date_time now_utc() {
   const auto ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
   return {json::unix_epoch_ticks + ns / 100, json::date_kind::utc};
 }
-
-std::string status_label(unsigned status) { return status ? std::to_string(status) : "network"; }
 
 // Once per process (every shard's writer decides alike).
 void log_once(std::string_view msg, std::initializer_list<log::field> fields) {
@@ -64,8 +63,14 @@ mapping::result<std::unique_ptr<fhir_group_writer>> fhir_group_writer::create(bo
                                                                               metrics& m) {
   auto c = fhir::client::create(ioc.get_executor(), make_client_options(cfg));
   if (!c) return c.error();
-  (*c)->set_observer([&m](boost::beast::http::verb method, unsigned status, std::chrono::nanoseconds d) {
-    m.fhir_request(boost::beast::http::to_string(method), status_label(status), std::chrono::duration<double>(d).count());
+  // Labelled children resolved once per (method, status) on this shard's thread (issue 11).
+  auto cache = std::make_shared<metrics::fhir_request_cache>(m);
+  (*c)->set_observer([cache](boost::beast::http::verb method, unsigned status, std::chrono::nanoseconds d) {
+    char digits[8];
+    const std::string_view label =
+        status ? std::string_view(digits, static_cast<std::size_t>(std::snprintf(digits, sizeof digits, "%u", status)))
+               : std::string_view("network");
+    cache->observe(boost::beast::http::to_string(method), label, std::chrono::duration<double>(d).count());
   });
   return std::unique_ptr<fhir_group_writer>(new fhir_group_writer(std::move(*c), cfg, mapping));
 }

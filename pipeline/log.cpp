@@ -144,15 +144,12 @@ void set_rate_limit(unsigned b, std::chrono::milliseconds i) {
   interval = i;
 }
 
-void write(level l, std::string_view msg, std::initializer_list<field> fields) {
-  if (static_cast<int>(l) < min_level.load(std::memory_order_relaxed)) return;
-  std::lock_guard lock(mutex);
-  emit(l, msg, fields, 0);
-}
+namespace {
 
-void error(std::string_view key, std::string_view msg, std::initializer_list<field> fields) {
+// Token bucket per key (burst, then one per interval); the line printed after a pause says how
+// many were suppressed. Called with `mutex` held.
+void limited(level l, std::string_view key, std::string_view msg, std::initializer_list<field> fields) {
   const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(mutex);
   auto [it, fresh] = buckets.try_emplace(std::string(key), bucket{static_cast<double>(burst), now});
   bucket& b = it->second;
   if (!fresh) {
@@ -165,8 +162,27 @@ void error(std::string_view key, std::string_view msg, std::initializer_list<fie
     return;
   }
   b.tokens -= 1;
-  emit(level::error, msg, fields, b.suppressed);
+  emit(l, msg, fields, b.suppressed);
   b.suppressed = 0;
+}
+
+}  // namespace
+
+void write(level l, std::string_view msg, std::initializer_list<field> fields) {
+  if (static_cast<int>(l) < min_level.load(std::memory_order_relaxed)) return;
+  std::lock_guard lock(mutex);
+  // A repeating warning is rate-limited by its message, like errors by their key (issue 12).
+  if (l == level::warn) {
+    std::string key = "warn\x1f";
+    key += msg;
+    return limited(l, key, msg, fields);
+  }
+  emit(l, msg, fields, 0);
+}
+
+void error(std::string_view key, std::string_view msg, std::initializer_list<field> fields) {
+  std::lock_guard lock(mutex);
+  limited(level::error, key, msg, fields);
 }
 
 }  // namespace iomt::log

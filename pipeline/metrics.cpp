@@ -12,7 +12,10 @@ const Histogram::BucketBoundaries latency_buckets{0.0005, 0.001, 0.0025, 0.005, 
 const Histogram::BucketBoundaries size_buckets{1, 10, 50, 100, 500, 1000, 5000, 10000, 50000};
 }  // namespace
 
-metrics::metrics(std::size_t shards) : registry_(std::make_shared<prometheus::Registry>()) {
+metrics::metrics(std::size_t shards)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      http_children_(std::make_unique<std::array<std::atomic<prometheus::Counter*>, http_routes * 600>>()) {
+  for (auto& c : *http_children_) c.store(nullptr, std::memory_order_relaxed);
   auto& r = *registry_;
   auto counter = [&](const char* name, const char* help) { return &prometheus::BuildCounter().Name(name).Help(help).Register(r); };
   auto histogram = [&](const char* name, const char* help) { return &prometheus::BuildHistogram().Name(name).Help(help).Register(r); };
@@ -64,7 +67,12 @@ metrics::metrics(std::size_t shards) : registry_(std::make_shared<prometheus::Re
   }
 }
 
-std::string metrics::serialize() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+std::string metrics::serialize() const {
+  auto families = registry_->Collect();
+  for (const auto& c : collectables_)
+    for (auto& f : c->Collect()) families.push_back(std::move(f));
+  return prometheus::TextSerializer().Serialize(families);
+}
 
 void metrics::dead_lettered(std::string_view stage, std::string_view type) {
   // The store keeps MedTech's stage names; the label uses this file's (as iomtflow_errors_total).
@@ -89,7 +97,45 @@ void metrics::fhir_request(std::string_view method, std::string_view status, dou
 }
 
 void metrics::http_request(std::string_view route, unsigned status) {
-  http_requests_->Add({{"route", std::string(route)}, {"status", std::to_string(status)}}).Increment();
+  static constexpr std::array<std::string_view, http_routes - 1> routes{"ingest", "/metrics", "/healthz", "/readyz",
+                                                                       "designer"};
+  std::size_t r = 0;
+  while (r < routes.size() && routes[r] != route) ++r;
+  if (r == routes.size() || status >= 600) {  // not one of ours: the slow path
+    http_requests_->Add({{"route", std::string(route)}, {"status", std::to_string(status)}}).Increment();
+    return;
+  }
+  auto& slot = (*http_children_)[r * 600 + status];
+  prometheus::Counter* c = slot.load(std::memory_order_acquire);
+  if (!c) {
+    c = &http_requests_->Add({{"route", std::string(route)}, {"status", std::to_string(status)}});
+    slot.store(c, std::memory_order_release);  // Add returns the same child for the same labels
+  }
+  c->Increment();
+}
+
+void metrics::observe_ingest_to_persisted(double seconds, std::size_t n) {
+  if (n == 0) return;
+  if (n == 1) return ingest_to_persisted_seconds->Observe(seconds);
+  // One locked update for the whole submission instead of one per event.
+  std::vector<double> increments(latency_buckets.size() + 1, 0.0);
+  std::size_t b = 0;
+  while (b < latency_buckets.size() && seconds > latency_buckets[b]) ++b;
+  increments[b] = static_cast<double>(n);
+  ingest_to_persisted_seconds->ObserveMultiple(increments, seconds * static_cast<double>(n));
+}
+
+void metrics::fhir_request_cache::observe(std::string_view method, std::string_view status, double seconds) {
+  std::string k(method);
+  k += '|';
+  k += status;
+  auto it = children_.find(k);
+  if (it == children_.end())
+    it = children_
+             .emplace(k, &m_.fhir_requests_->Add({{"method", std::string(method)}, {"status", std::string(status)}},
+                                                 latency_buckets))
+             .first;
+  it->second->Observe(seconds);
 }
 
 }  // namespace iomt::pipeline

@@ -1,11 +1,13 @@
 #include "pipeline/pipeline.hpp"
 
+#include "mapping/fhir/value_check.hpp"
 #include "mapping/json/envelope.hpp"
 #include "mapping/json/reader.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/metrics.hpp"
 
 #include <chrono>
+#include <span>
 
 namespace iomt::pipeline {
 
@@ -55,7 +57,12 @@ std::string over_limit(const mapping::measurement& m) {
 pipeline::pipeline(const pipeline_config& cfg, std::shared_ptr<const mapping::device::device_mapping> device,
                    std::shared_ptr<const mapping::fhir::fhir_mapping> fhir, metrics& m, shard::writer_factory make_writer,
                    poison_options poison)
-    : cfg_(cfg), device_(std::move(device)), fhir_(std::move(fhir)), metrics_(m), poison_(poison) {
+    : cfg_(cfg),
+      device_(std::move(device)),
+      fhir_(std::move(fhir)),
+      metrics_(m),
+      poison_(poison),
+      pool_(cfg.shards > 1 ? cfg.shards - 1 : 0) {
   context_ = {&metrics_, &written_total_, &poison_};
   for (std::uint32_t i = 0; i < cfg_.shards; ++i)
     shards_.push_back(std::make_unique<shard>(i, cfg_, m, make_writer, written_total_));
@@ -80,7 +87,79 @@ void pipeline::stop() {
   for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) (*it)->stop();
 }
 
+bool pipeline::saturated() const {
+  for (const auto& sh : shards_)
+    if (sh->saturated()) return true;
+  return false;
+}
+
 std::size_t pipeline::shard_of(std::string_view device_id) const { return fnv1a(device_id) % shards_.size(); }
+
+namespace {
+
+// What one chunk of a submission's events became (normalized on some pool thread).
+struct chunk_result {
+  std::vector<mapping::measurement> measurements;  // in event order
+  std::vector<std::uint32_t> event_of;             // parallel: the event index of each
+  struct failure {
+    std::uint32_t event;
+    std::string type;
+    std::string message;
+    const char* stage;  // "normalization" | "fhirConversion"
+  };
+  std::vector<failure> failures;
+  std::uint64_t bytes = 0;
+  std::size_t dropped = 0;
+  std::size_t normalized = 0;
+};
+
+constexpr std::size_t chunk_events = 64;  // events per task: large enough to amortize, small enough to balance
+
+void normalize_chunk(const mapping::device::device_mapping& device, const mapping::fhir::fhir_mapping& fhir,
+                     std::span<const transport::event> events, std::size_t first, chunk_result& out) {
+  ingest_scratch& s = scratch();
+  for (std::size_t k = 0; k < events.size(); ++k) {
+    const transport::event& ev = events[k];
+    const auto e = static_cast<std::uint32_t>(first + k);
+    out.bytes += ev.body.size();
+    s.arena.reset();
+    s.measurements.clear();
+    auto fail = [&](std::string type, std::string message, const char* stage = "normalization") {
+      out.failures.push_back({e, std::move(type), std::move(message), stage});
+    };
+    auto body = s.reader.read(ev.body, s.arena);
+    if (!body) {
+      fail("InvalidDataFormatException", "Invalid event message. Cannot be parsed into a JSON object.");
+      continue;
+    }
+    // Properties are not date-sniffed (iomt-spec §2).
+    auto props = s.reader.read(ev.properties, s.arena, {.sniff_dates = false});
+    auto sys = s.reader.read(ev.system_properties, s.arena, {.sniff_dates = false});
+    const json::value env = json::make_envelope(*body, props ? *props : json::value{}, sys ? *sys : json::value{}, s.arena);
+    auto r = device.normalize(env, s.arena, s.measurements);
+    // Partial output of a failing event is still sent (managed service behaviour, §13.1).
+    if (!r) fail(r.error().type, r.error().message);
+    if (s.measurements.empty() && r) ++out.dropped;
+    out.normalized += s.measurements.size();
+    for (auto& m : s.measurements) {
+      if (std::string why = over_limit(m); !why.empty()) {
+        fail("InvalidDataFormatException", "Measurement of type '" + m.type.substr(0, 100) + "' refused: " + why);
+        continue;
+      }
+      // A SampledData value that is not a FHIR decimal fails its measurement only (issue 13).
+      if (auto tpl = fhir.get(m.type); tpl)
+        if (auto bad = mapping::fhir::check_sampled_data_values(**tpl, m)) {
+          fail(bad->type, bad->message, "fhirConversion");
+          continue;
+        }
+      m.ingestion_time = ev.enqueued_time;
+      out.measurements.push_back(std::move(m));
+      out.event_of.push_back(e);
+    }
+  }
+}
+
+}  // namespace
 
 transport::submit_status pipeline::submit(std::vector<transport::event>&& events, transport::completion done) {
   if (stopping_.load(std::memory_order_acquire) || draining_.load(std::memory_order_acquire))
@@ -92,60 +171,56 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
       return transport::submit_status::busy;
     }
   const auto t0 = std::chrono::steady_clock::now();
-  ingest_scratch& s = scratch();
-  std::vector<std::uint64_t> keys;
-  keys.reserve(events.size());
-  for (const auto& ev : events) keys.push_back(event_key(ev.body, ev.properties, ev.system_properties));
+  const std::size_t n = events.size();
+  // Parse and normalize in chunks on the pool (issue 11); route afterwards in event order, so one
+  // device's measurements keep their order.
+  const std::size_t chunks = (n + chunk_events - 1) / chunk_events;
+  std::vector<chunk_result> results(chunks);
+  std::vector<std::uint64_t> keys(n);
+  pool_.run(chunks, [&](std::size_t c) {
+    const std::size_t first = c * chunk_events;
+    const std::size_t count = std::min(chunk_events, n - first);
+    for (std::size_t e = first; e < first + count; ++e)
+      keys[e] = event_key(events[e].body, events[e].properties, events[e].system_properties);
+    normalize_chunk(*device_, *fhir_, std::span<const transport::event>(events).subspan(first, count), first,
+                    results[c]);
+  });
   auto sub = std::make_shared<submission>(std::move(keys), std::move(done), context_);
   std::vector<work_item> per_shard(shards_.size());
-
-  for (std::size_t e = 0; e < events.size(); ++e) {
-    const transport::event& ev = events[e];
-    metrics_.device_events->Increment();
-    metrics_.ingress_bytes->Increment(static_cast<double>(ev.body.size()));
-    s.arena.reset();
-    s.measurements.clear();
-    auto fail = [&](const std::string& type, const std::string& message) {
-      sub->report_failure(e, "normalization", mapping::mapping_error{type, message});
-      metrics_.error("normalization", type);
-      log::error(type, "device event not normalized", {{"stage", "normalization"}, {"type", type}, {"message", message}});
-    };
-    auto body = s.reader.read(ev.body, s.arena);
-    if (!body) {
-      fail("InvalidDataFormatException", "Invalid event message. Cannot be parsed into a JSON object.");
-      continue;
+  std::uint64_t bytes = 0;
+  std::size_t dropped = 0, normalized = 0;
+  for (auto& r : results) {
+    bytes += r.bytes;
+    dropped += r.dropped;
+    normalized += r.normalized;
+    for (auto& f : r.failures) {
+      const bool conversion = std::string_view(f.stage) == "fhirConversion";
+      metrics_.error(conversion ? "fhir_conversion" : "normalization", f.type);
+      log::error(f.type, conversion ? "measurement not converted" : "device event not normalized",
+                 {{"stage", f.stage}, {"type", f.type}, {"message", f.message}});
+      sub->report_failure(f.event, f.stage, mapping::mapping_error{std::move(f.type), std::move(f.message)});
     }
-    // Properties are not date-sniffed (iomt-spec §2).
-    auto props = s.reader.read(ev.properties, s.arena, {.sniff_dates = false});
-    auto sys = s.reader.read(ev.system_properties, s.arena, {.sniff_dates = false});
-    const json::value env = json::make_envelope(*body, props ? *props : json::value{}, sys ? *sys : json::value{}, s.arena);
-    auto r = device_->normalize(env, s.arena, s.measurements);
-    // Partial output of a failing event is still sent (managed service behaviour, §13.1).
-    if (!r) fail(r.error().type, r.error().message);
-    if (s.measurements.empty() && r) metrics_.dropped_events->Increment();
-    metrics_.normalized_events->Increment(static_cast<double>(s.measurements.size()));
-    for (auto& m : s.measurements) {
-      if (std::string why = over_limit(m); !why.empty()) {
-        fail("InvalidDataFormatException", "Measurement of type '" + m.type.substr(0, 100) + "' refused: " + why);
-        continue;
-      }
-      m.ingestion_time = ev.enqueued_time;
-      work_item& w = per_shard[shard_of(m.device_id)];
-      w.measurements.push_back(std::move(m));
-      w.acks.push_back({sub, static_cast<std::uint32_t>(e)});
+    for (std::size_t i = 0; i < r.measurements.size(); ++i) {
+      work_item& w = per_shard[shard_of(r.measurements[i].device_id)];
+      w.measurements.push_back(std::move(r.measurements[i]));
+      w.acks.push_back({sub, r.event_of[i]});
     }
   }
+  metrics_.device_events->Increment(static_cast<double>(n));
+  metrics_.ingress_bytes->Increment(static_cast<double>(bytes));
+  if (dropped) metrics_.dropped_events->Increment(static_cast<double>(dropped));
+  metrics_.normalized_events->Increment(static_cast<double>(normalized));
   metrics_.normalize_seconds->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
   // Reserve a queue slot on every target shard first, so a refusal leaves nothing half-submitted.
   std::size_t reserved = 0;
   for (; reserved < shards_.size(); ++reserved) {
     if (per_shard[reserved].measurements.empty()) continue;
-    if (!shards_[reserved]->try_reserve()) break;
+    if (!shards_[reserved]->try_reserve(per_shard[reserved].measurements.size())) break;
   }
   if (reserved < shards_.size()) {
     for (std::size_t i = 0; i < reserved; ++i)
-      if (!per_shard[i].measurements.empty()) shards_[i]->cancel_reservation();
+      if (!per_shard[i].measurements.empty()) shards_[i]->cancel_reservation(per_shard[i].measurements.size());
     metrics_.backpressure->Increment();
     return stopping_ ? transport::submit_status::shutting_down : transport::submit_status::busy;
   }

@@ -8,6 +8,7 @@
 #include "mapping/device/device_mapping.hpp"
 #include "mapping/fhir/fhir_mapping.hpp"
 #include "pipeline/config.hpp"
+#include "pipeline/fork_join.hpp"
 #include "pipeline/poison.hpp"
 #include "pipeline/shard.hpp"
 #include "transport/event.hpp"
@@ -41,10 +42,14 @@ public:
   // Refuses new submissions, flushes every shard, waits for in-flight writes. Idempotent.
   void stop();
 
-  // Thread-safe: runs parse + normalize on the calling thread.
+  // Thread-safe: parses and normalizes on the calling thread and the pool (as many threads as
+  // shards), then routes in event order.
   transport::submit_status submit(std::vector<transport::event>&& events, transport::completion done) override;
 
   std::size_t shard_count() const { return shards_.size(); }
+  // A shard holds as much as it may: submissions are refused (busy) until it writes some.
+  bool saturated() const;
+  std::string busy_reason() const override { return "the pipeline's queues are full"; }
   // Shard of a device id (stable; the same device always lands on the same shard).
   std::size_t shard_of(std::string_view device_id) const;
 
@@ -56,6 +61,7 @@ private:
   std::atomic<std::uint64_t> written_total_{0};  // measurements written by every shard (poison.hpp)
   poison_detector poison_;
   submission_context context_;
+  fork_join_pool pool_;  // parse + normalize: shards - 1 workers and the submitting thread
   std::vector<std::unique_ptr<shard>> shards_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> draining_{false};

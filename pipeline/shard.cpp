@@ -45,21 +45,33 @@ shard::shard(std::size_t index, const pipeline_config& cfg, metrics& m, writer_f
       metrics_(m),
       make_writer_(std::move(make_writer)),
       written_total_(written_total),
+      queue_depth_gauge_(&m.queue_depth(index)),
+      pending_gauge_(&m.pending_measurements(index)),
       queue_(cfg.queue_capacity) {}
 
 shard::~shard() {
   if (thread_.joinable()) stop();
 }
 
-bool shard::try_reserve() {
+bool shard::try_reserve(std::size_t measurements) {
+  std::size_t h = held_.load(std::memory_order_relaxed);
+  do {
+    if ((h > 0 && h + measurements > cfg_.queue_measurements) || stopping_.load(std::memory_order_relaxed)) return false;
+  } while (!held_.compare_exchange_weak(h, h + measurements, std::memory_order_acq_rel));
   std::size_t r = reserved_.load(std::memory_order_relaxed);
   do {
-    if (r >= queue_.capacity() || stopping_.load(std::memory_order_relaxed)) return false;
+    if (r >= queue_.capacity() || stopping_.load(std::memory_order_relaxed)) {
+      held_.fetch_sub(measurements, std::memory_order_acq_rel);
+      return false;
+    }
   } while (!reserved_.compare_exchange_weak(r, r + 1, std::memory_order_acq_rel));
   return true;
 }
 
-void shard::cancel_reservation() { reserved_.fetch_sub(1, std::memory_order_acq_rel); }
+void shard::cancel_reservation(std::size_t measurements) {
+  reserved_.fetch_sub(1, std::memory_order_acq_rel);
+  held_.fetch_sub(measurements, std::memory_order_acq_rel);
+}
 
 void shard::push(work_item&& item) {
   // Cannot fail: queued items never exceed reservations, and reservations never exceed capacity.
@@ -113,8 +125,8 @@ void shard::drain() {
       window_acks_.push_back(std::move(item->acks[i]));
     }
   }
-  metrics_.queue_depth(index_).Set(static_cast<double>(queue_.size_approx()));
-  metrics_.pending_measurements(index_).Set(static_cast<double>(window_.size() + in_flight_));
+  queue_depth_gauge_->Set(static_cast<double>(queue_.size_approx()));
+  pending_gauge_->Set(static_cast<double>(window_.size() + in_flight_));
 }
 
 asio::awaitable<void> shard::run() {
@@ -124,11 +136,22 @@ asio::awaitable<void> shard::run() {
     const bool stopping = stopping_.load(std::memory_order_acquire);
     if (!window_.empty()) {
       if (stopping || window_.size() >= cfg_.max_batch || clock_type::now() - window_start_ >= interval) {
+        // At most max_batch measurements per flush (issue 11); the rest is due at once after it.
         std::vector<mapping::measurement> ms;
         std::vector<ack_ref> acks;
-        ms.swap(window_);
-        acks.swap(window_acks_);
+        if (window_.size() <= cfg_.max_batch) {
+          ms.swap(window_);
+          acks.swap(window_acks_);
+        } else {
+          const auto n = static_cast<std::ptrdiff_t>(cfg_.max_batch);
+          ms.assign(std::make_move_iterator(window_.begin()), std::make_move_iterator(window_.begin() + n));
+          acks.assign(std::make_move_iterator(window_acks_.begin()), std::make_move_iterator(window_acks_.begin() + n));
+          window_.erase(window_.begin(), window_.begin() + n);
+          window_acks_.erase(window_acks_.begin(), window_acks_.begin() + n);
+        }
+        const std::size_t flushed = ms.size();
         co_await flush(std::move(ms), std::move(acks));
+        held_.fetch_sub(flushed, std::memory_order_acq_rel);
         continue;
       }
       timer_.expires_at(window_start_ + interval);

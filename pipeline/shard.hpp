@@ -11,6 +11,7 @@
 #include "pipeline/submission.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <prometheus/gauge.h>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -40,10 +41,15 @@ public:
         std::atomic<std::uint64_t>& written_total);
   ~shard();
 
-  // Producer side (any thread). Reserve first; a reservation guarantees the push succeeds.
-  bool try_reserve();
-  void cancel_reservation();
-  bool saturated() const { return reserved_.load(std::memory_order_relaxed) >= queue_.capacity(); }
+  // Producer side (any thread). Reserve first; a reservation guarantees the push succeeds. The
+  // shard holds at most queue_capacity work items and queue_measurements measurements (queued,
+  // windowed or being written); an item alone may exceed the latter when the shard is empty.
+  bool try_reserve(std::size_t measurements);
+  void cancel_reservation(std::size_t measurements);
+  bool saturated() const {
+    return reserved_.load(std::memory_order_relaxed) >= queue_.capacity() ||
+           held_.load(std::memory_order_relaxed) >= cfg_.queue_measurements;
+  }
   void push(work_item&& item);  // requires a reservation
 
   void start();
@@ -65,10 +71,13 @@ private:
   metrics& metrics_;
   writer_factory make_writer_;
   std::atomic<std::uint64_t>& written_total_;
+  prometheus::Gauge* queue_depth_gauge_;     // this shard's children, resolved once
+  prometheus::Gauge* pending_gauge_;
   boost::asio::io_context ioc_{1};
   std::unique_ptr<group_writer> writer_;
   bounded_queue<work_item> queue_;
-  std::atomic<std::size_t> reserved_{0};
+  std::atomic<std::size_t> reserved_{0};  // work items reserved or queued
+  std::atomic<std::size_t> held_{0};      // measurements reserved, queued, windowed or being written
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> stopping_{false};
   // Shard-local state (only touched on the shard thread).

@@ -96,8 +96,7 @@ void submission::complete() {
     }
   }
   if (ctx_.m) {
-    const double s = std::chrono::duration<double>(now - received_).count();
-    for (std::size_t i = 0; i < events_; ++i) ctx_.m->ingest_to_persisted_seconds->Observe(s);
+    ctx_.m->observe_ingest_to_persisted(std::chrono::duration<double>(now - received_).count(), events_);
   }
   if (done_) done_(o);
 }

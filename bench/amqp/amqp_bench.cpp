@@ -1,19 +1,30 @@
 // bench/amqp: AMQP ingest -> FHIR rate of iomtflow vs the raw drain rate of the same broker by a
-// bare Proton receiver (iomt issue 5). Also the AMQP load generator (`send`).
+// bare Proton receiver (iomt issue 5). Also the AMQP load generator (`send`). bench/amqp/run
+// drives it with real peers and adds the FHIR server's write ceiling.
 //
 //   amqp [all] --url amqps://127.0.0.1:5671 --ca CA --user U --password P --queue Q
 //              [--count 50000] [--devices 100] [--fhir URL | --null-sink] [--shards 2]
-//              [--credit 5000] [--batch 500] [--connections 1] [--bundles]
+//              [--credit 5000] [--batch 500] [--connections 1] [--bundles | --no-bundles]
+//              [--fhir-connections 8] [--bundle-size 50] [--timeout 300]
 //   amqp send  ... --count N        fill the queue (at-least-once, 1000 unsettled)
 //   amqp drain ... --count N        the bare receiver only
 //   amqp ingest ... --count N       iomtflow's source only
+//   amqp config ...                 the pipeline config `ingest` runs with, as key=value
+//                                   (shards, fhir.max_connections, fhir.bundle_max_entries, ...)
+//   amqp print [--count 1] [--devices 100]   the message bodies `send` sends, one per line
 //
 // `all`: fill N, drain N with the bare receiver (broker_ceiling = N / its time), fill N again,
 // then ingest N through transport/amqp -> the pipeline (parse, normalize, group) -> the FHIR server
 // (in-process, the same code `iomtflow run` wires; --null-sink completes at once instead):
 // ingest = N / (first delivery .. last delivery accepted after its Observations were written).
+// fhir.bundles is left to the service's default unless --bundles / --no-bundles.
 // Messages are the e2e Quantity workload (bench/e2e/quantity-*.json): one Observation each.
-// Last line: `amqp: ingest=<N>/s broker_ceiling=<N>/s ratio=<R>`. Figures only: nothing here
+// Each step fails (exit 1) when it does not complete its N messages within --timeout s.
+// After each consuming step the rest of the queue is drained and counted (drain_left,
+// ingest_left): the rates count only what the broker saw consumed.
+// Last line: `amqp-run: ingest=<N>/s observations=<N>/s broker_ceiling=<N>/s messages=<N>
+// drained=<N> drain_left=<N> accepted=<N> ingest_left=<N> created=<N> updated=<N> seconds=<S>`
+// (bench/amqp/run checks these counts and prints the `amqp:` line). Figures only: nothing here
 // passes or fails on time.
 #include "bench/amqp/bare_receiver.hpp"
 #include "mapping/device/device_mapping.hpp"
@@ -25,6 +36,7 @@
 #include "transport/amqp/sender.hpp"
 #include "transport/amqp/source.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -46,10 +58,20 @@ struct options {
   std::string url = "amqps://127.0.0.1:5671", ca, user = "iomt", password = "iomt-secret", queue = "amqp-bench";
   std::string fhir;
   bool null_sink = false;
-  bool bundles = false;
+  std::string bundles;  // "true" | "false" | "" (the service's default)
   std::size_t count = 50000, devices = 100;
   std::uint32_t shards = 2, credit = 5000, batch = 500, connections = 1;
+  std::uint32_t fhir_connections = 8;
+  std::size_t bundle_size = 50;
+  double timeout = 300;  // s per step
   std::string mappings_dir;
+};
+
+// What one ingest step did.
+struct ingest_result {
+  std::size_t accepted = 0;
+  double seconds = 0;
+  double created = 0, updated = 0;  // FhirResourceSaved in the ingest interval
 };
 
 std::string env_or(const char* k, std::string d) {
@@ -78,6 +100,26 @@ std::string body(std::size_t i, std::size_t devices) {
          std::to_string(dev) + R"(","hr":)" + std::to_string(60 + i % 40) + R"(,"utctimestamp":")" + ts + R"("})";
 }
 
+// The pipeline config of `ingest` (the same keys as iomtflow.yaml).
+std::string pipeline_yaml(const options& o) {
+  std::ostringstream yaml;
+  yaml << "source: {http: {enabled: false, auth: none}}\n"
+       << "mapping: {device: " << o.mappings_dir << "/quantity-device.json, fhir: " << o.mappings_dir
+       << "/quantity-fhir.json}\n"
+       << "pipeline: {shards: " << o.shards << ", flush_interval: 200ms}\n"
+       << "fhir: {url: '" << (o.fhir.empty() ? "http://127.0.0.1:1/fhir" : o.fhir)
+       << "', identity: Create, max_connections: " << o.fhir_connections << ", bundle_max_entries: " << o.bundle_size
+       << (o.bundles.empty() ? "" : ", bundles: " + o.bundles) << "}\n"
+       << "log: {level: warn}\n";
+  return yaml.str();
+}
+
+iomt::pipeline::service_config parse_pipeline_config(const options& o) {
+  auto parsed = iomt::pipeline::parse_config(pipeline_yaml(o), ".");
+  if (!parsed) throw std::runtime_error("config: " + parsed.error().field + ": " + parsed.error().message);
+  return *parsed;
+}
+
 double fill(const options& o) {
   ta::sender_options so;
   so.url = o.url;
@@ -97,7 +139,18 @@ double fill(const options& o) {
     msgs.push_back(ta::encode_message(m));
   }
   const auto t0 = clock_type::now();
+  // blocking_sender::send has no time limit of its own: a watchdog ends the process instead.
+  std::atomic<bool> sent{false};
+  std::thread watchdog([&] {
+    while (!sent && seconds_since(t0) < o.timeout) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!sent) {
+      std::cerr << "amqp: send: " << o.count << " messages not sent within " << o.timeout << " s\n";
+      std::_Exit(1);
+    }
+  });
   auto r = (*s)->send(msgs);
+  sent = true;
+  watchdog.join();
   if (!r) throw std::runtime_error("send: " + r.error().message());
   const double secs = seconds_since(t0);
   std::cerr << "send: " << o.count << " messages in " << secs << " s ("
@@ -105,11 +158,14 @@ double fill(const options& o) {
   return static_cast<double>(o.count) / secs;
 }
 
-double drain(const options& o) {
-  iomt::bench::bare_receiver_options bo{o.url, o.ca, o.user, o.password, "/amq/queue/" + o.queue, o.count, 1000};
+double drain(const options& o, std::size_t* received = nullptr, const char* what = "drain (bare Proton receiver)") {
+  // The same credit window as iomtflow's source (--credit), so both drain under the same flow control.
+  iomt::bench::bare_receiver_options bo{
+      o.url, o.ca, o.user, o.password, "/amq/queue/" + o.queue, o.count, static_cast<int>(o.credit)};
   auto r = iomt::bench::bare_drain(bo);
   if (!r) throw std::runtime_error("drain: " + r.error());
-  std::cerr << "drain (bare Proton receiver): " << r->received << " messages in " << r->seconds << " s ("
+  if (received) *received = r->received;
+  std::cerr << what << ": " << r->received << " messages in " << r->seconds << " s ("
             << static_cast<long>(static_cast<double>(r->received) / r->seconds) << "/s)\n";
   return static_cast<double>(r->received) / r->seconds;
 }
@@ -126,7 +182,7 @@ public:
   }
 };
 
-double ingest(const options& o) {
+ingest_result ingest(const options& o) {
   std::unique_ptr<iomt::transport::event_sink> own_sink;
   std::unique_ptr<iomt::pipeline::metrics> metrics;
   std::unique_ptr<iomt::pipeline::pipeline> pipe;
@@ -139,16 +195,7 @@ double ingest(const options& o) {
     sink = own_sink.get();
   } else {
     // The same wiring as `iomtflow run` (pipeline/commands/run_command.cpp), in-process.
-    std::ostringstream yaml;
-    yaml << "source: {http: {enabled: false, auth: none}}\n"
-         << "mapping: {device: " << o.mappings_dir << "/quantity-device.json, fhir: " << o.mappings_dir
-         << "/quantity-fhir.json}\n"
-         << "pipeline: {shards: " << o.shards << ", flush_interval: 200ms}\n"
-         << "fhir: {url: '" << o.fhir << "', identity: Create, bundles: " << (o.bundles ? "true" : "false") << "}\n"
-         << "log: {level: warn}\n";
-    auto parsed = iomt::pipeline::parse_config(yaml.str(), ".");
-    if (!parsed) throw std::runtime_error("config: " + parsed.error().field + ": " + parsed.error().message);
-    cfg = *parsed;
+    cfg = parse_pipeline_config(o);
     auto d = iomt::mapping::device::device_mapping::load(read_text(cfg.mapping.device_mapping));
     auto f = iomt::mapping::fhir::fhir_mapping::load(read_text(cfg.mapping.fhir_mapping));
     if (!d.valid() || !f.valid()) throw std::runtime_error("the bench mappings are invalid");
@@ -188,7 +235,13 @@ double ingest(const options& o) {
     }
   });
   src.start();
-  while (src.stats().received == 0 && !failed) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto started = clock_type::now();
+  while (src.stats().received == 0 && !failed) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (seconds_since(started) > o.timeout) throw std::runtime_error("ingest: no delivery within the time limit");
+  }
+  const double saved0 = metrics ? metrics->saved_created->Value() + metrics->saved_updated->Value() : 0;
+  const double created0 = metrics ? metrics->saved_created->Value() : 0;
   const auto t0 = clock_type::now();
   auto last_report = t0;
   while (src.stats().accepted < o.count && !failed) {
@@ -199,18 +252,29 @@ double ingest(const options& o) {
       std::cerr << "  ... received " << st.received << ", accepted " << st.accepted << ", busy " << st.busy
                 << ", attempts " << st.attempts << "\n";
     }
-    if (seconds_since(t0) > 600) throw std::runtime_error("ingest did not finish within 10 minutes");
+    if (seconds_since(started) > o.timeout) {
+      const auto st = src.stats();
+      throw std::runtime_error("ingest: " + std::to_string(st.accepted) + " of " + std::to_string(o.count) +
+                               " messages accepted within the time limit (" + std::to_string(o.timeout) + " s)");
+    }
   }
-  const double secs = seconds_since(t0);
+  ingest_result res;
+  res.seconds = seconds_since(t0);
   const auto st = src.stats();
+  res.accepted = st.accepted;
+  if (metrics) {
+    res.created = metrics->saved_created->Value() - created0;
+    res.updated = metrics->saved_created->Value() + metrics->saved_updated->Value() - saved0 - res.created;
+  }
   src.stop();
   if (pipe) pipe->stop();
   std::cerr << "ingest (" << (o.null_sink ? "AMQP source, null sink" : "AMQP -> pipeline -> FHIR")
-            << "): " << st.accepted << " messages accepted in " << secs << " s ("
-            << static_cast<long>(static_cast<double>(st.accepted) / secs) << "/s), busy retries " << st.busy
+            << "): " << st.accepted << " messages accepted in " << res.seconds << " s ("
+            << static_cast<long>(static_cast<double>(st.accepted) / res.seconds) << "/s), busy retries " << st.busy
             << ", deliveries " << st.received << ", connection attempts " << st.attempts
             << (st.last_error.empty() ? "" : ", last error: " + st.last_error) << "\n";
-  return static_cast<double>(st.accepted) / secs;
+  if (failed) throw std::runtime_error("ingest: the AMQP source reported an error");
+  return res;
 }
 
 }  // namespace
@@ -248,7 +312,15 @@ int main(int argc, char** argv) {
       else if (a == "--null-sink")
         o.null_sink = true;
       else if (a == "--bundles")
-        o.bundles = true;
+        o.bundles = "true";
+      else if (a == "--no-bundles")
+        o.bundles = "false";
+      else if (a == "--fhir-connections")
+        o.fhir_connections = static_cast<std::uint32_t>(std::stoul(next()));
+      else if (a == "--bundle-size")
+        o.bundle_size = std::stoul(next());
+      else if (a == "--timeout")
+        o.timeout = std::stod(next());
       else if (a == "--count")
         o.count = std::stoul(next());
       else if (a == "--devices")
@@ -266,13 +338,19 @@ int main(int argc, char** argv) {
       else {
         std::cerr << "usage: amqp [all|send|drain|ingest] --url URL --ca CA --user U --password P --queue Q "
                      "[--count N] [--devices N] [--fhir URL | --null-sink] [--shards N] [--credit N] [--batch N] "
-                     "[--connections N] [--bundles]\n";
+                     "[--connections N] [--bundles | --no-bundles] [--fhir-connections N] [--bundle-size N] "
+                     "[--timeout S]\n"
+                     "       amqp config [...] | amqp print [--count N] [--devices N]\n";
         return 2;
       }
     } catch (const std::exception& e) {
       std::cerr << "amqp: " << e.what() << "\n";
       return 2;
     }
+  }
+  if (o.timeout <= 0) {
+    std::cerr << "amqp: --timeout must be positive\n";
+    return 2;
   }
   if (!o.null_sink && o.fhir.empty() && (o.mode == "all" || o.mode == "ingest")) {
     std::cerr << "amqp: give --fhir URL (or FHIR_URL), or --null-sink\n";
@@ -285,13 +363,47 @@ int main(int argc, char** argv) {
       drain(o);
     } else if (o.mode == "ingest") {
       ingest(o);
+    } else if (o.mode == "config") {
+      const auto cfg = parse_pipeline_config(o);
+      std::printf("shards=%u fhir.max_connections=%u fhir.bundle_max_entries=%zu fhir.bundles=%s\n",
+                  cfg.pipeline.shards, cfg.fhir.max_connections, cfg.fhir.bundle_max_entries,
+                  cfg.fhir.bundles == iomt::pipeline::bundles_mode::automatic ? "auto"
+                  : cfg.fhir.bundles == iomt::pipeline::bundles_mode::on      ? "true"
+                                                                              : "false");
+    } else if (o.mode == "print") {
+      for (std::size_t k = 0; k < std::max<std::size_t>(o.count, 1); ++k)
+        std::printf("%s\n", body(k, o.devices).c_str());
     } else if (o.mode == "all") {
+      // What a consuming step left in the queue: messages it counted but the broker did not see
+      // consumed (or extra ones), found by draining what is left.
+      auto leftover = [&] {
+        options rest = o;
+        rest.count = 100000000;
+        std::size_t n = 0;
+        drain(rest, &n, "left in the queue");
+        return n;
+      };
+      if (const std::size_t stale = leftover(); stale)
+        std::cerr << "amqp: " << stale << " messages of an earlier run were in the queue\n";
       fill(o);
-      const double ceiling = drain(o);
+      std::size_t drained = 0;
+      const double drain_rate = drain(o, &drained);
+      const std::size_t drain_left = leftover();
       fill(o);
-      const double rate = ingest(o);
-      std::printf("amqp: ingest=%ld/s broker_ceiling=%ld/s ratio=%.2f\n", static_cast<long>(rate),
-                  static_cast<long>(ceiling), ceiling > 0 ? rate / ceiling : 0.0);
+      const ingest_result r = ingest(o);
+      const std::size_t ingest_left = leftover();
+      const double secs = r.seconds > 0 ? r.seconds : 1e-9;
+      // Rates of what the broker saw consumed: counted minus what was left behind.
+      const double broker_ceiling =
+          drained
+              ? drain_rate * static_cast<double>(drained - std::min(drain_left, drained)) / static_cast<double>(drained)
+              : 0.0;
+      const double consumed = static_cast<double>(r.accepted - std::min(ingest_left, r.accepted));
+      std::printf(
+          "amqp-run: ingest=%.0f/s observations=%.0f/s broker_ceiling=%.0f/s messages=%zu drained=%zu drain_left=%zu "
+          "accepted=%zu ingest_left=%zu created=%.0f updated=%.0f seconds=%.3f\n",
+          consumed / secs, (r.created + r.updated) / secs, broker_ceiling, o.count, drained, drain_left, r.accepted,
+          ingest_left, r.created, r.updated, secs);
     } else {
       std::cerr << "amqp: unknown mode " << o.mode << "\n";
       return 2;

@@ -82,7 +82,18 @@ boost::system::result<drain_result, std::string> bare_drain(const bare_receiver_
       }
     }
   };
-  bool closing = false;
+  // After the last delivery: its accept dispositions are flushed and the detach follows only
+  // `settle_wait` later. Detaching at once made RabbitMQ 3.10 requeue about the last 100 accepted
+  // deliveries (their dispositions arrived with the detach), so the count overstated the drain.
+  bool closing = false, close_sent = false;
+  const auto settle_wait = std::chrono::milliseconds(300);
+  std::chrono::steady_clock::time_point close_at{};
+  auto close_all = [&] {
+    close_sent = true;
+    pn_link_close(link);
+    pn_session_close(ssn);
+    pn_connection_close(eng.connection());
+  };
   while (!eng.finished()) {
     while (pn_event_t* e = eng.next_event()) {
       switch (pn_event_type(e)) {
@@ -107,9 +118,7 @@ boost::system::result<drain_result, std::string> bare_drain(const bare_receiver_
           pn_delivery_settle(d);
           if (!closing && r.received >= o.count) {
             closing = true;
-            pn_link_close(link);
-            pn_session_close(ssn);
-            pn_connection_close(eng.connection());
+            close_at = std::chrono::steady_clock::now() + settle_wait;
           } else if (!closing && pn_link_credit(link) < o.credit / 2) {
             // Never ask for more than `count` in total (extra deliveries would go back to the queue).
             const auto left =
@@ -123,16 +132,18 @@ boost::system::result<drain_result, std::string> bare_drain(const bare_receiver_
         case PN_SESSION_REMOTE_CLOSE:
         case PN_CONNECTION_REMOTE_CLOSE:
           if (!closing) error = "closed by the broker";
+          closing = close_sent = true;
           pn_connection_close(eng.connection());
           break;
         default:
           break;
       }
     }
+    if (closing && !close_sent && std::chrono::steady_clock::now() >= close_at) close_all();
     write_all();
     if (eng.has_event()) continue;
     if (eng.finished()) break;
-    // Read with a 3 s limit (the queue may hold fewer than `count`).
+    // Read with a 3 s limit (the queue may hold fewer than `count`), or until the detach is due.
     bool done = false;
     std::size_t n = 0;
     boost::system::error_code rec;
@@ -146,13 +157,17 @@ boost::system::result<drain_result, std::string> bare_drain(const bare_receiver_
     else
       stream.next_layer().async_read_some(asio::buffer(buf), h);
     io.restart();
-    io.run_for(std::chrono::seconds(3));
+    const auto now = std::chrono::steady_clock::now();
+    const bool detach_due = closing && !close_sent;
+    io.run_for(detach_due ? std::max(std::chrono::steady_clock::duration::zero(), close_at - now)
+                          : std::chrono::steady_clock::duration(std::chrono::seconds(3)));
     if (!done) {
       stream.next_layer().cancel(ec);
       io.restart();
       io.run();
+      if (detach_due) continue;  // close_all() at the top of the loop
       if (!closing) {
-        closing = true;  // idle: stop here
+        closing = close_sent = true;  // idle: stop here
         pn_connection_close(eng.connection());
         continue;
       }

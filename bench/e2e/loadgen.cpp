@@ -6,27 +6,41 @@
 //                            [--workload quantity|vitals] [--devices 100] [--prefix bench] [--first-seq 0]
 //                            [--batch 0]                          0: one message per request (Event Hubs
 //                                                                 single send); N: batch send of N events
-//   iomtflow-loadgen ceiling --url http://127.0.0.1:8080/fhir --template OBSERVATION.json [--search]
+//   iomtflow-loadgen ceiling --url http://127.0.0.1:8080/fhir --template OBSERVATION.json
+//                            [--bundle 0] [--search]
 //                            PUT {base}/Observation/<id> of Observations shaped like the template;
-//                            --search first GETs Observation?identifier=... as iomtflow's create path does
+//                            --bundle N: POST {base}/ batch Bundles of N such PUTs (as iomtflow's
+//                            fhir.bundles writes); --search first GETs Observation?identifier=... as
+//                            iomtflow's create path does
 //   iomtflow-loadgen print   [--workload ..] [--devices ..] [--prefix ..] [--first-seq 0] [--messages 1]
 //                            prints the messages `send` would send, one per line, and exits
 //   common: [--connections 64] [--rate 0] (messages/s, 0 = as fast as answers come)
 //           [--duration 10] (s, 0 = no limit) [--messages 0] (0 = no limit)
+//           [--drain-timeout 30] (s: answers awaited after --duration; then the run is cut off)
+//           [--max-time 600] (s: hard limit of a run without --duration)
 //           [--timeout 60] (s per request) [--retry-after-max 1] (s) [--label NAME] [--quiet]
 //
 // Rate: a token bucket (GCRA) in messages/s with a burst of 100 ms worth of tokens; a batch
-// request takes `batch` tokens. A 503 answer is retried on the same connection after its
-// Retry-After (capped by --retry-after-max), until the run's time is up.
+// request takes `batch` tokens; nothing is scheduled past --duration. A 503 answer is retried on
+// the same connection after its Retry-After (capped by --retry-after-max), until the run's time
+// is up. SIGTERM / SIGINT stop the run at once: every connection and timer is cancelled, the
+// summary is printed, and the exit status is 128 + the signal. A run that still waits for answers
+// --drain-timeout s after --duration (or --max-time s after its start) is cut off the same way
+// (exit status 3). Every run therefore ends within duration + drain timeout.
 // Output: a progress line per second on stderr, then one summary line on stdout:
 //   loadgen: label=.. mode=.. elapsed_s=.. requests=.. ok=.. status_503=.. errors=.. other=..
 //            messages=.. msgs_per_s=.. ok_per_s=.. lat_p50_ms=.. lat_p90_ms=.. lat_p99_ms=.. lat_max_ms=.. cpu_s=..
-//            next_seq=..
-// (ok = 201 for send, 2xx for ceiling; messages = messages in ok answers; msgs_per_s / ok_per_s =
-// those answered within --duration divided by it (later answers are the drain), or over the whole
-// run without --duration; latency = request written -> answer read, ok answers only; elapsed =
-// first request -> last answer; next_seq = the first sequence number a following run can use
-// without repeating a message).
+//            next_seq=.. entry_errors=.. unanswered=.. cut_off=0|1 interrupted=0|1 sent_per_s=.. late_ok_per_s=..
+// (ok = 201 for send, 2xx for ceiling; messages = messages in ok answers (ceiling: Observations
+// written, i.e. the 2xx entries of a batch Bundle); msgs_per_s / ok_per_s = those answered within
+// --duration divided by it (later answers are the drain), or over the whole run without
+// --duration; latency = request written -> answer read, ok answers only; elapsed = first request
+// -> last answer; next_seq = the first sequence number a following run can use without repeating
+// a message; entry_errors = batch entries not 2xx; unanswered = requests in flight when the run
+// was cut off or interrupted; sent_per_s = messages sent within --duration divided by it;
+// late_ok_per_s = messages answered ok in the second half of --duration divided by its length:
+// for a paced run whose latency is below half the duration it equals the pace unless the server
+// falls behind).
 #include "bench/e2e/latency.hpp"
 #include "bench/e2e/workload.hpp"
 #include "fhir/search.hpp"
@@ -51,6 +65,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -59,6 +74,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -84,6 +100,7 @@ struct options {
   std::uint64_t first_seq = 0;
   std::size_t batch = 0;
   std::string template_file;
+  std::size_t bundle = 0;  // ceiling: entries per batch Bundle (0: one PUT per request)
   bool search = false;
   std::size_t connections = 64;
   double rate = 0;
@@ -91,17 +108,23 @@ struct options {
   std::uint64_t messages = 0;
   double timeout = 60;
   double retry_after_max = 1;
+  double drain_timeout = 30;
+  double max_time = 600;
   std::string label;
   bool quiet = false;
 };
 
 void usage() {
   std::cerr << "usage: iomtflow-loadgen send --url http://HOST:PORT [--hub H] [--key-name N --key-env VAR]\n"
-               "                            [--workload quantity|vitals] [--devices N] [--prefix P] [--first-seq N] [--batch N]\n"
-               "       iomtflow-loadgen ceiling --url http://HOST:PORT/fhir --template OBSERVATION.json [--search]\n"
-               "       iomtflow-loadgen print [--workload quantity|vitals] [--devices N] [--prefix P] [--first-seq N] [--messages N]\n"
+               "                            [--workload quantity|vitals] [--devices N] [--prefix P] [--first-seq N] "
+               "[--batch N]\n"
+               "       iomtflow-loadgen ceiling --url http://HOST:PORT/fhir --template OBSERVATION.json [--bundle N | "
+               "--search]\n"
+               "       iomtflow-loadgen print [--workload quantity|vitals] [--devices N] [--prefix P] [--first-seq N] "
+               "[--messages N]\n"
                "       common: [--connections N] [--rate MSGS_PER_S] [--duration S] [--messages N] [--timeout S]\n"
-               "               [--retry-after-max S] [--label NAME] [--quiet]\n";
+               "               [--retry-after-max S] [--drain-timeout S] [--max-time S]\n"
+               "               [--label NAME] [--quiet]\n";
 }
 
 template <typename T>
@@ -143,9 +166,12 @@ std::optional<options> parse_args(int argc, char** argv) {
         std::cerr << "error: " << name << " needs a value\n";
         return std::nullopt;
       }
-      if (name == "--url") o.url = *v;
-      else if (name == "--hub") o.hub = *v;
-      else if (name == "--key-name") o.key_name = *v;
+      if (name == "--url")
+        o.url = *v;
+      else if (name == "--hub")
+        o.hub = *v;
+      else if (name == "--key-name")
+        o.key_name = *v;
       else if (name == "--key-env") {
         const char* k = std::getenv(std::string(*v).c_str());
         if (!k) {
@@ -157,18 +183,36 @@ std::optional<options> parse_args(int argc, char** argv) {
         auto w = parse_workload(*v);
         ok = w.has_value();
         if (w) o.load.kind = *w;
-      } else if (name == "--devices") ok = parse_number(*v, o.load.devices) && o.load.devices > 0;
-      else if (name == "--prefix") o.load.prefix = *v;
-      else if (name == "--first-seq") ok = parse_number(*v, o.first_seq);
-      else if (name == "--batch") ok = parse_number(*v, o.batch);
-      else if (name == "--template") o.template_file = *v;
-      else if (name == "--connections") ok = parse_number(*v, o.connections) && o.connections > 0;
-      else if (name == "--rate") ok = parse_number(*v, o.rate) && o.rate >= 0;
-      else if (name == "--duration") ok = parse_number(*v, o.duration) && o.duration >= 0;
-      else if (name == "--messages") ok = parse_number(*v, o.messages);
-      else if (name == "--timeout") ok = parse_number(*v, o.timeout) && o.timeout > 0;
-      else if (name == "--retry-after-max") ok = parse_number(*v, o.retry_after_max) && o.retry_after_max >= 0;
-      else if (name == "--label") o.label = *v;
+      } else if (name == "--devices")
+        ok = parse_number(*v, o.load.devices) && o.load.devices > 0;
+      else if (name == "--prefix")
+        o.load.prefix = *v;
+      else if (name == "--first-seq")
+        ok = parse_number(*v, o.first_seq);
+      else if (name == "--batch")
+        ok = parse_number(*v, o.batch);
+      else if (name == "--template")
+        o.template_file = *v;
+      else if (name == "--bundle")
+        ok = parse_number(*v, o.bundle);
+      else if (name == "--connections")
+        ok = parse_number(*v, o.connections) && o.connections > 0;
+      else if (name == "--rate")
+        ok = parse_number(*v, o.rate) && o.rate >= 0;
+      else if (name == "--duration")
+        ok = parse_number(*v, o.duration) && o.duration >= 0;
+      else if (name == "--messages")
+        ok = parse_number(*v, o.messages);
+      else if (name == "--timeout")
+        ok = parse_number(*v, o.timeout) && o.timeout > 0;
+      else if (name == "--retry-after-max")
+        ok = parse_number(*v, o.retry_after_max) && o.retry_after_max >= 0;
+      else if (name == "--drain-timeout")
+        ok = parse_number(*v, o.drain_timeout) && o.drain_timeout >= 0;
+      else if (name == "--max-time")
+        ok = parse_number(*v, o.max_time) && o.max_time > 0;
+      else if (name == "--label")
+        o.label = *v;
       else {
         std::cerr << "error: unknown option " << name << '\n';
         return std::nullopt;
@@ -183,6 +227,10 @@ std::optional<options> parse_args(int argc, char** argv) {
   if (o.url.empty() || (o.mode == "ceiling" && o.template_file.empty())) return std::nullopt;
   if (o.duration == 0 && o.messages == 0) {
     std::cerr << "error: give --duration or --messages\n";
+    return std::nullopt;
+  }
+  if (o.bundle > 0 && (o.mode != "ceiling" || o.search)) {
+    std::cerr << "error: --bundle is for `ceiling` without --search\n";
     return std::nullopt;
   }
   if (o.label.empty()) o.label = o.mode;
@@ -221,20 +269,22 @@ public:
     nonce_ = std::random_device{}();
     nonce_ = (nonce_ << 32) ^ static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
     if (o_.mode == "send" && !o_.key_name.empty())
-      auth_ = iomt::transport::http::make_sas_token("http://" + t_.host + "/" + o_.hub, o_.key_name, o_.key,
-                                                    std::chrono::duration_cast<std::chrono::seconds>(
-                                                        std::chrono::system_clock::now().time_since_epoch())
-                                                            .count() +
-                                                        3600);
-    per_request_ = o_.mode == "send" && o_.batch > 0 ? o_.batch : 1;
+      auth_ = iomt::transport::http::make_sas_token(
+          "http://" + t_.host + "/" + o_.hub, o_.key_name, o_.key,
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count() +
+              3600);
+    if (o_.mode == "send" && o_.batch > 0) per_request_ = o_.batch;
+    if (o_.mode == "ceiling" && o_.bundle > 0) per_request_ = o_.bundle;
     next_seq_ = o_.first_seq;
   }
 
   void start(std::function<void()> on_done) {
     on_done_ = std::move(on_done);
     start_ = clock_type::now();
-    if (o_.duration > 0)
-      deadline_ = start_ + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o_.duration));
+    if (o_.duration > 0) deadline_ = start_ + to_duration(o_.duration);
+    const auto hard =
+        o_.duration > 0 ? deadline_.value() + to_duration(o_.drain_timeout) : start_ + to_duration(o_.max_time);
     tat_ = start_;
     running_ = o_.connections;
     for (std::size_t i = 0; i < o_.connections; ++i)
@@ -244,69 +294,110 @@ public:
             std::rethrow_exception(e);
           } catch (const std::exception& ex) {
             std::cerr << "[" << o_.label << "] connection failed: " << ex.what() << '\n';
+            ++errors_;
           }
         }
-        if (--running_ == 0) {
-          progress_timer_.cancel();
-          if (on_done_) on_done_();
-        }
+        if (--running_ == 0) finish();
       });
     asio::co_spawn(ioc_, progress(), asio::detached);
+    asio::co_spawn(ioc_, watchdog(hard), asio::detached);
   }
 
-  void stop_now() { deadline_ = clock_type::now(); }
+  // Ends the run now (a signal, or the hard time limit): nothing new is sent, every request in
+  // flight is abandoned (counted as unanswered), every connection and timer is cancelled.
+  void stop(std::string_view why, int signal) {
+    if (stopped_ || running_ == 0) return;
+    stopped_ = true;
+    signal_ = signal;
+    unanswered_ = inflight_;
+    const auto now = clock_type::now();
+    if (!deadline_ || *deadline_ > now) deadline_ = now;
+    std::cerr << "[" << o_.label << "] stopped: " << why << "; " << inflight_ << " requests unanswered\n";
+    for (connection_io* c : connections_) {
+      c->timer.cancel();
+      c->stream.close();
+    }
+  }
+
+  // 0, 3 when cut off by the time limit, 128 + signal when interrupted.
+  int exit_status() const { return signal_ ? 128 + signal_ : stopped_ ? 3 : 0; }
 
   void print_summary() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                        static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    const double elapsed = std::chrono::duration<double>((last_answer_ > start_ ? last_answer_ : clock_type::now()) - start_).count();
+    const double elapsed =
+        std::chrono::duration<double>((last_answer_ > start_ ? last_answer_ : clock_type::now()) - start_).count();
     // Rates: over the --duration window when there is one (answers after it are the drain), else
     // over the whole run.
     const bool windowed = o_.duration > 0 && elapsed >= o_.duration;
     const double span = windowed ? o_.duration : (elapsed > 0 ? elapsed : 1);
     const double msgs = static_cast<double>(windowed ? window_messages_ : total_.messages);
     const double oks = static_cast<double>(windowed ? window_ok_ : total_.ok);
-    char line[1024];
-    std::snprintf(line, sizeof line,
-                  "loadgen: label=%s mode=%s elapsed_s=%.3f requests=%llu ok=%llu status_503=%llu errors=%llu other=%llu "
-                  "messages=%llu msgs_per_s=%.1f ok_per_s=%.1f lat_p50_ms=%.2f lat_p90_ms=%.2f lat_p99_ms=%.2f "
-                  "lat_max_ms=%.2f cpu_s=%.2f next_seq=%llu",
-                  o_.label.c_str(), o_.mode.c_str(), elapsed, ull(total_.requests), ull(total_.ok), ull(total_.s503),
-                  ull(errors_), ull(other_), ull(total_.messages), msgs / span, oks / span, latency_.quantile_ms(0.5),
-                  latency_.quantile_ms(0.9), latency_.quantile_ms(0.99), latency_.quantile_ms(1.0), cpu, ull(next_seq_));
+    const double sent = static_cast<double>(issued_) / (o_.duration > 0 ? o_.duration : span);
+    const double late = o_.duration > 0 ? static_cast<double>(late_messages_) / (o_.duration / 2) : 0.0;
+    char line[1200];
+    std::snprintf(
+        line, sizeof line,
+        "loadgen: label=%s mode=%s elapsed_s=%.3f requests=%llu ok=%llu status_503=%llu errors=%llu other=%llu "
+        "messages=%llu msgs_per_s=%.1f ok_per_s=%.1f lat_p50_ms=%.2f lat_p90_ms=%.2f lat_p99_ms=%.2f "
+        "lat_max_ms=%.2f cpu_s=%.2f next_seq=%llu entry_errors=%llu unanswered=%llu cut_off=%d interrupted=%d "
+        "sent_per_s=%.1f late_ok_per_s=%.1f",
+        o_.label.c_str(), o_.mode.c_str(), elapsed, ull(total_.requests), ull(total_.ok), ull(total_.s503),
+        ull(errors_), ull(other_), ull(total_.messages), msgs / span, oks / span, latency_.quantile_ms(0.5),
+        latency_.quantile_ms(0.9), latency_.quantile_ms(0.99), latency_.quantile_ms(1.0), cpu, ull(next_seq_),
+        ull(entry_errors_), ull(unanswered_), stopped_ && !signal_ ? 1 : 0, signal_ ? 1 : 0, sent, late);
     std::cout << line << std::endl;
     for (const auto& [status, n] : other_statuses_)
       std::cerr << "[" << o_.label << "] status " << status << ": " << n << " answers\n";
   }
 
 private:
+  // The socket and timer of one connection, reachable from stop().
+  struct connection_io {
+    explicit connection_io(const asio::any_io_executor& ex) : stream(ex), timer(ex) {}
+    beast::tcp_stream stream;
+    asio::steady_timer timer;
+  };
+
   static unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>(v); }
+  static clock_type::duration to_duration(double seconds) {
+    return std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
+  }
 
-  bool time_up() const { return deadline_ && clock_type::now() >= *deadline_; }
+  bool time_up() const { return stopped_ || (deadline_ && clock_type::now() >= *deadline_); }
 
-  // The next request's first sequence number and when it may be sent; nullopt when done.
+  void finish() {
+    progress_timer_.cancel();
+    hard_timer_.cancel();
+    if (on_done_) on_done_();
+  }
+
+  // The next request's first sequence number and when it may be sent; nullopt when done. Nothing
+  // is scheduled at or past the end of the run.
   std::optional<std::pair<std::uint64_t, clock_type::time_point>> claim() {
     if (time_up()) return std::nullopt;
     if (o_.messages && issued_ >= o_.messages) return std::nullopt;
+    clock_type::time_point at{};
+    if (o_.rate > 0) {
+      // GCRA: theoretical arrival time advances by the request's cost; a burst of 100 ms is allowed.
+      const auto now = clock_type::now();
+      const auto burst = std::chrono::milliseconds(100);
+      if (tat_ < now - burst) tat_ = now - burst;
+      at = tat_;
+      if (deadline_ && at >= *deadline_) return std::nullopt;
+      tat_ += to_duration(static_cast<double>(per_request_) / o_.rate);
+    }
     const std::uint64_t seq = next_seq_;
     next_seq_ += per_request_;
     issued_ += per_request_;
-    if (o_.rate <= 0) return std::pair{seq, clock_type::time_point{}};
-    // GCRA: theoretical arrival time advances by the request's cost; a burst of 100 ms is allowed.
-    const auto now = clock_type::now();
-    const auto cost = std::chrono::duration_cast<clock_type::duration>(
-        std::chrono::duration<double>(static_cast<double>(per_request_) / o_.rate));
-    const auto burst = std::chrono::milliseconds(100);
-    if (tat_ < now - burst) tat_ = now - burst;
-    const auto at = tat_;
-    tat_ += cost;
     return std::pair{seq, at};
   }
 
   std::int64_t unix_ns() const {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
   }
 
   void build_send(std::uint64_t seq, http::request<http::string_body>& req) {
@@ -316,7 +407,6 @@ private:
       o_.load.append_message(seq, unix_ns(), body);
       return;
     }
-    scratch_.clear();
     body += '[';
     for (std::size_t i = 0; i < o_.batch; ++i) {
       if (i) body += ',';
@@ -329,25 +419,55 @@ private:
     body += ']';
   }
 
+  // Messages an ok answer stands for: the request's messages, or the 2xx entries of a batch Bundle.
+  std::uint64_t answered_messages(const http::request<http::string_body>& req, const std::string& answer) {
+    if (!(o_.mode == "ceiling" && o_.bundle > 0)) return per_request_;
+    auto a = read_batch_answer(answer);
+    if (!a || a->entries != o_.bundle) {
+      entry_errors_ += o_.bundle;
+      report_body(req, 200, a ? "a batch-response Bundle with " + std::to_string(a->entries) + " entries" : answer);
+      return 0;
+    }
+    entry_errors_ += a->entries - a->ok;
+    if (a->ok < a->entries) report_body(req, 200, "entry failed: " + a->first_failure);
+    return a->ok;
+  }
+
+  void report_body(const http::request<http::string_body>& req, unsigned status, std::string_view body) {
+    if (reported_bodies_ >= 3) return;
+    ++reported_bodies_;
+    std::cerr << "[" << o_.label << "] " << req.method_string() << ' ' << req.target() << " -> " << status << ": "
+              << body.substr(0, 400) << '\n';
+  }
+
   asio::awaitable<void> connection() {
     auto ex = co_await asio::this_coro::executor;
-    beast::tcp_stream stream(ex);
+    connection_io io(ex);
+    connections_.insert(&io);
+    struct unregister {
+      std::set<connection_io*>& set;
+      connection_io* io;
+      ~unregister() { set.erase(io); }
+    } guard{connections_, &io};
+    beast::tcp_stream& stream = io.stream;
+    asio::steady_timer& timer = io.timer;
     beast::flat_buffer buffer;
-    asio::steady_timer timer(ex);
     bool open = false;
-    const auto timeout = std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o_.timeout));
+    const auto timeout = to_duration(o_.timeout);
     observation_template::rendered obs;
 
-    auto exchange = [&](http::request<http::string_body>& req, unsigned& status,
-                        std::string* retry_after) -> asio::awaitable<bool> {
+    auto exchange = [&](http::request<http::string_body>& req, unsigned& status, std::string* retry_after,
+                        std::string* answer) -> asio::awaitable<bool> {
       if (!open) {
         stream.expires_after(std::chrono::seconds(10));
         auto [ec] = co_await stream.async_connect(ep_, asio::as_tuple(asio::use_awaitable));
         if (ec) {
           note_error("connect", ec);
           stream.close();
-          timer.expires_after(std::chrono::milliseconds(100));
-          co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+          if (!stopped_) {
+            timer.expires_after(std::chrono::milliseconds(100));
+            co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+          }
           co_return false;
         }
         stream.socket().set_option(tcp::no_delay(true));
@@ -381,11 +501,8 @@ private:
         stream.close();
         open = false;
       }
-      if (status >= 400 && status != 503 && reported_bodies_ < 3) {
-        ++reported_bodies_;
-        std::cerr << "[" << o_.label << "] " << req.method_string() << ' ' << req.target() << " -> " << status << ": "
-                  << res.body().substr(0, 400) << '\n';
-      }
+      if (status >= 400 && status != 503) report_body(req, status, res.body());
+      if (answer) *answer = std::move(res.body());
       co_return true;
     };
 
@@ -405,10 +522,13 @@ private:
       req.set(http::field::content_type, o_.batch ? "application/vnd.microsoft.servicebus.json" : "application/json");
       if (!auth_.empty()) req.set(http::field::authorization, auth_);
     } else {
-      req.method(http::verb::put);
+      // iomtflow posts its batch Bundles to "{base}/" (fhir/client.cpp target_of).
+      req.method(o_.bundle > 0 ? http::verb::post : http::verb::put);
+      if (o_.bundle > 0) req.target(t_.base_path + "/");
       req.set(http::field::accept, "application/fhir+json");
       req.set(http::field::content_type, "application/fhir+json");
     }
+    std::string answer;
 
     while (auto slot = claim()) {
       auto [seq, at] = *slot;
@@ -419,6 +539,9 @@ private:
       }
       if (o_.mode == "send") {
         build_send(seq, req);
+      } else if (o_.bundle > 0) {
+        req.body().clear();
+        tpl_->append_batch(seq, o_.bundle, nonce_, obs, req.body());
       } else {
         tpl_->render(seq, nonce_, obs);
         req.target(t_.base_path + "/Observation/" + obs.id);
@@ -435,34 +558,36 @@ private:
           search.target(t_.base_path + "/" +
                         iomt::fhir::identifier_query("Observation", tpl_->identifier_system(), obs.identifier_value));
           ++now_.requests;
-          if (!co_await exchange(search, status, nullptr)) break;  // counted as an error
+          if (!co_await exchange(search, status, nullptr, nullptr)) break;  // counted as an error
           if (status != 200) {
             count_other(status);
             break;
           }
         }
         ++now_.requests;
-        const bool answered = co_await exchange(req, status, &retry_after);
+        const bool answered = co_await exchange(req, status, &retry_after, &answer);
         const auto t1 = clock_type::now();
-        if (!answered) break;  // counted as an error; the message is dropped
+        if (!answered) break;  // counted as an error (or unanswered when stopped); the message is dropped
         last_answer_ = t1;
         if (status == 503) {
           ++now_.s503;
           double wait = 1;
           if (!retry_after.empty() && !parse_number(std::string_view(retry_after), wait)) wait = 1;
           wait = std::min(wait, o_.retry_after_max);
-          timer.expires_after(std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(wait)));
+          timer.expires_after(to_duration(wait));
           co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
           if (time_up()) break;
           continue;  // the same request again
         }
         const bool ok = o_.mode == "send" ? status == 201 : status / 100 == 2;
         if (ok) {
+          const std::uint64_t messages = answered_messages(req, answer);
           ++now_.ok;
-          now_.messages += per_request_;
+          now_.messages += messages;
           if (!time_up()) {
             ++window_ok_;
-            window_messages_ += per_request_;
+            window_messages_ += messages;
+            if (deadline_ && t1 >= start_ + (*deadline_ - start_) / 2) late_messages_ += messages;
           }
           const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
           latency_.add(static_cast<std::uint64_t>(us));
@@ -473,8 +598,9 @@ private:
         break;
       }
       --inflight_;
+      if (stopped_) break;
     }
-    if (open) {
+    if (open && !stopped_) {
       beast::error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
       stream.close();
@@ -487,11 +613,19 @@ private:
   }
 
   void note_error(const char* what, const beast::error_code& ec) {
+    if (stopped_) return;  // abandoned by stop(): counted as unanswered
     ++errors_;
     if (reported_errors_ < 5) {
       ++reported_errors_;
       std::cerr << "[" << o_.label << "] " << what << " error: " << ec.message() << '\n';
     }
+  }
+
+  asio::awaitable<void> watchdog(clock_type::time_point hard) {
+    hard_timer_.expires_at(hard);
+    auto [ec] = co_await hard_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!ec && running_ > 0)
+      stop(o_.duration > 0 ? "answers still awaited --drain-timeout s after --duration" : "--max-time reached", 0);
   }
 
   asio::awaitable<void> progress() {
@@ -506,12 +640,13 @@ private:
       total_.messages += now_.messages;
       if (!o_.quiet) {
         char line[512];
-        std::snprintf(line, sizeof line,
-                      "[%s] %3llus  req/s=%-6llu msg/s=%-7llu ok/s=%-6llu 503/s=%-5llu | ok=%llu 503=%llu err=%llu other=%llu "
-                      "inflight=%zu p50=%.1fms p99=%.1fms",
-                      o_.label.c_str(), ull(tick), ull(now_.requests), ull(now_.messages), ull(now_.ok), ull(now_.s503),
-                      ull(total_.ok), ull(total_.s503), ull(errors_), ull(other_), inflight_, second_.quantile_ms(0.5),
-                      second_.quantile_ms(0.99));
+        std::snprintf(
+            line, sizeof line,
+            "[%s] %3llus  req/s=%-6llu msg/s=%-7llu ok/s=%-6llu 503/s=%-5llu | ok=%llu 503=%llu err=%llu other=%llu "
+            "inflight=%zu p50=%.1fms p99=%.1fms",
+            o_.label.c_str(), ull(tick), ull(now_.requests), ull(now_.messages), ull(now_.ok), ull(now_.s503),
+            ull(total_.ok), ull(total_.s503), ull(errors_), ull(other_), inflight_, second_.quantile_ms(0.5),
+            second_.quantile_ms(0.99));
         std::cerr << line << std::endl;
       }
       now_ = {};
@@ -539,12 +674,16 @@ private:
   std::uint64_t next_seq_ = 0, issued_ = 0;
   std::size_t running_ = 0, inflight_ = 0;
   window now_, total_;
-  std::uint64_t errors_ = 0, other_ = 0;
+  std::uint64_t errors_ = 0, other_ = 0, entry_errors_ = 0, unanswered_ = 0;
   std::uint64_t window_ok_ = 0, window_messages_ = 0;  // answered within --duration
+  std::uint64_t late_messages_ = 0;                    // answered in its second half
   std::map<unsigned, std::uint64_t> other_statuses_;
   int reported_bodies_ = 0, reported_errors_ = 0;
+  bool stopped_ = false;
+  int signal_ = 0;
   latency_recorder latency_, second_;
-  asio::steady_timer progress_timer_{ioc_};
+  std::set<connection_io*> connections_;
+  asio::steady_timer progress_timer_{ioc_}, hard_timer_{ioc_};
   std::function<void()> on_done_;
 };
 
@@ -576,14 +715,19 @@ int main(int argc, char** argv) {
     std::stringstream ss;
     ss << in.rdbuf();
     std::string error;
-    if (!in) error = "cannot read the file";
-    else tpl = observation_template::parse(ss.str(), error);
+    if (!in)
+      error = "cannot read the file";
+    else
+      tpl = observation_template::parse(ss.str(), error);
     if (!tpl) {
       std::cerr << "error: --template " << o->template_file << ": " << error << '\n';
       return 2;
     }
   }
   asio::io_context ioc(1);
+  // Installed before anything can block, so SIGTERM / SIGINT always end the run (bench/e2e/run
+  // stops the load generator this way).
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
   boost::system::error_code ec;
   tcp::resolver resolver(ioc);
   auto results = resolver.resolve(t->address, t->port, ec);
@@ -592,13 +736,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   runner r(ioc, *o, *t, results.begin()->endpoint(), std::move(tpl));
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& e, int) {
-    if (!e) r.stop_now();
+  signals.async_wait([&](const boost::system::error_code& e, int signal) {
+    if (!e) r.stop(signal == SIGTERM ? "SIGTERM" : "SIGINT", signal);
   });
   // run() returns when every connection is done (the signal set is cancelled then).
   r.start([&] { signals.cancel(); });
   ioc.run();
   r.print_summary();
-  return 0;
+  return r.exit_status();
 }

@@ -7,6 +7,7 @@
 #include <array>
 #include <charconv>
 #include <ctime>
+#include <optional>
 
 namespace iomt::bench {
 
@@ -208,7 +209,8 @@ void observation_template::render(std::uint64_t seq, std::uint64_t nonce, render
   for (int i = 0; i < 16; ++i) out.id[static_cast<std::size_t>(15 - i)] = hex[(nonce >> (4 * i)) & 0xF];
   for (int i = 0; i < 16; ++i) out.id[static_cast<std::size_t>(63 - i)] = hex[(seq >> (4 * i)) & 0xF];
   // A distinct second per Observation, in 2030 so it never meets the device workloads' readings.
-  const std::int64_t t = 1893456000 + static_cast<std::int64_t>(seq) + static_cast<std::int64_t>(nonce % 1000) * 1000000;
+  const std::int64_t t =
+      1893456000 + static_cast<std::int64_t>(seq) + static_cast<std::int64_t>(nonce % 1000) * 1000000;
   out.identifier_value = value_prefix_;
   append_compact_utc(t, out.identifier_value);
   out.identifier_value += "Z.";
@@ -220,13 +222,57 @@ void observation_template::render(std::uint64_t seq, std::uint64_t nonce, render
     out.body += pieces_[i];
     if (i >= slots_.size()) break;
     switch (slots_[i]) {
-      case slot_id: out.body += out.id; break;
-      case slot_value: append_json_escaped(out.identifier_value, out.body); break;
+      case slot_id:
+        out.body += out.id;
+        break;
+      case slot_value:
+        append_json_escaped(out.identifier_value, out.body);
+        break;
       case slot_start:
-      case slot_end: append_roundtrip_utc(t, out.body); break;
-      default: break;
+      case slot_end:
+        append_roundtrip_utc(t, out.body);
+        break;
+      default:
+        break;
     }
   }
+}
+
+void observation_template::append_batch(std::uint64_t first_seq, std::size_t count, std::uint64_t nonce,
+                                        rendered& scratch, std::string& out) const {
+  out += R"({"resourceType":"Bundle","type":"batch","entry":[)";
+  for (std::size_t i = 0; i < count; ++i) {
+    render(first_seq + i, nonce, scratch);
+    if (i) out += ',';
+    out += R"({"resource":)";
+    out += scratch.body;
+    out += R"(,"request":{"method":"PUT","url":"Observation/)";
+    out += scratch.id;
+    out += R"("}})";
+  }
+  out += "]}";
+}
+
+std::optional<batch_answer> read_batch_answer(std::string_view body) {
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(body, ec);
+  const auto* bundle = ec ? nullptr : v.if_object();
+  const auto* entries = bundle ? bundle->if_contains("entry") : nullptr;
+  if (!entries || !entries->is_array()) return std::nullopt;
+  batch_answer a;
+  for (const auto& e : entries->get_array()) {
+    ++a.entries;
+    const auto* entry = e.if_object();
+    const auto* response = entry ? entry->if_contains("response") : nullptr;
+    const auto* status = response && response->is_object() ? response->get_object().if_contains("status") : nullptr;
+    // Bundle.entry.response.status: "201 Created", "200", ...
+    if (status && status->is_string() && !status->get_string().empty() && status->get_string()[0] == '2') {
+      ++a.ok;
+    } else if (a.first_failure.empty()) {
+      a.first_failure = response ? boost::json::serialize(*response).substr(0, 300) : "(no response)";
+    }
+  }
+  return a;
 }
 
 }  // namespace iomt::bench

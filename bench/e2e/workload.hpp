@@ -28,7 +28,7 @@ enum class workload_kind { quantity, vitals };
 struct workload {
   workload_kind kind = workload_kind::quantity;
   std::size_t devices = 100;
-  std::string prefix = "bench";       // device ids "<prefix>-d00042", patients "<prefix>-p00042"
+  std::string prefix = "bench";         // device ids "<prefix>-d00042", patients "<prefix>-p00042"
   std::int64_t base_unix = 1704067200;  // 2024-01-01T00:00:00Z: readings start here
 
   // Readings (FHIR measurements) per message.
@@ -47,9 +47,9 @@ void append_roundtrip_utc(std::int64_t unix_seconds, std::string& out);
 // Appends `text` as the contents of a JSON string (quotes and backslashes escaped).
 void append_json_escaped(std::string_view text, std::string& out);
 
-// The ceiling workload: an Observation as iomtflow wrote it (read back from the FHIR server)
-// with id, identifier value and effectivePeriod replaced per request, so the bare client PUTs
-// Observations of the same shape and size as iomtflow's.
+// The ceiling workload: an Observation as iomtflow builds it (`iomtflow mapping test`) with id,
+// identifier value and effectivePeriod replaced per request, so the bare client PUTs Observations
+// of the same shape and size as iomtflow's, one per request or `count` per batch Bundle.
 class observation_template {
 public:
   static std::optional<observation_template> parse(std::string_view observation_json, std::string& error);
@@ -61,6 +61,10 @@ public:
   };
   // Observation number `seq` of a run tagged `nonce` (distinct runs never collide).
   void render(std::uint64_t seq, std::uint64_t nonce, rendered& out) const;
+  // Appends a `batch` Bundle (FHIR R4 Bundle.type) of `count` entries, each `PUT Observation/<id>`
+  // of Observation first_seq + i, as iomtflow's batch writes are (fhir/observation_store.cpp).
+  void append_batch(std::uint64_t first_seq, std::size_t count, std::uint64_t nonce, rendered& scratch,
+                    std::string& out) const;
   const std::string& identifier_system() const noexcept { return system_; }
 
 private:
@@ -69,5 +73,14 @@ private:
   std::string system_;
   std::string value_prefix_;  // "{patient}.{device}.{type}."
 };
+
+// The answer to a batch Bundle: how many of its entries succeeded (Bundle.entry.response.status
+// 2xx). nullopt when the body is not a Bundle with an entry array.
+struct batch_answer {
+  std::size_t entries = 0;
+  std::size_t ok = 0;
+  std::string first_failure;  // the first failing entry's response, cut to 300 characters
+};
+std::optional<batch_answer> read_batch_answer(std::string_view body);
 
 }  // namespace iomt::bench

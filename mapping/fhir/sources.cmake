@@ -13,4 +13,5 @@ iomt_mapping_area(fhir
     template_loader.cpp
     text_util.cpp
     value_processor.cpp
+    value_check.cpp
   DEPS iomt_mapping_json OpenSSL::Crypto)

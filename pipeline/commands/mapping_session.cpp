@@ -1,5 +1,7 @@
 #include "pipeline/commands/mapping_session.hpp"
 
+#include "mapping/fhir/value_check.hpp"
+
 #include "mapping/fhir/compatibility.hpp"
 #include "mapping/json/dotnet.hpp"
 #include "mapping/json/envelope.hpp"
@@ -174,6 +176,14 @@ boost::json::object mapping_session::run_test(const std::vector<message_input>& 
     if (!r) fail(r.error().type, r.error().message);
   }
 
+  // SampledData values that are not FHIR decimals fail their measurement (issue 13), as in `run`.
+  std::erase_if(measurements, [&](const mapping::measurement& m) {
+    auto tpl = fhir_->get(m.type);
+    if (!tpl) return false;
+    auto bad = mapping::fhir::check_sampled_data_values(**tpl, m);
+    if (bad) errors.push_back({"fhirConversion", bad->type, bad->message});
+    return bad.has_value();
+  });
   offline_batch batch(*fhir_, {opt.device_identifier_system, issued});
   batch.convert(measurements, errors);
 

@@ -19,7 +19,7 @@ add_library(iomt_transport_amqp STATIC
   ${CMAKE_CURRENT_LIST_DIR}/connection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/source.cpp
   ${CMAKE_CURRENT_LIST_DIR}/sender.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/metrics_text.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/source_metrics.cpp
   ${CMAKE_CURRENT_LIST_DIR}/eventhubs/connection_string.cpp
   ${CMAKE_CURRENT_LIST_DIR}/eventhubs/request_link.cpp
   ${CMAKE_CURRENT_LIST_DIR}/eventhubs/checkpoint_store.cpp

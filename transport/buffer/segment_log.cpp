@@ -63,7 +63,7 @@ segment_log::segment_log(const log_options& options, file_io io, file lock, reco
   // Start a fresh segment now, so an unwritable directory shows at start-up, not at the first event.
   if (auto e = roll()) {
     write_error_ = *e;
-    write_error_until_ = clock_type::now() + options_.retry_after_error;
+    write_error_until_ = now() + options_.retry_after_error;
     report_.warnings.push_back("cannot write: " + e->message);
   }
   writer_ = std::thread([this] { writer_loop(); });
@@ -105,7 +105,7 @@ status segment_log::append(std::span<const event> events, append_done done) {
     std::lock_guard l(mu_);
     if (stopping_) return error{errc::closed, 0, "the buffer is closing"};
     if (failed_) return failed_;
-    if (write_error_ && clock_type::now() < write_error_until_) return write_error_;
+    if (write_error_ && now() < write_error_until_) return write_error_;
     if (n > options_.max_bytes / 2)
       return error{errc::too_large, 0, "an append of " + std::to_string(n) + " bytes can never fit the buffer bound of " +
                                            std::to_string(options_.max_bytes) + " bytes (buffer.max_bytes)"};
@@ -262,7 +262,7 @@ void segment_log::write_batch(batch& b, std::vector<append_result>& results) {
   if (err && err->code == errc::io) {
     ++stats_.write_errors;
     write_error_ = err;
-    write_error_until_ = clock_type::now() + options_.retry_after_error;
+    write_error_until_ = now() + options_.retry_after_error;
   } else if (!err) {
     write_error_.reset();
   }
@@ -391,7 +391,7 @@ log_stats segment_log::stats() const {
 status segment_log::write_error() const {
   std::lock_guard l(mu_);
   if (failed_) return failed_;
-  if (write_error_ && clock_type::now() < write_error_until_) return write_error_;
+  if (write_error_ && now() < write_error_until_) return write_error_;
   return std::nullopt;
 }
 

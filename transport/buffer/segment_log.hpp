@@ -53,6 +53,8 @@ struct log_options {
   std::chrono::milliseconds retry_after_error{1000}; // refuse at once for this long after a disk error
   bool create_dir = true;
   fault_injector* faults = nullptr;                  // tests only
+  // The clock of the retry_after_error window (tests move it by hand; default steady_clock).
+  std::function<std::chrono::steady_clock::time_point()> now;
 };
 
 struct append_result {
@@ -134,6 +136,9 @@ private:
   status sync_active();
   // The first segment holding a record with seq >= `seq` (for readers); false when none.
   bool locate(std::uint64_t seq, segment_info& out) const;
+  std::chrono::steady_clock::time_point now() const {
+    return options_.now ? options_.now() : std::chrono::steady_clock::now();
+  }
 
   log_options options_;
   file_io io_;

@@ -7,7 +7,9 @@
 
 #include "integration/amqp/amqp_support.hpp"
 #include "transport/amqp/eventhubs/eventhubs_source.hpp"
-#include "transport/amqp/metrics_text.hpp"
+#include "transport/amqp/source_metrics.hpp"
+
+#include <prometheus/text_serializer.h>
 #include "transport/amqp/value_json.hpp"
 
 #include <boost/json.hpp>
@@ -19,6 +21,11 @@ namespace eh = iomt::transport::amqp::eventhubs;
 namespace tr = iomt::transport;
 
 namespace {
+
+// The families as /metrics shows them (prometheus-cpp's serializer).
+std::string metrics_text(const std::vector<std::pair<std::string_view, iomt::transport::amqp::source_stats>>& sources) {
+  return prometheus::TextSerializer().Serialize(iomt::transport::amqp::source_families(sources));
+}
 
 eh_emulator& the_emulator() {
   static eh_emulator e(5687, 5688);
@@ -136,7 +143,7 @@ BOOST_AUTO_TEST_CASE(partition_lag_follows_the_completed_events) {
   BOOST_TEST(wait_for([&] { return lag() == std::optional<std::uint64_t>(13); }, 10s),
              "lag " << (lag() ? std::to_string(*lag()) : "unknown"));
   const auto st = src.stats();
-  const std::string text = ta::metrics_text({{"eventhubs", st}});
+  const std::string text = metrics_text({{"eventhubs", st}});
   BOOST_TEST(text.find("iomtflow_eventhubs_partition_lag_events{source=\"eventhubs\",partition=\"2\"} 13\n") !=
                  std::string::npos,
              text);

@@ -185,6 +185,21 @@ private:
   std::atomic<int>& groups_;
 };
 
+// Records every measurement value it is asked to write, in order.
+class recording_writer final : public pipeline::group_writer {
+public:
+  explicit recording_writer(std::vector<std::string>& seen, std::mutex& mu) : seen_(seen), mu_(mu) {}
+  boost::asio::awaitable<pipeline::group_result> write(const mapping::fhir::measurement_group& g) override {
+    std::lock_guard l(mu_);
+    for (const auto* m : g.data) seen_.push_back(m->properties.at(0).value);
+    co_return pipeline::group_result{};
+  }
+
+private:
+  std::vector<std::string>& seen_;
+  std::mutex& mu_;
+};
+
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(one_write_all_per_flush, fixture) {
@@ -227,4 +242,43 @@ BOOST_FIXTURE_TEST_CASE(a_writer_that_throws_fails_the_flush_transiently, fixtur
     BOOST_TEST(f.message.find("boom in the writer") != std::string::npos, f.message);
   }
   p.stop();
+}
+
+// Issue 11: parsing and normalization run on several threads, but one device's measurements reach
+// its shard in event order.
+BOOST_AUTO_TEST_CASE(one_devices_events_stay_in_order_across_normalizer_threads) {
+  auto device = mapping::device::device_mapping::load(R"({"templateType":"CollectionContent","template":[
+    {"templateType":"JsonPathContent","template":{"typeName":"hr","typeMatchExpression":"$..[?(@hr)]",
+     "deviceIdExpression":"$.device","timestampExpression":"$.time",
+     "values":[{"valueName":"hr","valueExpression":"$.hr","required":true}]}}]})")
+                    .mapping;
+  auto fhir = mapping::fhir::fhir_mapping::load(R"({"templateType":"CollectionFhir","template":[
+    {"templateType":"CodeValueFhir","template":{"typeName":"hr","codes":[{"code":"8867-4","system":"http://loinc.org"}],
+     "value":{"valueType":"Quantity","valueName":"hr","unit":"/min"}}}]})")
+                  .mapping;
+  BOOST_REQUIRE(device);
+  BOOST_REQUIRE(fhir);
+  pipeline::metrics m(2);
+  pipeline::pipeline_config cfg;
+  cfg.shards = 3;  // two normalizer workers beside the submitting thread
+  cfg.flush_interval = 20ms;
+  std::vector<std::string> seen;
+  std::mutex mu;
+  pipeline::pipeline p(cfg, device, fhir, m,
+                       [&](boost::asio::io_context&) { return std::make_unique<recording_writer>(seen, mu); });
+  p.start();
+  waiter w;
+  constexpr int n = 2000;
+  std::vector<transport::event> evs(n);
+  for (int i = 0; i < n; ++i) {
+    char t[32];
+    std::snprintf(t, sizeof t, "2024-05-01T%02d:%02d:%02dZ", i / 3600, (i / 60) % 60, i % 60);
+    evs[static_cast<std::size_t>(i)].body =
+        std::string(R"({"device":"d1","time":")") + t + R"(","hr":)" + std::to_string(i) + "}";
+  }
+  BOOST_TEST((p.submit(std::move(evs), w.done()) == transport::submit_status::accepted));
+  BOOST_REQUIRE(w.wait_for(1));
+  p.stop();
+  BOOST_REQUIRE(seen.size() == static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) BOOST_TEST_REQUIRE(seen[static_cast<std::size_t>(i)] == std::to_string(i));
 }

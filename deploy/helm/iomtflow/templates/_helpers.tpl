@@ -160,7 +160,9 @@ app.kubernetes.io/component: pipeline
 {{- $buffer := (get $c "buffer") | default dict -}}
 {{- $_ := set $buffer "dir" "/var/lib/iomtflow/buffer" -}}
 {{- $_ := set $c "buffer" $buffer -}}
-{{- $_ := set $c "deadletter" (dict "dir" "/var/lib/iomtflow/deadletter") -}}
+{{- $deadletter := (get $c "deadletter") | default dict -}}
+{{- $_ := set $deadletter "dir" "/var/lib/iomtflow/deadletter" -}}
+{{- $_ := set $c "deadletter" $deadletter -}}
 {{- toYaml $c -}}
 {{- end -}}
 

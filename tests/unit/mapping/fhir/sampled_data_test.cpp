@@ -161,3 +161,39 @@ BOOST_AUTO_TEST_CASE(c9_merge_data) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 13: SampledData values are FHIR decimals; anything else fails its measurement instead of
+// shifting or polluting the series (upstream writes them as they are: a documented difference).
+#include "mapping/fhir/value_check.hpp"
+
+BOOST_AUTO_TEST_CASE(sampled_data_values_must_be_fhir_decimals) {
+  using mapping::fhir::is_fhir_decimal;
+  for (const char* ok : {"0", "-0", "80", "-12", "1.5", "0.001", "100.250", "1E+20", "1e5", "2.5E-3",
+                         "1234567890123456789012345678", "0.0000000000000000000000000001"})
+    BOOST_TEST(is_fhir_decimal(ok), ok);
+  for (const char* bad : {"", "-", "150 151 152 153", " 80", "80 ", "+5", "007", "1.", ".5", "NaN", "Infinity",
+                          "-Infinity", "1e400", "1e", "0x10", "1,5", "E", "12345678901234567890123456789"})
+    BOOST_TEST(!is_fhir_decimal(bad), bad);
+  BOOST_TEST(!is_fhir_decimal(std::string(400, '9')));
+  BOOST_TEST(!is_fhir_decimal("8\xff"));
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_sampled_data_value_names_the_measurement) {
+  mapping::fhir::code_value_template tpl;
+  tpl.type_name = "heartrate";
+  tpl.value = mapping::fhir::value_template{};
+  tpl.value->kind = mapping::fhir::value_kind::sampled_data;
+  tpl.value->value_name = "hr";
+  mapping::measurement m;
+  m.type = "heartrate";
+  m.properties = {{"hr", "150 151 152 153"}};
+  auto e = mapping::fhir::check_sampled_data_values(tpl, m);
+  BOOST_REQUIRE(e);
+  BOOST_TEST(e->type == "InvalidSampledDataFhirValueException");
+  BOOST_TEST(e->message.find("'150 151 152 153' of 'hr'") != std::string::npos, e->message);
+  m.properties = {{"hr", "80"}};
+  BOOST_TEST(!mapping::fhir::check_sampled_data_values(tpl, m));
+  tpl.value->kind = mapping::fhir::value_kind::string;  // only SampledData is checked
+  m.properties = {{"hr", "anything"}};
+  BOOST_TEST(!mapping::fhir::check_sampled_data_values(tpl, m));
+}

@@ -1,12 +1,14 @@
 // Link credit policy (credit.hpp), settlement decisions (settlement.hpp), broker URLs (source.hpp)
-// and the metrics text (metrics_text.hpp): pure functions.
+// and the metric families (source_metrics.hpp) as /metrics shows them: pure functions.
 #define BOOST_TEST_MODULE transport_amqp_credit
 #include <boost/test/unit_test.hpp>
 
 #include "transport/amqp/credit.hpp"
-#include "transport/amqp/metrics_text.hpp"
 #include "transport/amqp/settlement.hpp"
 #include "transport/amqp/source.hpp"
+#include "transport/amqp/source_metrics.hpp"
+
+#include <prometheus/text_serializer.h>
 
 #include <ostream>
 #include <vector>
@@ -17,6 +19,12 @@ std::ostream& operator<<(std::ostream& os, disposition d) { return os << to_stri
 
 using namespace iomt::transport;
 using namespace iomt::transport::amqp;
+
+namespace {
+std::string metrics_text(const std::vector<std::pair<std::string_view, source_stats>>& sources) {
+  return prometheus::TextSerializer().Serialize(source_families(sources));
+}
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(credit_keeps_unsettled_plus_credit_within_the_bound) {
   const credit_policy p{100};

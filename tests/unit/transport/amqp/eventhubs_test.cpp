@@ -7,7 +7,9 @@
 
 #include "transport/amqp/eventhubs/connection_string.hpp"
 #include "transport/amqp/eventhubs/eventhubs_handler.hpp"
-#include "transport/amqp/metrics_text.hpp"
+#include "transport/amqp/source_metrics.hpp"
+
+#include <prometheus/text_serializer.h>
 #include "transport/http/sas.hpp"
 #include "unit/transport/amqp/fake_broker.hpp"
 
@@ -26,6 +28,11 @@ using iomt::test::amqp::fake_broker;
 using iomt::test::amqp::message_builder;
 
 namespace {
+
+// The families as /metrics shows them (prometheus-cpp's serializer).
+std::string metrics_text(const std::vector<std::pair<std::string_view, iomt::transport::amqp::source_stats>>& sources) {
+  return prometheus::TextSerializer().Serialize(iomt::transport::amqp::source_families(sources));
+}
 
 std::string_view view(pn_bytes_t b) { return {b.start ? b.start : "", b.size}; }
 

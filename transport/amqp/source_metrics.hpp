@@ -1,5 +1,5 @@
-// The AMQP sources' counters in the Prometheus text exposition format (0.0.4), for the service to
-// append to GET /metrics (STYLE habit 6: every error path has a counter with bounded labels):
+// The AMQP sources' counters as Prometheus families, read at scrape time (STYLE habit 6: every
+// error path has a counter with bounded labels; issue 16: no hand-formatted exposition text):
 //
 //   iomtflow_amqp_received_total{source}            complete deliveries read
 //   iomtflow_amqp_submitted_total{source}           events the pipeline accepted
@@ -22,14 +22,16 @@
 
 #include "transport/amqp/source.hpp"
 
-#include <string>
+#include <prometheus/metric_family.h>
+
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace iomt::transport::amqp {
 
-std::string metrics_text(const std::vector<std::pair<std::string_view, source_stats>>& sources);
+std::vector<prometheus::MetricFamily> source_families(
+    const std::vector<std::pair<std::string_view, source_stats>>& sources);
 
 // The metric label of an error kind ("authentication_failed", ...).
 const char* kind_label(errc e) noexcept;
