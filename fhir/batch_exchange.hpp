@@ -18,6 +18,7 @@
 #include "fhir/client.hpp"
 #include "fhir/write_plan.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <span>
@@ -56,6 +57,7 @@ public:
   void set_bundles(bool on) noexcept { options_.bundles = on; }
   std::size_t max_entries() const noexcept { return options_.max_entries; }
   void set_max_entries(std::size_t n) noexcept { options_.max_entries = n ? n : 1; }
+  std::size_t max_in_flight() const noexcept { return std::max<std::size_t>(options_.max_in_flight, 1); }
   const exchange_stats& stats() const noexcept { return stats_; }
   client& fhir_client() noexcept { return client_; }
 

@@ -176,14 +176,6 @@ asio::awaitable<std::vector<mapping::result<save_outcome>>> observation_store::s
   for (const auto& w : writes) keys.push_back(cache_key(w.identifier));
 
   // One chain per Observation: its writes in flush order, written once (iomt-spec §12).
-  struct chain {
-    std::vector<const observation_write*> writes;
-    std::vector<std::size_t> index;  // into writes / results
-    bool done = false;
-    bool known = false;  // `existing` is what the server holds (from the cache or a search)
-    std::optional<boost::json::object> existing;
-    int conflicts = 0;  // 409/412 answers re-read so far
-  };
   std::vector<chain> chains;
   for (auto& positions : chains_by_key(keys)) {
     chain c;
@@ -191,6 +183,20 @@ asio::awaitable<std::vector<mapping::result<save_outcome>>> observation_store::s
     c.index = std::move(positions);
     chains.push_back(std::move(c));
   }
+  // Slices of as many Observations as the exchange has entries in flight: a flush of thousands
+  // never holds all its resources, searches and answers at once.
+  const std::size_t slice = std::max<std::size_t>(exchange.max_entries(), 50) * exchange.max_in_flight();
+  for (std::size_t first = 0; first < chains.size(); first += slice) {
+    const std::span<chain> part = std::span(chains).subspan(first, std::min(slice, chains.size() - first));
+    co_await save_slice(part, keys, results, exchange);
+    for (auto& c : part) c = chain{};  // its resources are no longer needed
+  }
+  co_return results;
+}
+
+asio::awaitable<void> observation_store::save_slice(std::span<chain> chains, std::span<const std::string> keys,
+                                                    std::vector<mapping::result<save_outcome>>& results,
+                                                    batch_exchange& exchange) {
   auto fail = [&results](const chain& c, const mapping::mapping_error& e) {
     for (std::size_t i : c.index) results[i] = e;
   };
@@ -276,7 +282,7 @@ asio::awaitable<std::vector<mapping::result<save_outcome>>> observation_store::s
       chain& c = *written[k].first;
       const chain_result& applied = written[k].second;
       const std::string& key = puts[k].key;
-      write_fold f = fold_write(answers[k], puts[k]);
+      write_fold f = fold_write(std::move(answers[k]), puts[k]);
       if (f.kind == write_kind::written) {
         const bool contention = f.resource && version_id(*f.resource) == "2";  // §12 step 3
         for (std::size_t w = 0; w < c.index.size(); ++w)
@@ -330,7 +336,6 @@ asio::awaitable<std::vector<mapping::result<save_outcome>>> observation_store::s
       fail_from_first_change(*f.error);
     }
   }
-  co_return results;
 }
 
 }  // namespace iomt::fhir

@@ -117,6 +117,18 @@ public:
   std::size_t cache_size() const noexcept { return cache_.size(); }
 
 private:
+  // The writes of one Observation in a save_all, in flush order; written once.
+  struct chain {
+    std::vector<const observation_write*> writes;
+    std::vector<std::size_t> index;  // into writes / results
+    bool done = false;
+    bool known = false;  // `existing` is what the server holds (from the cache or a search)
+    std::optional<boost::json::object> existing;
+    int conflicts = 0;  // 409/412 answers re-read so far
+  };
+  boost::asio::awaitable<void> save_slice(std::span<chain> chains, std::span<const std::string> keys,
+                                          std::vector<mapping::result<save_outcome>>& results,
+                                          batch_exchange& exchange);
   // GET Observation?identifier=..., exact matches only: nullopt, the one, or MultipleResourceFoundException.
   boost::asio::awaitable<mapping::result<std::optional<boost::json::object>>> find(
       const mapping::fhir::observation_identifier& identifier);

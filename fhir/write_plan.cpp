@@ -240,7 +240,7 @@ search_fold fold_search(const entry_answer& answer, const plan_request& request)
   return out;
 }
 
-write_fold fold_write(const entry_answer& answer, const plan_request& request) {
+write_fold fold_write(entry_answer answer, const plan_request& request) {
   write_fold out;
   out.status = answer.status;
   if (answer.failure) {
@@ -264,7 +264,7 @@ write_fold fold_write(const entry_answer& answer, const plan_request& request) {
   out.kind = write_kind::written;
   const std::string_view type = request.resource ? string_member(*request.resource, "resourceType") : "";
   if (answer.resource && !type.empty() && string_member(*answer.resource, "resourceType") == type) {
-    out.resource = *answer.resource;
+    out.resource = std::move(answer.resource);
   } else if (request.resource && !answer.etag.empty()) {
     // No resource in the answer (Prefer: return=minimal servers): ours, stamped with the version.
     out.resource = *request.resource;

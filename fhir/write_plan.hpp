@@ -115,7 +115,7 @@ struct write_fold {
   std::optional<boost::json::object> resource;
   std::optional<mapping::mapping_error> error;  // failed
 };
-write_fold fold_write(const entry_answer& answer, const plan_request& request);
+write_fold fold_write(entry_answer answer, const plan_request& request);  // moves the resource out
 
 // Positions grouped by key in order of first appearance; each group keeps input order (the
 // writes of one Observation in a flush are applied in the order of their measurement groups).

@@ -280,6 +280,33 @@ BOOST_AUTO_TEST_CASE(entry_limit_and_two_groups_of_one_observation) {
   BOOST_TEST(versions("Observation", f.writes[10].id) == 1u);  // but written once
 }
 
+// A flush larger than the exchange holds in flight is written in slices (bounded memory), each
+// its searches then its writes.
+BOOST_AUTO_TEST_CASE(large_flushes_go_in_slices) {
+  identity_resolver identity(*fhir, create_mode());
+  std::vector<measurement> ms;
+  for (int i = 0; i < 120; ++i) {
+    char t[32];
+    std::snprintf(t, sizeof t, "2024-01-01T10:%02d:%02dZ", i / 60, i % 60);
+    ms.push_back(reading("dev-s", "pat-s", "weight", t, "kg", std::to_string(50 + i)));
+  }
+  flush f(std::move(ms));
+  batch_exchange exchange(*fhir, exchange_options{.bundles = true, .max_entries = 10, .max_in_flight = 1});
+  f.add_writes(run(ioc, identity.resolve_all(f.requests, exchange)));
+  BOOST_TEST_REQUIRE(f.writes.size() == 120u);
+  observation_store store(*fhir);
+  const auto bundles_before = exchange.stats().bundles;
+  auto results = run(ioc, store.save_all(f.writes, exchange));
+  for (const auto& r : results) {
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
+    BOOST_TEST((r->operation == save_operation::created));
+  }
+  // slices of 50 (at least 50 per Bundle slot x 1 in flight): 50 + 50 + 20 Observations, each
+  // slice its searches and its PUTs in Bundles of 10
+  BOOST_TEST(exchange.stats().bundles - bundles_before == 24u);
+  BOOST_TEST(resources_of("Observation").size() == 120u);
+}
+
 BOOST_AUTO_TEST_CASE(conflicting_and_invalid_entries) {
   identity_resolver identity(*fhir, create_mode());
   batch_exchange exchange(*fhir, exchange_options{.bundles = true, .max_entries = 50, .max_in_flight = 8});
