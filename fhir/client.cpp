@@ -241,20 +241,17 @@ asio::awaitable<mapping::result<boost::json::object>> client::post_bundle(const 
 }
 
 asio::awaitable<bool> client::supports_batch() {
+  auto caps = co_await capabilities();
+  co_return caps && caps->batch;
+}
+
+asio::awaitable<mapping::result<server_capabilities>> client::capabilities() {
   auto r = co_await send(http::verb::get, "metadata");
-  if (!r || r->status != 200) co_return false;
+  if (!r) co_return r.error();
+  if (r->status != 200) co_return response_error(http::verb::get, "metadata", *r);
   auto o = parse_object(r->body);
-  if (!o) co_return false;
-  const auto* rest = o->if_contains("rest");
-  if (!rest || !rest->is_array()) co_return false;
-  for (const auto& mode : rest->get_array()) {
-    const auto* mo = mode.if_object();
-    const auto* interactions = mo ? mo->if_contains("interaction") : nullptr;
-    if (!interactions || !interactions->is_array()) continue;
-    for (const auto& i : interactions->get_array())
-      if (i.is_object() && string_member(i.get_object(), "code") == "batch") co_return true;
-  }
-  co_return false;
+  if (!o) co_return unreadable(http::verb::get, "metadata", "the response is not a JSON object");
+  co_return read_capabilities(*o);
 }
 
 asio::awaitable<mapping::result<void>> client::check_ready() {

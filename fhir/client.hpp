@@ -7,6 +7,7 @@
 #pragma once
 
 #include "fhir/auth.hpp"
+#include "fhir/capabilities.hpp"
 #include "fhir/http_pool.hpp"
 #include "fhir/retry.hpp"
 #include "mapping/error.hpp"
@@ -90,10 +91,15 @@ public:
   // GET metadata: does the CapabilityStatement list the `batch` interaction?
   boost::asio::awaitable<bool> supports_batch();
 
+  // GET metadata -> what the CapabilityStatement says about batch Bundles (capabilities.hpp). An
+  // error when the server gave no readable 200 answer (the caller may ask again later).
+  boost::asio::awaitable<mapping::result<server_capabilities>> capabilities();
+
   // Readiness (GET /readyz): the server answers GET metadata with 200 through our auth.
   boost::asio::awaitable<mapping::result<void>> check_ready();
 
   const endpoint& origin() const noexcept { return pool_->origin(); }
+  const client_options& options() const noexcept { return options_; }
   const client_stats& stats() const noexcept { return stats_; }
   const pool_stats& connection_stats() const noexcept { return pool_->stats(); }
   void set_observer(request_observer observer) { observer_ = std::move(observer); }

@@ -19,77 +19,7 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-// Bundle.entry.response.status: "200", "201 Created", "412 Precondition Failed" -> the code.
-unsigned entry_status(const boost::json::object& entry) {
-  const auto* resp = entry.if_contains("response");
-  if (!resp || !resp->is_object()) return 0;
-  const std::string_view s = string_member(resp->get_object(), "status");
-  unsigned code = 0;
-  std::from_chars(s.data(), s.data() + s.size(), code);
-  return code;
-}
-
-// The OperationOutcome text of a Bundle entry's response.outcome.
-std::string entry_outcome(const boost::json::object& entry) {
-  const auto* resp = entry.if_contains("response");
-  const auto* oo = resp && resp->is_object() ? resp->get_object().if_contains("outcome") : nullptr;
-  if (!oo || !oo->is_object()) return {};
-  return operation_outcome_text(to_json(oo->get_object()));
-}
-
-const boost::json::object* entry_resource(const boost::json::object& entry) {
-  const auto* r = entry.if_contains("resource");
-  return r && r->is_object() ? &r->get_object() : nullptr;
-}
-
 std::string observation_path(std::string_view id) { return "Observation/" + std::string(id); }
-
-// Per-item state of one batch round.
-struct item {
-  std::size_t index = 0;  // into writes / results
-  bool done = false;      // result already set
-  bool have_existing = false;
-  bool from_cache = false;
-  std::optional<boost::json::object> existing;
-  std::optional<boost::json::object> to_write;
-  std::string if_match_version;  // empty: create (no If-Match)
-};
-
-// The answer to a batch Bundle: its entries when the server processed it.
-struct batch_reply {
-  bool processed = false;                         // 2xx with one entry per request entry
-  bool unsupported = false;                       // 404 / 405 / 501: the server has no batch interaction
-  std::optional<mapping::mapping_error> failure;  // no response after retries (network, auth)
-  boost::json::array entries;
-};
-
-asio::awaitable<batch_reply> post_batch(client& fhir, boost::json::array entries) {
-  const std::size_t n = entries.size();
-  const boost::json::value bundle =
-      boost::json::object{{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", std::move(entries)}};
-  const std::string body = to_json(bundle);
-  batch_reply reply;
-  auto r = co_await fhir.send(boost::beast::http::verb::post, "", body);
-  if (!r) {
-    reply.failure = r.error();
-    co_return reply;
-  }
-  reply.unsupported = r->status == 404 || r->status == 405 || r->status == 501;
-  if (r->status == 429 || (r->status >= 500 && r->status != 501)) {
-    // Throttled / failing after the client's retries: the same for every entry.
-    reply.failure = status_error("POST [base] (batch)", r->status, failure_cause(*r));
-    co_return reply;
-  }
-  if (r->status < 200 || r->status > 299) co_return reply;
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(r->body, ec);
-  if (ec || !v.is_object()) co_return reply;
-  auto* e = v.get_object().if_contains("entry");
-  if (!e || !e->is_array() || e->get_array().size() != n) co_return reply;
-  reply.entries = std::move(e->get_array());
-  reply.processed = true;
-  co_return reply;
-}
 
 }  // namespace
 
@@ -198,202 +128,212 @@ asio::awaitable<mapping::result<save_outcome>> observation_store::save(const obs
   }
 }
 
-// ---- batch path ---------------------------------------------------------------------------------
+// ---- flush path -------------------------------------------------------------------------------
+
+chain_result apply_chain(std::span<const observation_write* const> chain, const boost::json::object* existing) {
+  chain_result out;
+  out.steps.reserve(chain.size());
+  const boost::json::object* base = existing;  // what the next write starts from
+  for (const observation_write* w : chain) {
+    if (!base) {
+      auto created = w->source->create();
+      if (!created) {
+        out.steps.push_back({save_operation::no_op, created.error()});
+        continue;  // nothing stored: the next write creates it (§12 step 3)
+      }
+      out.to_write = std::move(*created);
+      out.creates = true;
+      out.steps.push_back({save_operation::created, std::nullopt});
+    } else {
+      auto merged = w->source->merge(*base);
+      if (!merged) {
+        out.steps.push_back({save_operation::no_op, merged.error()});
+        continue;
+      }
+      if (!merged->changed) {
+        out.steps.push_back({save_operation::no_op, std::nullopt});
+        continue;
+      }
+      out.to_write = std::move(merged->observation);
+      out.steps.push_back({save_operation::updated, std::nullopt});
+    }
+    base = &*out.to_write;
+  }
+  return out;
+}
 
 asio::awaitable<std::vector<mapping::result<save_outcome>>> observation_store::save_batch(
     std::span<const observation_write> writes) {
+  std::vector<mapping::result<save_outcome>> r = co_await save_all(writes, exchange_);
+  co_return r;
+}
+
+asio::awaitable<std::vector<mapping::result<save_outcome>>> observation_store::save_all(
+    std::span<const observation_write> writes, batch_exchange& exchange) {
   std::vector<mapping::result<save_outcome>> results(writes.size(), save_outcome{});
-  // Rounds: each takes the first pending write of every identifier, so two writes of one
-  // Observation never share a Bundle and are applied in order.
-  std::vector<std::size_t> pending(writes.size());
-  for (std::size_t i = 0; i < writes.size(); ++i) pending[i] = i;
-  while (!pending.empty()) {
-    std::vector<std::size_t> round, later;
-    std::unordered_set<std::string_view> seen;
-    for (std::size_t i : pending) {
-      if (seen.insert(writes[i].id).second)
-        round.push_back(i);
-      else
-        later.push_back(i);
-    }
-    for (std::size_t begin = 0; begin < round.size(); begin += std::max<std::size_t>(options_.max_batch_entries, 1)) {
-      const std::size_t n = std::min(round.size() - begin, std::max<std::size_t>(options_.max_batch_entries, 1));
-      co_await save_round(writes, std::span<const std::size_t>(round).subspan(begin, n), results);
-    }
-    pending = std::move(later);
+  std::vector<std::string> keys;
+  keys.reserve(writes.size());
+  for (const auto& w : writes) keys.push_back(cache_key(w.identifier));
+
+  // One chain per Observation: its writes in flush order, written once (iomt-spec §12).
+  std::vector<chain> chains;
+  for (auto& positions : chains_by_key(keys)) {
+    chain c;
+    for (std::size_t i : positions) c.writes.push_back(&writes[i]);
+    c.index = std::move(positions);
+    chains.push_back(std::move(c));
+  }
+  // Slices of as many Observations as the exchange has entries in flight: a flush of thousands
+  // never holds all its resources, searches and answers at once.
+  const std::size_t slice = std::max<std::size_t>(exchange.max_entries(), 50) * exchange.max_in_flight();
+  for (std::size_t first = 0; first < chains.size(); first += slice) {
+    const std::span<chain> part = std::span(chains).subspan(first, std::min(slice, chains.size() - first));
+    co_await save_slice(part, keys, results, exchange);
+    for (auto& c : part) c = chain{};  // its resources are no longer needed
   }
   co_return results;
 }
 
-asio::awaitable<void> observation_store::save_round(std::span<const observation_write> writes,
-                                                    std::span<const std::size_t> round,
-                                                    std::vector<mapping::result<save_outcome>>& results) {
-  if (!batch_enabled_ || round.size() == 1) {
-    for (std::size_t i : round) results[i] = co_await save(writes[i]);
-    co_return;
-  }
-  std::vector<item> items(round.size());
+asio::awaitable<void> observation_store::save_slice(std::span<chain> chains, std::span<const std::string> keys,
+                                                    std::vector<mapping::result<save_outcome>>& results,
+                                                    batch_exchange& exchange) {
+  auto fail = [&results](const chain& c, const mapping::mapping_error& e) {
+    for (std::size_t i : c.index) results[i] = e;
+  };
   const auto now = steady::now();
-  std::vector<std::size_t> misses;  // positions in items
-  for (std::size_t k = 0; k < round.size(); ++k) {
-    items[k].index = round[k];
-    if (const boost::json::object* cached = cache_.find(cache_key(writes[round[k]].identifier), now)) {
-      items[k].existing = *cached;  // a copy: the batch search below suspends
-      items[k].have_existing = true;
-      items[k].from_cache = true;
-    } else {
-      misses.push_back(k);
+  for (auto& c : chains) {
+    if (const boost::json::object* cached = cache_.find(keys[c.index.front()], now)) {
+      c.existing = *cached;  // a copy: the cache may change while we wait for answers
+      c.known = true;
     }
   }
 
-  // 1. Look the misses up: one batch Bundle of searches.
-  if (misses.size() > 1) {
-    boost::json::array entries;
-    entries.reserve(misses.size());
-    for (std::size_t k : misses) {
-      const auto& id = writes[items[k].index].identifier;
-      entries.push_back(boost::json::object{
-          {"request",
-           boost::json::object{{"method", "GET"}, {"url", identifier_query("Observation", id.system, id.value)}}}});
+  for (;;) {
+    // 1. Search what the cache does not hold (again, after a conflict), ignoring the cache.
+    std::vector<plan_request> searches;
+    std::vector<chain*> searched;
+    for (auto& c : chains) {
+      if (c.done || c.known) continue;
+      const auto& id = c.writes.front()->identifier;
+      plan_request rq;
+      rq.url = identifier_query("Observation", id.system, id.value);
+      rq.key = keys[c.index.front()];
+      searches.push_back(std::move(rq));
+      searched.push_back(&c);
     }
-    batch_reply reply = co_await post_batch(client_, std::move(entries));
-    if (reply.unsupported) batch_enabled_ = false;
-    const boost::json::array* answers = reply.processed ? &reply.entries : nullptr;
-    for (std::size_t m = 0; answers && m < misses.size(); ++m) {
-      item& it = items[misses[m]];
-      const auto& id = writes[it.index].identifier;
-      const auto* entry = (*answers)[m].if_object();
-      const auto* bundle = entry ? entry_resource(*entry) : nullptr;
-      if (!entry || entry_status(*entry) != 200 || !bundle) continue;  // looked up one by one below
-      auto page = parse_search_bundle(*bundle);
-      if (!page || page->next || (page->total && *page->total > static_cast<std::int64_t>(page->resources.size())))
-        continue;  // paged result: one by one below
-      keep_exact_matches(page->resources, id.system, id.value);
-      if (page->resources.size() > 1) {
-        results[it.index] = multiple_found("Observation", page->resources.size(), "(identifier " + cache_key(id) + ")");
-        it.done = true;
-        continue;
+    if (!searches.empty()) {
+      std::vector<entry_answer> answers = co_await exchange.send(searches);
+      for (std::size_t k = 0; k < searches.size(); ++k) {
+        chain& c = *searched[k];
+        const std::string& key = searches[k].key;
+        search_fold found = co_await exchange.complete_search(searches[k], answers[k]);
+        if (!found.found) {
+          fail(c, found.found.error());
+          c.done = true;
+          continue;
+        }
+        const auto& id = c.writes.front()->identifier;
+        keep_exact_matches(*found.found, id.system, id.value);
+        if (found.found->size() > 1) {
+          fail(c, multiple_found("Observation", found.found->size(), "(identifier " + key + ")"));
+          c.done = true;
+          continue;
+        }
+        c.known = true;
+        c.existing.reset();
+        if (!found.found->empty()) {
+          c.existing = std::move(found.found->front());
+          cache_.put(key, *c.existing, steady::now());  // what the server holds
+        }
       }
-      if (!page->resources.empty()) it.existing = std::move(page->resources.front());
-      it.have_existing = true;
     }
-    if (reply.failure) {
-      // Network / auth failure after retries: no point in trying each one.
-      for (std::size_t k : misses) {
-        results[items[k].index] = *reply.failure;
-        items[k].done = true;
-      }
-    }
-  }
-  for (std::size_t k : misses) {
-    item& it = items[k];
-    if (it.done || it.have_existing) continue;
-    auto found = co_await find(writes[it.index].identifier);
-    if (!found) {
-      results[it.index] = found.error();
-      it.done = true;
-      continue;
-    }
-    it.existing = std::move(*found);
-    it.have_existing = true;
-  }
 
-  // 2. Create or merge; unchanged ones are done without a request.
-  std::vector<std::size_t> to_send;
-  for (std::size_t k = 0; k < items.size(); ++k) {
-    item& it = items[k];
-    if (it.done) continue;
-    const observation_write& w = writes[it.index];
-    // Remember what the server holds: fallbacks to save() start from here without a search.
-    if (it.existing && !it.from_cache) cache_.put(cache_key(w.identifier), *it.existing, steady::now());
-    if (!it.existing) {
-      auto created = w.source->create();
-      if (!created) {
-        results[it.index] = created.error();
-        it.done = true;
+    // 2. Create or merge each chain's writes in order; chains with a change are written once.
+    std::vector<plan_request> puts;
+    std::vector<std::pair<chain*, chain_result>> written;
+    for (auto& c : chains) {
+      if (c.done) continue;
+      chain_result applied = apply_chain(c.writes, c.existing ? &*c.existing : nullptr);
+      for (std::size_t k = 0; k < c.index.size(); ++k) {
+        const chain_step& step = applied.steps[k];
+        if (step.error)
+          results[c.index[k]] = *step.error;
+        else
+          results[c.index[k]] = save_outcome{step.operation, false, c.conflicts};
+      }
+      if (!applied.to_write) {
+        c.done = true;  // nothing changed: no request (ObservationNoOperation)
         continue;
       }
-      it.to_write = std::move(*created);
-    } else {
-      auto merged = w.source->merge(*it.existing);
-      if (!merged) {
-        results[it.index] = merged.error();
-        it.done = true;
-        continue;
-      }
-      if (!merged->changed) {
-        results[it.index] = save_outcome{save_operation::no_op, false, 0};
-        it.done = true;
-        continue;
-      }
-      it.to_write = std::move(merged->observation);
-      it.if_match_version = std::string(version_id(*it.existing));
+      plan_request rq;
+      rq.method = boost::beast::http::verb::put;
+      rq.url = observation_path(c.writes.front()->id);
+      rq.resource = std::move(applied.to_write);
+      if (!applied.creates) rq.if_match_version = std::string(version_id(*c.existing));  // §12 step 4
+      rq.key = keys[c.index.front()];
+      puts.push_back(std::move(rq));
+      written.emplace_back(&c, std::move(applied));
     }
-    to_send.push_back(k);
-  }
-  if (to_send.empty()) co_return;
-  if (to_send.size() == 1 || !batch_enabled_) {
-    for (std::size_t k : to_send) results[items[k].index] = co_await save(writes[items[k].index]);
-    co_return;
-  }
+    if (puts.empty()) break;
 
-  // 3. One batch Bundle of PUTs.
-  boost::json::array entries;
-  entries.reserve(to_send.size());
-  for (std::size_t k : to_send) {
-    item& it = items[k];
-    boost::json::object request{{"method", "PUT"}, {"url", observation_path(writes[it.index].id)}};
-    if (!it.if_match_version.empty()) request["ifMatch"] = weak_etag(it.if_match_version);
-    entries.push_back(boost::json::object{{"resource", std::move(*it.to_write)}, {"request", std::move(request)}});
-  }
-  batch_reply reply = co_await post_batch(client_, std::move(entries));
-  if (reply.failure) {
-    for (std::size_t k : to_send) results[items[k].index] = *reply.failure;
-    co_return;
-  }
-  if (!reply.processed) {
-    // Refused as a whole (some servers fail the Bundle for one invalid resource) or no batch
-    // support: write one by one, which also pins an error on the right Observation.
-    if (reply.unsupported) batch_enabled_ = false;
-    for (std::size_t k : to_send) results[items[k].index] = co_await save(writes[items[k].index]);
-    co_return;
-  }
-  const boost::json::array& answers = reply.entries;
-  for (std::size_t m = 0; m < to_send.size(); ++m) {
-    item& it = items[to_send[m]];
-    const observation_write& w = writes[it.index];
-    const auto* entry = answers[m].if_object();
-    const unsigned status = entry ? entry_status(*entry) : 0;
-    if (status >= 200 && status <= 299) {
-      save_outcome outcome;
-      outcome.operation = it.existing ? save_operation::updated : save_operation::created;
-      boost::json::object stored;
-      if (const auto* r = entry_resource(*entry)) {
-        stored = *r;
-      } else {
-        // No resource in the answer: drop the cache entry, the next save re-reads.
-        cache_.erase(cache_key(w.identifier));
-        results[it.index] = outcome;
+    // 3. The PUTs, and what their answers mean for each write.
+    std::vector<entry_answer> answers = co_await exchange.send(puts);
+    for (std::size_t k = 0; k < puts.size(); ++k) {
+      chain& c = *written[k].first;
+      const chain_result& applied = written[k].second;
+      const std::string& key = puts[k].key;
+      write_fold f = fold_write(std::move(answers[k]), puts[k]);
+      if (f.kind == write_kind::written) {
+        const bool contention = f.resource && version_id(*f.resource) == "2";  // §12 step 3
+        for (std::size_t w = 0; w < c.index.size(); ++w)
+          if (!applied.steps[w].error && applied.steps[w].operation == save_operation::created && results[c.index[w]])
+            results[c.index[w]]->contention = contention;
+        if (f.resource)
+          cache_.put(key, std::move(*f.resource), steady::now());  // §12 step 6
+        else
+          cache_.erase(key);  // unknown version: the next save re-reads
+        c.done = true;
         continue;
       }
-      if (outcome.operation == save_operation::created) outcome.contention = version_id(stored) == "2";
-      cache_.put(cache_key(w.identifier), std::move(stored), steady::now());
-      results[it.index] = outcome;
-    } else if (status == 409 || status == 412) {
-      // Conflict: re-read and redo on the single path (§12 step 5).
-      cache_.erase(cache_key(w.identifier));
-      auto r = co_await save(w);
-      if (r) ++r->conflict_retries;
-      results[it.index] = std::move(r);
-    } else if (status == 429 || status == 503 || (status >= 500 && status != 501)) {
-      results[it.index] = co_await save(w);  // transient per-entry failure: the single path retries
-    } else {
-      std::string cause = status ? status_text(status) : std::string("no status in the batch response");
-      if (entry)
-        if (std::string oo = entry_outcome(*entry); !oo.empty()) cause += ": " + oo;
-      results[it.index] = status ? status_error("PUT " + observation_path(w.id) + " (batch entry)", status, cause)
-                                 : client_error("PUT " + observation_path(w.id) + " (batch entry)", cause,
-                                                mapping::failure_class::transient);
+      // The writes this failure stands for: those that changed the Observation and every later
+      // one (they were applied to the unsaved result); earlier unchanged ones are done.
+      auto fail_from_first_change = [&](const mapping::mapping_error& e) {
+        bool changed = false;
+        for (std::size_t w = 0; w < c.index.size(); ++w) {
+          if (applied.steps[w].error) continue;  // its own error stands
+          changed = changed || applied.steps[w].operation != save_operation::no_op;
+          if (changed) results[c.index[w]] = e;
+        }
+      };
+      if (f.kind == write_kind::conflict) {
+        // Someone else wrote it: re-read (not from the cache) and apply the writes again (§12 step 5).
+        cache_.erase(key);
+        if (c.conflicts >= options_.max_conflict_retries) {
+          // Others keep writing this Observation: a later attempt re-reads and merges again.
+          fail_from_first_change(client_error(
+              "PUT " + observation_path(c.writes.front()->id),
+              status_text(f.status) + ": still conflicting after " + std::to_string(c.conflicts) + " re-reads",
+              mapping::failure_class::transient));
+          c.done = true;
+          continue;
+        }
+        ++c.conflicts;
+        c.known = false;
+        c.existing.reset();
+        continue;
+      }
+      c.done = true;
+      if (c.writes.size() > 1 && !mapping::is_transient(f.error->cls)) {
+        // Several groups made this write and the server refuses it for good: write them one by
+        // one, so that the error lands on the group(s) that cause it, as it did upstream.
+        cache_.erase(key);
+        for (std::size_t w = 0; w < c.index.size(); ++w) {
+          mapping::result<save_outcome> one = co_await save(*c.writes[w]);
+          results[c.index[w]] = std::move(one);
+        }
+        continue;
+      }
+      fail_from_first_change(*f.error);
     }
   }
 }

@@ -7,14 +7,19 @@
 //          1 -> merge (§9): unchanged -> no request                         (ObservationNoOperation)
 //                           changed   -> PUT with If-Match: W/"<versionId>" (ObservationUpdated)
 //          409/412 -> re-read ignoring the cache and redo, at most 2 times; gone -> create path.
-// save_batch(): the same decisions, but the cache misses are looked up in one batch Bundle of
-//          GETs and the creates/updates are written in one batch Bundle of PUTs (entries with
-//          ifMatch). Entries that conflict, and whole Bundles the server refuses, fall back to
-//          save() one by one. Several writes of one identifier are applied in order.
+// save_all(): the same decisions for all the writes of a flush at once (issue 11, one write plan
+//          per flush): the cache misses are searched together and the creates/updates written
+//          together, through a batch_exchange (batch Bundles where the server takes them, else
+//          single requests, a bounded number at a time). The writes of one Observation are applied
+//          in flush order in memory (apply_chain) and written once; a 409/412 re-reads it and
+//          applies them again; a permanent failure of a write that several groups made is pinned
+//          down by writing them one by one with save().
+// save_batch(): save_all through the store's own exchange, with Bundles.
 //
 // One store per shard (shares the shard's client); not thread-safe.
 #pragma once
 
+#include "fhir/batch_exchange.hpp"
 #include "fhir/client.hpp"
 #include "fhir/ttl_cache.hpp"
 #include "mapping/fhir/identity_ids.hpp"
@@ -68,6 +73,20 @@ struct save_outcome {
   int conflict_retries = 0;  // 409/412 answers that were re-read and redone
 };
 
+// The writes of one Observation in flush order applied to what the server holds (`existing`, or
+// none): the first write while there is no Observation creates it (§8), every later one merges
+// into the result so far (§9), as if each had been saved in turn. Pure.
+struct chain_step {
+  save_operation operation = save_operation::no_op;
+  std::optional<mapping::mapping_error> error;  // create/merge failed: this write's outcome
+};
+struct chain_result {
+  std::vector<chain_step> steps;                // per write of the chain
+  std::optional<boost::json::object> to_write;  // the Observation to PUT, if any write changed it
+  bool creates = false;                         // to_write is new: PUT without If-Match
+};
+chain_result apply_chain(std::span<const observation_write* const> chain, const boost::json::object* existing);
+
 struct observation_store_options {
   std::size_t cache_capacity = 5000;
   std::chrono::steady_clock::duration cache_ttl = std::chrono::hours(1);  // absolute
@@ -78,31 +97,46 @@ struct observation_store_options {
 class observation_store {
 public:
   observation_store(client& fhir, observation_store_options options = {})
-      : client_(fhir), options_(options), cache_(options_.cache_capacity, options_.cache_ttl, false) {}
+      : client_(fhir),
+        options_(options),
+        cache_(options_.cache_capacity, options_.cache_ttl, false),
+        exchange_(fhir, exchange_options{.bundles = true, .max_entries = options_.max_batch_entries}) {}
 
   boost::asio::awaitable<mapping::result<save_outcome>> save(const observation_write& write);
 
-  // Results in the order of `writes`.
+  // Results in the order of `writes`; the sources must outlive the call.
+  boost::asio::awaitable<std::vector<mapping::result<save_outcome>>> save_all(std::span<const observation_write> writes,
+                                                                              batch_exchange& exchange);
   boost::asio::awaitable<std::vector<mapping::result<save_outcome>>> save_batch(
       std::span<const observation_write> writes);
 
-  // False after the server refused a batch Bundle as unsupported (404/405/501): save_batch then
-  // writes one by one.
-  bool batch_enabled() const noexcept { return batch_enabled_; }
+  // False after the server refused a batch Bundle of save_batch as unsupported (404/405/501):
+  // save_batch then writes one by one.
+  bool batch_enabled() const noexcept { return exchange_.bundles(); }
   void clear_cache() { cache_.clear(); }
   std::size_t cache_size() const noexcept { return cache_.size(); }
 
 private:
+  // The writes of one Observation in a save_all, in flush order; written once.
+  struct chain {
+    std::vector<const observation_write*> writes;
+    std::vector<std::size_t> index;  // into writes / results
+    bool done = false;
+    bool known = false;  // `existing` is what the server holds (from the cache or a search)
+    std::optional<boost::json::object> existing;
+    int conflicts = 0;  // 409/412 answers re-read so far
+  };
+  boost::asio::awaitable<void> save_slice(std::span<chain> chains, std::span<const std::string> keys,
+                                          std::vector<mapping::result<save_outcome>>& results,
+                                          batch_exchange& exchange);
   // GET Observation?identifier=..., exact matches only: nullopt, the one, or MultipleResourceFoundException.
   boost::asio::awaitable<mapping::result<std::optional<boost::json::object>>> find(
       const mapping::fhir::observation_identifier& identifier);
-  boost::asio::awaitable<void> save_round(std::span<const observation_write> writes, std::span<const std::size_t> round,
-                                          std::vector<mapping::result<save_outcome>>& results);
 
   client& client_;
   observation_store_options options_;
   ttl_cache<boost::json::object> cache_;
-  bool batch_enabled_ = true;
+  batch_exchange exchange_;  // save_batch's
 };
 
 // "{system}|{value}": the cache key of an identifier (iomt-spec §12 step 1).

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -342,7 +343,18 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       r.get(f, "fhir", "timeout", c.fhir.timeout);
       r.get(f, "fhir", "connect_timeout", c.fhir.connect_timeout);
       r.get(f, "fhir", "max_connections", c.fhir.max_connections);
-      r.get(f, "fhir", "bundles", c.fhir.bundles);
+      if (const YAML::Node b = f["bundles"]; b && !b.IsNull()) {
+        std::string text;
+        if (b.IsScalar()) text = b.as<std::string>();
+        for (auto& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        bool on = false;
+        if (text == "auto")
+          c.fhir.bundles = bundles_mode::automatic;
+        else if (b.IsScalar() && YAML::convert<bool>::decode(b, on))  // true/false (and yes/no, on/off)
+          c.fhir.bundles = on ? bundles_mode::on : bundles_mode::off;
+        else
+          r.fail("fhir.bundles", "expected auto, true or false (line " + std::to_string(b.Mark().line + 1) + ")");
+      }
       r.get(f, "fhir", "bundle_max_entries", c.fhir.bundle_max_entries);
       if (const YAML::Node rt = f["retry"]) {
         r.check_keys(rt, "fhir.retry",
@@ -389,6 +401,7 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       if (c.fhir.auth.client_secret.empty()) r.fail("fhir.auth.client_secret_env", "required for oauth2 auth");
     }
     if (c.fhir.max_connections == 0) r.fail("fhir.max_connections", "must be at least 1");
+    if (c.fhir.bundle_max_entries == 0) r.fail("fhir.bundle_max_entries", "must be at least 1");
     if (c.fhir.max_attempts == 0) r.fail("fhir.retry.max_attempts", "must be at least 1");
     if (c.fhir.resubmit_delay.count() <= 0) r.fail("fhir.retry.resubmit_delay", "must be positive");
     if (c.fhir.resubmit_max_delay < c.fhir.resubmit_delay)

@@ -88,7 +88,9 @@ struct pipeline_config {
   milliseconds flush_interval{1000};
   std::size_t max_batch = 10000;            // measurements per shard flush (at most)
   std::size_t queue_measurements = 100000;  // measurements a shard holds (queued, windowed, being written)
-  std::uint32_t max_concurrent_devices = 16;  // FHIR writes in flight per shard
+  // Accepted for old configs: since one write plan per flush (issue 11) every device of a flush is
+  // written together, fhir.max_connections requests (or Bundles) in flight per shard.
+  std::uint32_t max_concurrent_devices = 16;
 };
 
 struct fhir_auth_config {
@@ -99,6 +101,13 @@ struct fhir_auth_config {
   std::string client_secret;                // from client_secret_env
   std::string scope;
   std::string resource;
+};
+
+// fhir.bundles: batch Bundles for a flush's requests (issue 11, docs/configuration.md).
+enum class bundles_mode {
+  automatic,  // `auto`: when the server's CapabilityStatement declares the batch interaction
+  on,         // `true`: always (single requests only where the server refuses a Bundle)
+  off,        // `false`: never; one request per search / write
 };
 
 struct fhir_config {
@@ -119,8 +128,8 @@ struct fhir_config {
   milliseconds resubmit_delay{1000};        // first wait before an event is submitted again, doubled per failure
   milliseconds resubmit_max_delay{30000};   // cap of that wait
   milliseconds max_age{0};                  // 0: wait for as long as it takes; else dead-letter once older
-  bool bundles = false;                     // batch Bundles where the server supports them
-  std::size_t bundle_max_entries = 50;
+  bundles_mode bundles = bundles_mode::automatic;  // auto | true | false
+  std::size_t bundle_max_entries = 50;             // entries per Bundle (less when the server states a lower limit)
 };
 
 struct mapping_config {

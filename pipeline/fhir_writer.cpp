@@ -2,10 +2,13 @@
 
 #include "mapping/fhir/identity_ids.hpp"
 #include "mapping/fhir/observation_group.hpp"
+#include "pipeline/log.hpp"
 #include "pipeline/metrics.hpp"
 
 #include <chrono>
 #include <cstdio>
+#include <mutex>
+#include <set>
 
 namespace iomt::pipeline {
 
@@ -15,6 +18,14 @@ json::date_time now_utc() {
   using namespace std::chrono;
   const auto ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
   return {json::unix_epoch_ticks + ns / 100, json::date_kind::utc};
+}
+
+// Once per process (every shard's writer decides alike).
+void log_once(std::string_view msg, std::initializer_list<log::field> fields) {
+  static std::mutex mutex;
+  static std::set<std::string, std::less<>> said;
+  std::lock_guard lock(mutex);
+  if (said.insert(std::string(msg)).second) log::info(msg, fields);
 }
 
 }  // namespace
@@ -68,51 +79,116 @@ fhir_group_writer::fhir_group_writer(std::unique_ptr<fhir::client> c, const fhir
                                      const mapping::fhir::fhir_mapping& mapping)
     : client_(std::move(c)),
       mapping_(mapping),
-      identity_(*client_, fhir::identity_options{fhir::parse_identity_mode(cfg.identity).value_or(fhir::identity_mode::create),
-                                                 cfg.device_identifier_system}),
+      identity_(*client_,
+                fhir::identity_options{fhir::parse_identity_mode(cfg.identity).value_or(fhir::identity_mode::create),
+                                       cfg.device_identifier_system}),
       store_(*client_, fhir::observation_store_options{.max_batch_entries = cfg.bundle_max_entries}),
-      bundles_(cfg.bundles) {}
+      exchange_(*client_, fhir::exchange_options{.bundles = cfg.bundles == bundles_mode::on,
+                                                 .max_entries = cfg.bundle_max_entries,
+                                                 .max_in_flight = cfg.max_connections}),
+      mode_(cfg.bundles),
+      max_entries_(cfg.bundle_max_entries),
+      decided_(cfg.bundles == bundles_mode::off) {}
+
+boost::asio::awaitable<void> fhir_group_writer::decide_bundles() {
+  if (decided_) co_return;
+  auto caps = co_await client_->capabilities();
+  if (!caps) {
+    // Transient (server down, throttled, our credentials): single requests (auto) or Bundles
+    // (true) for this flush, and ask again on the next one. A server without a readable
+    // CapabilityStatement for good keeps them so.
+    if (mapping::is_transient(caps.error().cls)) co_return;
+    decided_ = true;
+    log_once("FHIR writes: the server's CapabilityStatement cannot be read",
+             {{"bundles", exchange_.bundles() ? "batch Bundles" : "single requests"}, {"error", caps.error().message}});
+    co_return;
+  }
+  decided_ = true;
+  const bool on = mode_ == bundles_mode::on || caps->batch;
+  std::size_t max = max_entries_;
+  if (caps->max_bundle_entries && *caps->max_bundle_entries < max) max = *caps->max_bundle_entries;
+  exchange_.set_bundles(on);
+  exchange_.set_max_entries(max);
+  log_once("FHIR writes", {{"bundles", on ? "batch Bundles" : "single requests"},
+                           {"server_batch", caps->batch ? "declared" : "not declared"},
+                           {"max_entries", std::to_string(max)}});
+}
 
 boost::asio::awaitable<group_result> fhir_group_writer::write(const mapping::fhir::measurement_group& group) {
-  group_result r;
-  // TemplateNotFoundException: wrapped as FhirDataMappingException upstream; reported and skipped as
-  // the managed service did (§13.2).
-  auto found = mapping_.get(group.measure_type);
-  if (!found) {
-    r.errors.push_back(found.error());
-    co_return r;
+  const mapping::fhir::measurement_group* one[] = {&group};
+  std::vector<group_result> r = co_await write_all(one);
+  co_return std::move(r.front());
+}
+
+boost::asio::awaitable<std::vector<group_result>> fhir_group_writer::write_all(
+    std::span<const mapping::fhir::measurement_group* const> groups) {
+  co_await decide_bundles();
+  const bool had_bundles = exchange_.bundles();
+  std::vector<group_result> results(groups.size());
+
+  // 1. Templates. TemplateNotFoundException: wrapped as FhirDataMappingException upstream;
+  //    reported and skipped as the managed service did (§13.2).
+  std::vector<const mapping::fhir::code_value_template*> templates;
+  std::vector<fhir::identity_request> requests;
+  std::vector<std::size_t> group_of;  // per request
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const mapping::fhir::measurement_group& g = *groups[i];
+    auto found = mapping_.get(g.measure_type);
+    if (!found) {
+      results[i].errors.push_back(found.error());
+      continue;
+    }
+    templates.push_back(*found);
+    requests.push_back({g.device_id, g.patient_id ? std::optional<std::string_view>(*g.patient_id) : std::nullopt,
+                        g.encounter_id ? std::optional<std::string_view>(*g.encounter_id) : std::nullopt});
+    group_of.push_back(i);
   }
-  const mapping::fhir::code_value_template* tpl = *found;
-  const fhir::identity_request request{
-      group.device_id, group.patient_id ? std::optional<std::string_view>(*group.patient_id) : std::nullopt,
-      group.encounter_id ? std::optional<std::string_view>(*group.encounter_id) : std::nullopt};
-  auto ids = co_await identity_.resolve(request);
-  if (!ids) {
-    r.errors.push_back(ids.error());
-    co_return r;
-  }
-  auto groups = mapping::fhir::make_observation_groups(group, *tpl);
-  if (!groups) {
-    r.errors.push_back(groups.error());
-    co_return r;
+
+  // 2. The identities of every device of the flush, together (§11).
+  std::vector<mapping::result<mapping::fhir::resource_ids>> ids = co_await identity_.resolve_all(requests, exchange_);
+
+  // 3. Observation groups (§7) and their writes, in flush order.
+  std::vector<std::vector<mapping::fhir::observation_group>> observation_groups(requests.size());
+  std::size_t total = 0;
+  for (std::size_t k = 0; k < requests.size(); ++k) {
+    group_result& r = results[group_of[k]];
+    if (!ids[k]) {
+      r.errors.push_back(ids[k].error());
+      continue;
+    }
+    auto made = mapping::fhir::make_observation_groups(*groups[group_of[k]], *templates[k]);
+    if (!made) {
+      r.errors.push_back(made.error());
+      continue;
+    }
+    observation_groups[k] = std::move(*made);
+    total += observation_groups[k].size();
   }
   const json::date_time issued = now_utc();
   std::vector<fhir::template_source> sources;
-  sources.reserve(groups->size());
+  sources.reserve(total);  // the writes point at them: no reallocation
   std::vector<fhir::observation_write> writes;
-  writes.reserve(groups->size());
-  for (const auto& og : *groups) {
-    sources.emplace_back(og, *tpl, *ids, issued);
-    auto identifier = mapping::fhir::make_identifier(*ids, og);
-    std::string id = mapping::fhir::observation_id(identifier);
-    writes.push_back({std::move(identifier), std::move(id), nullptr});
+  writes.reserve(total);
+  std::vector<std::size_t> write_group;
+  write_group.reserve(total);
+  for (std::size_t k = 0; k < requests.size(); ++k) {
+    for (const auto& og : observation_groups[k]) {
+      sources.emplace_back(og, *templates[k], *ids[k], issued);
+      auto identifier = mapping::fhir::make_identifier(*ids[k], og);
+      std::string id = mapping::fhir::observation_id(identifier);
+      writes.push_back({std::move(identifier), std::move(id), &sources.back()});
+      write_group.push_back(group_of[k]);
+    }
   }
-  for (std::size_t i = 0; i < writes.size(); ++i) writes[i].source = &sources[i];
 
-  auto account = [&r](const mapping::result<fhir::save_outcome>& o) {
+  // 4. Every create and update of the flush (§8, §9, §12).
+  std::vector<mapping::result<fhir::save_outcome>> outcomes = co_await store_.save_all(writes, exchange_);
+  for (std::size_t w = 0; w < outcomes.size(); ++w) {
+    group_result& r = results[write_group[w]];
+    const auto& o = outcomes[w];
     if (!o) {
       r.errors.push_back(o.error());
-      return;
+      continue;
     }
     switch (o->operation) {
       case fhir::save_operation::created: ++r.created; break;
@@ -120,18 +196,11 @@ boost::asio::awaitable<group_result> fhir_group_writer::write(const mapping::fhi
       case fhir::save_operation::no_op: ++r.no_op; break;
     }
     if (o->contention) ++r.contention;
-  };
-  // Named locals for co_await results: GCC 12 can destroy temporaries in co_await expressions twice.
-  if (bundles_ && writes.size() > 1) {
-    std::vector<mapping::result<fhir::save_outcome>> outcomes = co_await store_.save_batch(writes);
-    for (const auto& o : outcomes) account(o);
-  } else {
-    for (const auto& w : writes) {
-      mapping::result<fhir::save_outcome> o = co_await store_.save(w);
-      account(o);
-    }
   }
-  co_return r;
+  if (had_bundles && !exchange_.bundles())
+    log_once("FHIR writes: the server refused a batch Bundle as unsupported",
+             {{"bundles", "single requests from now on"}});
+  co_return results;
 }
 
 }  // namespace iomt::pipeline

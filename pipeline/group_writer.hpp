@@ -1,6 +1,6 @@
-// The FHIR side of a shard: turns one measurement group into Observations on a FHIR server
-// (identity resolution §11, observation groups §7, build/merge §8-§9, upsert §12). One instance per
-// shard, used only from that shard's io_context (shared-nothing, STYLE: Seastar).
+// The FHIR side of a shard: turns the measurement groups of a flush into Observations on a FHIR
+// server (identity resolution §11, observation groups §7, build/merge §8-§9, upsert §12). One
+// instance per shard, used only from that shard's io_context (shared-nothing, STYLE: Seastar).
 #pragma once
 
 #include "mapping/error.hpp"
@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <span>
 #include <vector>
 
 namespace iomt::pipeline {
@@ -27,6 +28,15 @@ public:
   // Completion: when every Observation of the group has its final outcome. Never throws for data
   // or server errors: they come back in group_result::errors.
   virtual boost::asio::awaitable<group_result> write(const mapping::fhir::measurement_group& group) = 0;
+
+  // A whole flush at once (issue 11: one write plan per flush). Completion: one result per group,
+  // in the order of `groups`, when every group has its final outcome; the groups of one device
+  // are applied in their order (iomt-spec §5.5). Never throws for data or server errors; an
+  // exception is a bug, and the caller fails the flush's groups transiently.
+  // The default writes the groups one after another with write(); a write() that throws gives
+  // its group an UnhandledException (transient) and the others go on.
+  virtual boost::asio::awaitable<std::vector<group_result>> write_all(
+      std::span<const mapping::fhir::measurement_group* const> groups);
 };
 
 }  // namespace iomt::pipeline

@@ -175,91 +175,75 @@ asio::awaitable<void> shard::flush(std::vector<mapping::measurement> ms, std::ve
   for (const auto& g : groups)
     for (const mapping::measurement* m : g.data) grouped[static_cast<std::size_t>(m - ms.data())] = 1;
 
-  // Each device's groups run in order (iomt-spec §5.5); devices run concurrently in lanes.
-  std::unordered_map<std::string_view, std::size_t> chain_of;
-  std::vector<std::vector<const mapping::fhir::measurement_group*>> chains;
-  for (const auto& g : groups) {
-    auto [it, fresh] = chain_of.try_emplace(g.device_id, chains.size());
-    if (fresh) chains.emplace_back();
-    chains[it->second].push_back(&g);
+  // One write plan for the whole flush (issue 11): the writer sends the flush's requests together
+  // (batch Bundles where the server takes them) and keeps each device's groups in order (§5.5).
+  std::vector<const mapping::fhir::measurement_group*> to_write;
+  to_write.reserve(groups.size());
+  for (const auto& g : groups) to_write.push_back(&g);
+  std::vector<group_result> results;
+  std::string writer_error;
+  const auto tw = clock_type::now();
+  try {
+    results = co_await writer_->write_all(to_write);
+  } catch (const std::exception& e) {
+    writer_error = e.what();
+  } catch (...) {
+    writer_error = "a non-standard exception";
   }
-  const std::size_t lanes = std::min<std::size_t>(cfg_.max_concurrent_devices, chains.size());
+  if (writer_error.empty() && results.size() != to_write.size())
+    writer_error = std::to_string(results.size()) + " results for " + std::to_string(to_write.size()) + " groups";
+  if (!writer_error.empty()) {
+    // A bug, not the data's fault: every group of the flush is failed below, transiently, so the
+    // events wait and are retried (issue 12).
+    results.clear();
+    log::error("shard", "the FHIR writer failed: this flush's groups are retried",
+               {{"shard", std::to_string(index_)}, {"error", writer_error}});
+  }
+  const double write_seconds = std::chrono::duration<double>(clock_type::now() - tw).count();
 
-  auto lane = [&](std::size_t lane_no) -> asio::awaitable<void> {
-    for (std::size_t c = lane_no; c < chains.size(); c += lanes) {
-      for (const auto* g : chains[c]) {
-        const auto tg = clock_type::now();
-        group_result r;
-        try {
-          r = co_await writer_->write(*g);
-        } catch (const std::exception& e) {
-          // A bug, not the data's fault: the events wait and are retried (issue 12).
-          r = {};
-          r.errors.push_back({"UnhandledException", std::string("the FHIR writer threw: ") + e.what(),
-                              mapping::failure_class::transient});
-        } catch (...) {
-          r = {};
-          r.errors.push_back({"UnhandledException", "the FHIR writer threw a non-standard exception",
-                              mapping::failure_class::transient});
-        }
-        metrics_.group_write_seconds->Observe(std::chrono::duration<double>(clock_type::now() - tg).count());
-        metrics_.measurement_groups->Increment();
-        metrics_.measurements->Increment(static_cast<double>(g->data.size()));
-        metrics_.saved_created->Increment(static_cast<double>(r.created));
-        metrics_.saved_updated->Increment(static_cast<double>(r.updated));
-        metrics_.saved_no_op->Increment(static_cast<double>(r.no_op));
-        metrics_.contention->Increment(static_cast<double>(r.contention));
-        std::string where;
-        for (const auto& e : r.errors) {
-          // FHIR request failures (4xx, retries exhausted, auth) are "fhir_write"; the rest is conversion.
-          const bool write_error = e.type == fhir::fhir_client_exception || e.type == fhir::http_request_exception ||
-                                   e.type == fhir::authentication_exception || e.type == "UnhandledException";
-          metrics_.error(write_error ? "fhir_write" : "fhir_conversion", fhir::metric_name(e),
-                         mapping::is_transient(e.cls) ? "warning" : "error");
-          log::error(e.type, "measurement group not written",
-                     {{"stage", "fhirConversion"}, {"type", e.type}, {"class", std::string(mapping::to_string(e.cls))},
-                      {"message", e.message}, {"device", g->device_id}, {"measureType", g->measure_type}});
-        }
-        if (r.failed()) where = describe(*g);
-        if (!r.failed()) written_total_.fetch_add(g->data.size(), std::memory_order_relaxed);
-        for (const mapping::measurement* m : g->data) {
-          const auto i = static_cast<std::size_t>(m - ms.data());
-          if (r.failed()) {
-            for (const auto& e : r.errors) acks[i].sub->report_failure(acks[i].event, "fhirConversion", e, where);
-          } else {
-            acks[i].sub->report_written(acks[i].event, 1);
-          }
-          acked[i] = 1;
-          acks[i].sub->finish_unit();
-        }
-        in_flight_ -= std::min(in_flight_, g->data.size());
-      }
+  for (std::size_t k = 0; k < results.size(); ++k) {
+    const mapping::fhir::measurement_group* g = to_write[k];
+    const group_result& r = results[k];
+    metrics_.group_write_seconds->Observe(write_seconds);  // the group's outcome is known when the flush's is
+    metrics_.measurement_groups->Increment();
+    metrics_.measurements->Increment(static_cast<double>(g->data.size()));
+    metrics_.saved_created->Increment(static_cast<double>(r.created));
+    metrics_.saved_updated->Increment(static_cast<double>(r.updated));
+    metrics_.saved_no_op->Increment(static_cast<double>(r.no_op));
+    metrics_.contention->Increment(static_cast<double>(r.contention));
+    std::string where;
+    for (const auto& e : r.errors) {
+      // FHIR request failures (4xx, retries exhausted, auth) are "fhir_write"; the rest is conversion.
+      const bool write_error = e.type == fhir::fhir_client_exception || e.type == fhir::http_request_exception ||
+                               e.type == fhir::authentication_exception || e.type == "UnhandledException";
+      metrics_.error(write_error ? "fhir_write" : "fhir_conversion", fhir::metric_name(e),
+                     mapping::is_transient(e.cls) ? "warning" : "error");
+      log::error(e.type, "measurement group not written",
+                 {{"stage", "fhirConversion"},
+                  {"type", e.type},
+                  {"class", std::string(mapping::to_string(e.cls))},
+                  {"message", e.message},
+                  {"device", g->device_id},
+                  {"measureType", g->measure_type}});
     }
-  };
-
-  std::string lane_error;
-  if (lanes > 0) {
-    asio::experimental::channel<void(boost::system::error_code)> done(ioc_, lanes);
-    for (std::size_t l = 0; l < lanes; ++l)
-      asio::co_spawn(ioc_, lane(l), [&done, &lane_error, this](std::exception_ptr e) {
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            lane_error = ex.what();
-          } catch (...) {
-            lane_error = "a non-standard exception";
-          }
-          log::error("shard", "a write lane ended with an exception: its unwritten groups are retried",
-                     {{"shard", std::to_string(index_)}, {"error", lane_error}});
-        }
-        done.try_send(boost::system::error_code{});
-      });
-    for (std::size_t l = 0; l < lanes; ++l) co_await done.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (r.failed()) where = describe(*g);
+    if (!r.failed()) written_total_.fetch_add(g->data.size(), std::memory_order_relaxed);
+    for (const mapping::measurement* m : g->data) {
+      const auto i = static_cast<std::size_t>(m - ms.data());
+      if (r.failed()) {
+        for (const auto& e : r.errors) acks[i].sub->report_failure(acks[i].event, "fhirConversion", e, where);
+      } else {
+        acks[i].sub->report_written(acks[i].event, 1);
+      }
+      acked[i] = 1;
+      acks[i].sub->finish_unit();
+    }
+    in_flight_ -= std::min(in_flight_, g->data.size());
   }
-  // Measurements dropped by the timestamp dedupe (§5.3) were superseded, not failed. Grouped ones a
-  // lane did not get to (it threw) failed transiently: their events are retried (issue 12).
-  const mapping::mapping_error unfinished{"UnhandledException", "the FHIR write lane ended early: " + lane_error,
+
+  // Measurements dropped by the timestamp dedupe (§5.3) were superseded, not failed. Grouped ones
+  // without a result (the writer threw) failed transiently: their events are retried (issue 12).
+  const mapping::mapping_error unfinished{"UnhandledException", "the FHIR writer failed: " + writer_error,
                                           mapping::failure_class::transient};
   for (std::size_t i = 0; i < ms.size(); ++i) {
     if (acked[i]) continue;

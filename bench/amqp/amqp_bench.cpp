@@ -367,7 +367,9 @@ int main(int argc, char** argv) {
       const auto cfg = parse_pipeline_config(o);
       std::printf("shards=%u fhir.max_connections=%u fhir.bundle_max_entries=%zu fhir.bundles=%s\n",
                   cfg.pipeline.shards, cfg.fhir.max_connections, cfg.fhir.bundle_max_entries,
-                  cfg.fhir.bundles ? "true" : "false");
+                  cfg.fhir.bundles == iomt::pipeline::bundles_mode::automatic ? "auto"
+                  : cfg.fhir.bundles == iomt::pipeline::bundles_mode::on      ? "true"
+                                                                              : "false");
     } else if (o.mode == "print") {
       for (std::size_t k = 0; k < std::max<std::size_t>(o.count, 1); ++k)
         std::printf("%s\n", body(k, o.devices).c_str());

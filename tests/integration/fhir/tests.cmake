@@ -7,5 +7,6 @@ iomt_add_test(test_fhir_server_integration
           integration/fhir/identity_it.cpp
           integration/fhir/observation_store_it.cpp
           integration/fhir/transport_it.cpp
+          integration/fhir/write_plan_it.cpp
   LIBS iomt_fhir)
 set_tests_properties(test_fhir_server_integration PROPERTIES LABELS "integration" RESOURCE_LOCK fhir-server TIMEOUT 300)

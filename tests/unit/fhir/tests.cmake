@@ -4,4 +4,6 @@ iomt_add_test(test_fhir_server
           unit/fhir/retry_test.cpp
           unit/fhir/auth_test.cpp
           unit/fhir/search_test.cpp
+          unit/fhir/write_plan_test.cpp
+          unit/fhir/identity_flow_test.cpp
   LIBS iomt_fhir)

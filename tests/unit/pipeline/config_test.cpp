@@ -176,3 +176,27 @@ BOOST_AUTO_TEST_CASE(deadletter_bounds_and_policy) {
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(fhir_bundles_auto_true_false) {
+  const std::string base = "mapping: {device: d, fhir: f}\nsource: {http: {auth: none}}\n";
+  auto c = parse_config(base + "fhir: {url: http://x}\n", ".");
+  BOOST_REQUIRE(c);
+  BOOST_TEST((c->fhir.bundles == bundles_mode::automatic));  // the default: as the CapabilityStatement says
+  BOOST_TEST(c->fhir.bundle_max_entries == 50u);
+  for (const auto& [text, mode] : std::vector<std::pair<std::string, bundles_mode>>{{"auto", bundles_mode::automatic},
+                                                                                    {"AUTO", bundles_mode::automatic},
+                                                                                    {"true", bundles_mode::on},
+                                                                                    {"false", bundles_mode::off},
+                                                                                    {"\"true\"", bundles_mode::on},
+                                                                                    {"no", bundles_mode::off}}) {
+    c = parse_config(base + "fhir: {url: http://x, bundles: " + text + ", bundle_max_entries: 500}\n", ".");
+    BOOST_REQUIRE_MESSAGE(c, text);
+    BOOST_TEST((c->fhir.bundles == mode), text);
+    BOOST_TEST(c->fhir.bundle_max_entries == 500u);
+  }
+  for (const char* bad : {"bundles: sometimes", "bundles: [true]", "bundle_max_entries: 0"}) {
+    c = parse_config(base + "fhir: {url: http://x, " + bad + "}\n", ".");
+    BOOST_REQUIRE_MESSAGE(!c, bad);
+    BOOST_TEST(c.error().field.starts_with("fhir.bundle"), bad);
+  }
+}
