@@ -1,5 +1,6 @@
 #include "transport/amqp/eventhubs/blob_auth.hpp"
 
+#include "mapping/text/ascii.hpp"
 #include "transport/http/sas.hpp"
 
 #include <boost/url/parse.hpp>
@@ -16,24 +17,9 @@ namespace iomt::transport::amqp::eventhubs::blob {
 
 namespace {
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using mapping::text::iequals;
+using mapping::text::to_lower;
+using mapping::text::trim;
 
 error bad(std::string what) { return {errc::bad_configuration, "blob checkpoint store: " + std::move(what)}; }
 
