@@ -3,10 +3,12 @@
 #include "mapping/text/ascii.hpp"
 #include "transport/http/sas.hpp"
 
+#include <boost/url/encode.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -136,20 +138,9 @@ boost::system::result<storage_account, error> parse_storage_location(std::string
 }
 
 std::string encode_path(std::string_view path) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(path.size());
-  for (const char ch : path) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-      out += ch;
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
+  // RFC 3986 unreserved plus the segment separator; upper-case hex (what the Azure SDKs send).
+  static constexpr auto path_chars = boost::urls::unreserved_chars + boost::urls::grammar::lut_chars('/');
+  return boost::urls::encode(path, path_chars);
 }
 
 std::string request_target(const blob_request& r, std::string_view sas) {
