@@ -5,7 +5,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -18,6 +17,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <array>
+#include <exception>
 #include <random>
 #include <stdexcept>
 
@@ -122,11 +122,31 @@ struct connection::impl : std::enable_shared_from_this<impl> {
       co_await backoff_timer.async_wait(asio::as_tuple(asio::use_awaitable));
       backoff = std::min(backoff * 2, opt.reconnect_max);
     }
+    ended();
+  }
+
+  // The attempt loop is over (stopped, or ended by an exception): stop() callers are released.
+  void ended() {
     stats.connected.store(false, std::memory_order_relaxed);
     running = false;
     handler.receiver().mailbox()->set_wake({});
     auto callbacks = std::move(on_stopped);
     for (auto& f : callbacks) f();
+  }
+
+  // An exception out of run() is a bug: say so through the log hook (it used to be dropped by
+  // asio::detached), and end the connection as a stop would, so that stop() still completes.
+  void on_run_exception(std::exception_ptr e) {
+    if (!e) return;
+    std::string what = "a non-standard exception";
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      what = x.what();
+    } catch (...) {
+    }
+    say(2, "the connection loop ended with an exception (a bug); the connection stays closed", what);
+    ended();
   }
 
   error classify_handshake(const boost::system::error_code& ec) {
@@ -392,7 +412,7 @@ void connection::start() {
         if (auto s = weak.lock()) s->on_completions();
       });
     });
-    asio::co_spawn(self->ex, self->run(), asio::detached);
+    asio::co_spawn(self->ex, self->run(), [self](std::exception_ptr e) { self->on_run_exception(e); });
   });
 }
 
