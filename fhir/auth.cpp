@@ -7,8 +7,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/grammar/alnum_chars.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
 
-#include <cctype>
 #include <charconv>
 #include <random>
 
@@ -19,27 +21,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// application/x-www-form-urlencoded (WHATWG URL §5.2 serializer).
+// application/x-www-form-urlencoded (WHATWG URL §5.2 serializer): the urlencoded byte set leaves
+// ASCII alphanumerics and *-._ as they are, a space becomes '+'.
 void form_append(std::string& out, std::string_view name, std::string_view value) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  auto encode = [&](std::string_view s) {
-    for (char c : s) {
-      const auto u = static_cast<unsigned char>(c);
-      if (std::isalnum(u) || c == '*' || c == '-' || c == '.' || c == '_') {
-        out += c;
-      } else if (c == ' ') {
-        out += '+';
-      } else {
-        out += '%';
-        out += hex[u >> 4];
-        out += hex[u & 0xF];
-      }
-    }
-  };
+  namespace grammar = boost::urls::grammar;
+  static constexpr auto form_chars = grammar::lut_chars(grammar::alnum_chars) + grammar::lut_chars("*-._");
+  boost::urls::encoding_opts opt;
+  opt.space_as_plus = true;
   if (!out.empty()) out += '&';
-  encode(name);
+  out += boost::urls::encode(name, form_chars, opt);
   out += '=';
-  encode(value);
+  out += boost::urls::encode(value, form_chars, opt);
 }
 
 std::string_view str(const boost::json::object& o, std::string_view key) {
@@ -97,7 +89,7 @@ mapping::result<void> token_state::on_response(unsigned status, std::string_view
     }
     // 4xx: the endpoint refuses our credentials (an operator must fix them); 408/429/5xx heal.
     const auto cls = status_class(status) == mapping::failure_class::permanent ? mapping::failure_class::blocked
-                                                                              : mapping::failure_class::transient;
+                                                                               : mapping::failure_class::transient;
     return authentication_error(why, cls);
   }
   if (!o || str(*o, "access_token").empty())
@@ -153,8 +145,9 @@ asio::awaitable<mapping::result<void>> authenticator::refresh() {
     if (!r) {
       d = policy.on_error(attempt, r.error().ec, r.error().message, jitter(rng));
       if (d.action != retry_action::retry)
-        co_return authentication_error(d.reason, is_permanent_network_error(r.error().ec) ? mapping::failure_class::blocked
-                                                                                           : mapping::failure_class::transient);
+        co_return authentication_error(d.reason, is_permanent_network_error(r.error().ec)
+                                                     ? mapping::failure_class::blocked
+                                                     : mapping::failure_class::transient);
     } else {
       if (r->status >= 200 && r->status <= 299)
         co_return state_.on_response(r->status, r->body, token_state::clock::now());

@@ -1,48 +1,32 @@
-// HTTP/1.1 keep-alive connection pool to one origin (http or https), on Beast.
+// The FHIR server's HTTP side: the project's keep-alive HTTP/1.1 pool (net/http_pool.hpp) with the
+// FHIR request headers and the response fields the FHIR client reads.
 //
-// One pool per shard: it lives on that shard's single-threaded io_context and is used only
-// from coroutines running there (not thread-safe, no locks: shared-nothing, STYLE "Seastar").
-// Idle connections are reused (most recent first); at most `max_connections` are open; extra
-// requests wait for a free connection up to the request timeout.
-// TLS: certificate and host-name verification are ON by default (system trust store plus an
-// optional CA file), SNI is sent for host names; `insecure` turns verification off (tests only).
+// One pool per shard: it lives on that shard's single-threaded io_context and is used only from
+// coroutines running there (not thread-safe, no locks: shared-nothing, STYLE "Seastar").
+// TLS as everywhere (net/tls_context.hpp): certificate and host-name verification ON by default,
+// `ca_file` ADDED to the system trust store, SNI for host names, TLS 1.2 minimum; `insecure`
+// turns verification off (tests only).
 #pragma once
+
+#include "net/endpoint.hpp"
+#include "net/http_pool.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
-#include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace iomt::fhir {
 
-struct http_error {
-  boost::system::error_code ec;
-  std::string
-      message;  // e.g. "TLS handshake with localhost:8443 failed: certificate verify failed (self-signed certificate)"
-};
-
-[[noreturn]] inline void throw_exception_from_error(const http_error& e, const boost::source_location&) {
-  throw std::runtime_error(e.message);
-}
-
-// Where requests go: parsed from the FHIR base URL ("https://host:8443/fhir").
-struct endpoint {
-  bool tls = false;
-  std::string host;         // for DNS and certificate checks (IPv6 without brackets)
-  std::string host_header;  // "host[:port]" as sent in Host
-  std::uint16_t port = 0;
-  std::string base_path;  // "/fhir", no trailing slash ("" for the root)
-
-  static boost::system::result<endpoint, http_error> parse(std::string_view url);
-};
+using net::endpoint;    // parsed from the FHIR base URL ("https://host:8443/fhir")
+using net::http_error;  // {ec, message, ...}: "TLS handshake with localhost:8443 failed: ..."
+using net::pool_stats;
 
 struct tls_options {
   std::string ca_file;    // PEM trust anchors added to the system store
@@ -51,7 +35,7 @@ struct tls_options {
 
 struct pool_options {
   std::size_t max_connections = 8;
-  std::chrono::milliseconds connect_timeout{5'000};   // TCP connect + TLS handshake
+  std::chrono::milliseconds connect_timeout{5'000};   // DNS + TCP connect + TLS handshake
   std::chrono::milliseconds request_timeout{30'000};  // write + read of one exchange (and pool wait)
   std::chrono::milliseconds idle_timeout{30'000};     // idle connections older than this are closed
   std::size_t max_response_bytes = 64u << 20;
@@ -80,15 +64,9 @@ struct http_response {
 
 using http_result = boost::system::result<http_response, http_error>;
 
-struct pool_stats {
-  std::uint64_t requests = 0;            // exchanges attempted
-  std::uint64_t connections_opened = 0;  // TCP (+TLS) connections established
-  std::uint64_t stale_retries = 0;       // requests resent after a closed keep-alive connection
-};
-
 class http_pool {
 public:
-  // Fails on a bad TLS setup (unreadable CA file).
+  // Fails on a bad TLS setup ("cannot load the CA file '...': ...").
   static boost::system::result<std::unique_ptr<http_pool>, http_error> create(boost::asio::any_io_executor ex,
                                                                               endpoint origin, pool_options options);
   ~http_pool();
@@ -111,9 +89,9 @@ public:
   void close_idle();  // closes idle connections (shutdown)
 
 private:
-  struct impl;
-  explicit http_pool(std::unique_ptr<impl> p);
-  std::unique_ptr<impl> impl_;
+  http_pool(std::unique_ptr<net::http_pool> pool, pool_options options);
+  std::unique_ptr<net::http_pool> pool_;
+  pool_options options_;
 };
 
 }  // namespace iomt::fhir

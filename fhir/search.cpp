@@ -4,7 +4,10 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url_view.hpp>
 
 #include <algorithm>
@@ -13,34 +16,22 @@ namespace iomt::fhir {
 
 namespace {
 
-bool unreserved(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~' || c == ':' || c == '/' || c == '@';
-}
-
-void percent_encode(char c, std::string& out) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  const auto u = static_cast<unsigned char>(c);
-  out += '%';
-  out += hex[u >> 4];
-  out += hex[u & 0xF];
-}
+// Left as they are in a search value: RFC 3986 unreserved plus ':' '/' '@' (readable URIs in
+// identifier systems); everything else is %-encoded with upper-case hex.
+constexpr auto search_chars = boost::urls::unreserved_chars + boost::urls::grammar::lut_chars(":/@");
 
 }  // namespace
 
 std::string encode_search_token(std::string_view part) {
-  std::string out;
-  out.reserve(part.size() + 8);
+  // FHIR search escaping first (R4 §3.1.1.4.5): \ , | get a backslash. ($ only matters in
+  // composite parameters, and servers then fail to match an escaped one.) Then %-encoding.
+  std::string escaped;
+  escaped.reserve(part.size() + 4);
   for (char c : part) {
-    // FHIR search escaping (R4 §3.1.1.4.5): \ , | get a backslash. ($ only matters in composite
-    // parameters, and servers then fail to match an escaped one.)
-    if (c == '\\' || c == ',' || c == '|') percent_encode('\\', out);
-    if (unreserved(c))
-      out += c;
-    else
-      percent_encode(c, out);
+    if (c == '\\' || c == ',' || c == '|') escaped += '\\';
+    escaped += c;
   }
-  return out;
+  return boost::urls::encode(escaped, search_chars);
 }
 
 std::string identifier_query(std::string_view type, std::string_view system, std::string_view value) {
@@ -82,8 +73,9 @@ mapping::result<search_page> parse_search_bundle(const boost::json::object& bund
 mapping::result<search_page> parse_search_bundle(std::string_view body) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) return client_error("search", "unexpected response: the body is not a JSON object",
-                                          mapping::failure_class::transient);
+  if (ec || !v.is_object())
+    return client_error("search", "unexpected response: the body is not a JSON object",
+                        mapping::failure_class::transient);
   return parse_search_bundle(v.get_object());
 }
 

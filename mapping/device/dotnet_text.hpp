@@ -2,6 +2,8 @@
 // (Char.IsWhiteSpace) and UTF-16 code units (iomt-spec §3.5, §4).
 #pragma once
 
+#include "mapping/text/ascii.hpp"
+
 #include <cstdint>
 #include <string_view>
 
@@ -19,6 +21,6 @@ char32_t next_code_point(std::string_view s, std::size_t& i) noexcept;
 
 // ASCII case-insensitive equality (template property and type names; invariant culture for the
 // names that occur).
-bool iequals(std::string_view a, std::string_view b) noexcept;
+using text::iequals;
 
 }  // namespace iomt::mapping::device

@@ -1,6 +1,8 @@
 // Small .NET string predicates used across mapping/fhir (internal).
 #pragma once
 
+#include "mapping/text/ascii.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +26,6 @@ std::string_view trim_end(std::string_view s) noexcept;
 
 // StringComparison.OrdinalIgnoreCase / InvariantCultureIgnoreCase for ASCII letters; other bytes
 // must be equal (non-ASCII case folding is not applied).
-bool iequals(std::string_view a, std::string_view b) noexcept;
+using text::iequals;
 
 }  // namespace iomt::mapping::fhir::detail

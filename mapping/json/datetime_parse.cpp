@@ -10,6 +10,7 @@
 // the containers run in UTC); no zone -> unspecified. Leading/trailing whitespace is allowed.
 // Time-only strings (which .NET completes with today's date) and bare numbers are rejected.
 #include "mapping/json/dotnet.hpp"
+#include "mapping/text/ascii.hpp"
 
 #include <array>
 #include <cmath>
@@ -27,8 +28,9 @@ struct token {
   std::int64_t num = 0;  // number value (saturated)
 };
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using mapping::text::iequals;
+using mapping::text::is_digit;
+using mapping::text::is_space;
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 bool tokenize(std::string_view s, std::vector<token>& out) {
@@ -59,20 +61,11 @@ bool tokenize(std::string_view s, std::vector<token>& out) {
   return true;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-constexpr std::array<std::string_view, 12> month_names = {"january", "february", "march",     "april",   "may",      "june",
-                                                          "july",    "august",   "september", "october", "november", "december"};
-constexpr std::array<std::string_view, 7> day_names = {"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"};
+constexpr std::array<std::string_view, 12> month_names = {"january",   "february", "march",    "april",
+                                                          "may",       "june",     "july",     "august",
+                                                          "september", "october",  "november", "december"};
+constexpr std::array<std::string_view, 7> day_names = {"sunday",   "monday", "tuesday", "wednesday",
+                                                       "thursday", "friday", "saturday"};
 
 // 1..12, or 0. Full name or its first three letters.
 int month_of(std::string_view w) {

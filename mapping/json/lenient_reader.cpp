@@ -23,6 +23,7 @@
 
 #include "mapping/json/dotnet.hpp"
 #include "mapping/json/member_index.hpp"
+#include "mapping/text/ascii.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -32,6 +33,9 @@
 namespace iomt::json::detail {
 
 namespace {
+
+using mapping::text::append_utf8;
+using mapping::text::hex_value;
 
 // Length of a well-formed UTF-8 sequence at p (0 if ill-formed); `bad` receives the length of the
 // maximal ill-formed subpart to replace with one U+FFFD.
@@ -78,24 +82,6 @@ std::uint32_t decode_utf8(const unsigned char* p, std::size_t n) {
   }
 }
 
-void append_utf8(std::string& s, std::uint32_t cp) {
-  if (cp < 0x80) {
-    s.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    s.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    s.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    s.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    s.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 constexpr std::uint32_t replacement_char = 0xFFFD;
 
 // .NET char.IsWhiteSpace for code points >= 0x80.
@@ -115,17 +101,9 @@ bool is_ascii_ident(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // JsonPosition.WriteTo: names with these characters are written as ['name'].
 bool needs_brackets(std::string_view key) {
-  for (char c : key)
-    switch (c) {
+  for (char c : key) switch (c) {
       case '.':
       case ' ':
       case '\'':
@@ -323,7 +301,8 @@ private:
     source_pos pos = here();
     while (!what.empty() && what.back() == ' ') what.pop_back();
     if (what.empty() || what.back() != '.') what.push_back('.');
-    what += " Path '" + path() + "', line " + std::to_string(pos.line) + ", position " + std::to_string(pos.column) + ".";
+    what +=
+        " Path '" + path() + "', line " + std::to_string(pos.line) + ", position " + std::to_string(pos.column) + ".";
     error_ = parse_error{std::move(what), pos};
     return false;
   }
@@ -575,7 +554,8 @@ private:
     cp = 0;
     for (int i = 0; i < 4; ++i) {
       int h = hex_value(static_cast<char>(p_[i]));
-      if (h < 0) return fail("Invalid Unicode escape sequence: \\u" + std::string(reinterpret_cast<const char*>(p_), 4) + ".");
+      if (h < 0)
+        return fail("Invalid Unicode escape sequence: \\u" + std::string(reinterpret_cast<const char*>(p_), 4) + ".");
       cp = cp << 4 | static_cast<std::uint32_t>(h);
     }
     p_ += 4;
@@ -830,8 +810,9 @@ private:
       std::string_view key = a_.copy(name);
       if (!skip_space(false)) return false;
       if (p_ == end_ || *p_ != ':')
-        return p_ == end_ ? unexpected_end()
-                          : fail("Invalid character after parsing property name. Expected ':' but got: " + char_at_p() + ".");
+        return p_ == end_
+                   ? unexpected_end()
+                   : fail("Invalid character after parsing property name. Expected ':' but got: " + char_at_p() + ".");
       ++p_;
       source_pos key_pos;
       if (cfg_.located) key_pos = here();

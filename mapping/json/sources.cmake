@@ -8,4 +8,4 @@ iomt_mapping_area(json
           datetime_parse.cpp
           writer.cpp
           envelope.cpp
-  DEPS iomt_boost simdjson::simdjson)
+  DEPS iomt_mapping_text iomt_boost simdjson::simdjson)

@@ -1,6 +1,8 @@
 // .NET invariant-culture parsing and ordinal text rules used by the JSONPath dialect (iomt-spec §3.8).
 #include "mapping/jsonpath/dotnet_text.hpp"
 
+#include "mapping/text/ascii.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -10,7 +12,8 @@ namespace {
 
 // Number parsing whitespace (.NET IsWhite): U+0009..U+000D and space.
 bool is_number_white(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using mapping::text::iequals;
+using mapping::text::is_digit;
 
 std::string_view trim_number_white(std::string_view s) {
   while (!s.empty() && is_number_white(s.front())) s.remove_prefix(1);
@@ -77,17 +80,6 @@ parse_status parse_signed(std::string_view s, Int& out) {
   }
   out = v;
   return parse_status::ok;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // dotnet/runtime System.Text.RegularExpressions, which is what Newtonsoft's Regex.IsMatch runs).
 #include "mapping/jsonpath/regex_translate.hpp"
 
+#include "mapping/text/ascii.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -11,7 +13,9 @@
 namespace iomt::jsonpath::detail {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using mapping::text::hex_value;
+using mapping::text::is_digit;
+
 bool is_octal(char c) { return c >= '0' && c <= '7'; }
 bool is_ascii_word(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 // .NET group names are \w characters; every non-ASCII byte counts as one here (names are renamed
@@ -19,12 +23,6 @@ bool is_ascii_word(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c 
 bool is_name_char(char c) { return is_ascii_word(c) || static_cast<unsigned char>(c) >= 0x80; }
 // RegexOptions.IgnorePatternWhitespace skips these (RegexParser.IsSpace), nothing else.
 bool is_dotnet_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-int hex_value(char c) {
-  if (is_digit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_digit(c); });
 }

@@ -1,4 +1,8 @@
-// Minimal command-line parsing shared by the subcommands: `--name value`, `--flag`, positionals.
+// Command-line parsing shared by the subcommands: `--name value`, `--name=value`, `--flag`,
+// positionals, `--` ends the options; the last of a repeated option wins. Deliberately not
+// Boost.Program_options, which cannot keep this contract (see the commit that removed it from
+// CMakeLists.txt): an unknown `--x` takes the next argument as its value, a repeated option is
+// not an error, a flag accepts `--flag=value`.
 #pragma once
 
 #include <optional>

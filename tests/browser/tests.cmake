@@ -3,19 +3,17 @@
 #   designer_browser  the page in Debian's Chromium driven by Playwright       LABELS browser
 # Both start `iomtflow designer --port 0`. The browser test exits 77 (skipped) when Chromium
 # (/usr/bin/chromium, installed by scripts/setup) or playwright-core (designer/node_modules,
-# installed by the build's npm ci) is missing.
-find_program(IOMT_NODE node)
-if(IOMT_NODE)
-  file(REAL_PATH "${CMAKE_CURRENT_LIST_DIR}" _designer_here)
-  cmake_path(SET _designer_web_dir NORMALIZE "${_designer_here}/../../designer")
-  set(_designer_env
-    "IOMTFLOW=$<TARGET_FILE:iomtflow>"
-    "IOMT_SHARED_DIR=${IOMT_SHARED_DIR}"
-    "IOMT_DESIGNER_DIR=${_designer_web_dir}"
-    "NODE_OPTIONS=--no-warnings")
-  add_test(NAME designer_api COMMAND ${IOMT_NODE} ${_designer_here}/designer_api_test.mjs)
-  set_tests_properties(designer_api PROPERTIES ENVIRONMENT "${_designer_env}" LABELS "designer" TIMEOUT 120)
-  add_test(NAME designer_browser COMMAND ${IOMT_NODE} ${_designer_here}/designer_browser_test.mjs)
-  set_tests_properties(designer_browser PROPERTIES ENVIRONMENT "${_designer_env}" LABELS "browser;designer"
-                       TIMEOUT 300 SKIP_RETURN_CODE 77 RESOURCE_LOCK designer_browser)
-endif()
+# installed by the build's npm ci) is missing; without node both fail (iomt_test_program).
+iomt_test_program(IOMT_NODE node "scripts/setup installs Node.js")
+file(REAL_PATH "${CMAKE_CURRENT_LIST_DIR}" _designer_here)
+cmake_path(SET _designer_web_dir NORMALIZE "${_designer_here}/../../designer")
+set(_designer_env
+  "IOMTFLOW=$<TARGET_FILE:iomtflow>"
+  "IOMT_SHARED_DIR=${IOMT_SHARED_DIR}"
+  "IOMT_DESIGNER_DIR=${_designer_web_dir}"
+  "NODE_OPTIONS=--no-warnings")
+add_test(NAME designer_api COMMAND ${IOMT_NODE} ${_designer_here}/designer_api_test.mjs)
+set_tests_properties(designer_api PROPERTIES ENVIRONMENT "${_designer_env}" LABELS "designer" TIMEOUT 120)
+add_test(NAME designer_browser COMMAND ${IOMT_NODE} ${_designer_here}/designer_browser_test.mjs)
+set_tests_properties(designer_browser PROPERTIES ENVIRONMENT "${_designer_env}" LABELS "browser;designer"
+                     TIMEOUT 300 SKIP_RETURN_CODE 77 RESOURCE_LOCK designer_browser)

@@ -32,5 +32,5 @@ add_library(iomt_transport_amqp STATIC
 target_include_directories(iomt_transport_amqp PUBLIC ${CMAKE_CURRENT_LIST_DIR}/../..)
 target_include_directories(iomt_transport_amqp SYSTEM PUBLIC ${IOMT_QPID_PROTON_INCLUDE})
 target_link_libraries(iomt_transport_amqp
-  PUBLIC iomt_transport iomt_boost ${IOMT_QPID_PROTON_LIB} OpenSSL::SSL OpenSSL::Crypto Threads::Threads
+  PUBLIC iomt_transport iomt_net iomt_boost ${IOMT_QPID_PROTON_LIB} OpenSSL::SSL OpenSSL::Crypto Threads::Threads
   PRIVATE iomt_warnings)

@@ -1,11 +1,11 @@
 #include "transport/amqp/connection.hpp"
 
+#include "net/tls_context.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -16,11 +16,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
-
 #include <array>
+#include <exception>
 #include <random>
 #include <stdexcept>
 
@@ -33,33 +30,9 @@ using tcp = asio::ip::tcp;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-std::shared_ptr<ssl::context> make_tls_context(const tls_options& tls) {
-  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  if (tls.verify) {
-    boost::system::error_code ec;
-    if (!tls.ca_file.empty()) {
-      ctx->load_verify_file(tls.ca_file, ec);
-      if (ec) throw std::runtime_error("cannot read the CA file " + tls.ca_file + ": " + ec.message());
-    } else {
-      ctx->set_default_verify_paths(ec);
-      if (ec) throw std::runtime_error("cannot load the system trust store: " + ec.message());
-    }
-    ctx->set_verify_mode(ssl::verify_peer);
-  } else {
-    ctx->set_verify_mode(ssl::verify_none);
-  }
-  return ctx;
-}
-
 namespace {
 
-bool is_ip_literal(const std::string& host) {
-  boost::system::error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
+net::tls_options net_tls(const tls_options& tls) { return {tls.verify, tls.ca_file}; }
 
 std::string seconds_text(milliseconds d) {
   char buf[32];
@@ -68,6 +41,12 @@ std::string seconds_text(milliseconds d) {
 }
 
 }  // namespace
+
+std::shared_ptr<ssl::context> make_tls_context(const tls_options& tls) {
+  auto ctx = net::make_client_context(net_tls(tls));
+  if (!ctx) throw std::runtime_error(net::describe(ctx.error(), net_tls(tls)));
+  return std::move(*ctx);
+}
 
 struct connection::impl : std::enable_shared_from_this<impl> {
   impl(asio::any_io_executor e, connection_options o, connection_handler& h, std::shared_ptr<ssl::context> t,
@@ -143,6 +122,11 @@ struct connection::impl : std::enable_shared_from_this<impl> {
       co_await backoff_timer.async_wait(asio::as_tuple(asio::use_awaitable));
       backoff = std::min(backoff * 2, opt.reconnect_max);
     }
+    ended();
+  }
+
+  // The attempt loop is over (stopped, or ended by an exception): stop() callers are released.
+  void ended() {
     stats.connected.store(false, std::memory_order_relaxed);
     running = false;
     handler.receiver().mailbox()->set_wake({});
@@ -150,17 +134,28 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     for (auto& f : callbacks) f();
   }
 
+  // An exception out of run() is a bug: say so through the log hook (it used to be dropped by
+  // asio::detached), and end the connection as a stop would, so that stop() still completes.
+  void on_run_exception(std::exception_ptr e) {
+    if (!e) return;
+    std::string what = "a non-standard exception";
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      what = x.what();
+    } catch (...) {
+    }
+    say(2, "the connection loop ended with an exception (a bug); the connection stays closed", what);
+    ended();
+  }
+
   error classify_handshake(const boost::system::error_code& ec) {
     if (ec == beast::error::timeout)
       return {errc::timeout,
               "TLS handshake with " + where() + " took longer than " + seconds_text(opt.connect_timeout)};
-    const bool verify_failed = !verify_error.empty() || (ec.category() == asio::error::get_ssl_category() &&
-                                                         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
-                                                             SSL_R_CERTIFICATE_VERIFY_FAILED);
-    if (verify_failed)
-      return {errc::certificate_verify_failed,
-              where() + ": " + (verify_error.empty() ? ec.message() : verify_error) +
-                  (opt.tls.ca_file.empty() ? " (system trust store)" : " (CA file " + opt.tls.ca_file + ")")};
+    if (net::is_certificate_refusal(ec, verify_error))
+      return {errc::certificate_verify_failed, where() + ": " + (verify_error.empty() ? ec.message() : verify_error) +
+                                                   " (" + net::trust_anchors_text(net_tls(opt.tls)) + ")"};
     return {errc::tls_handshake_failed, where() + ": " + ec.message()};
   }
 
@@ -190,24 +185,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     lowest().socket().set_option(tcp::no_delay(true), ignored);
     if (tls) {
       const std::string& name = opt.tls.server_name.empty() ? opt.host : opt.tls.server_name;
-      verify_error.clear();
-      if (!is_ip_literal(name))  // SNI carries host names only (RFC 6066 §3)
-        SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                 const_cast<char*>(name.c_str()));
-      if (opt.tls.verify) {
-        tls->set_verify_mode(ssl::verify_peer);
-        tls->set_verify_callback(
-            [this, check = ssl::host_name_verification(name), name](bool preverified, ssl::verify_context& vc) {
-              const bool ok = check(preverified, vc);
-              if (!ok && verify_error.empty()) {
-                X509_STORE_CTX* sc = vc.native_handle();
-                const int e = X509_STORE_CTX_get_error(sc);
-                verify_error = preverified || e == X509_V_OK ? "the certificate does not match the name " + name
-                                                             : std::string(X509_verify_cert_error_string(e));
-              }
-              return ok;
-            });
-      }
+      net::prepare_client_stream(*tls, name, opt.tls.verify, verify_error);
       lowest().expires_after(opt.connect_timeout);
       auto [hec] = co_await tls->async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
       if (hec) co_return classify_handshake(hec);
@@ -325,11 +303,12 @@ struct connection::impl : std::enable_shared_from_this<impl> {
         c.close();
         // A broker that does not answer the detach within 3 s gets the connection close anyway.
         detach_timer.expires_after(std::chrono::seconds(3));
-        detach_timer.async_wait(asio::bind_executor(ex, [self = shared_from_this(), g = gen](boost::system::error_code ec) {
-          if (ec || g != self->gen || !self->eng) return;
-          self->handler.receiver().finish_close();
-          self->process();
-        }));
+        detach_timer.async_wait(
+            asio::bind_executor(ex, [self = shared_from_this(), g = gen](boost::system::error_code ec) {
+              if (ec || g != self->gen || !self->eng) return;
+              self->handler.receiver().finish_close();
+              self->process();
+            }));
       }
       do_write();
     } while (eng->has_event());
@@ -433,7 +412,7 @@ void connection::start() {
         if (auto s = weak.lock()) s->on_completions();
       });
     });
-    asio::co_spawn(self->ex, self->run(), asio::detached);
+    asio::co_spawn(self->ex, self->run(), [self](std::exception_ptr e) { self->on_run_exception(e); });
   });
 }
 

@@ -1,5 +1,6 @@
 // One long-lived AMQP 1.0 connection driven by Boost.Asio (STYLE: Boost.Redis `async_run` shape):
-// resolve, TCP connect, TLS handshake (asio::ssl: verification on by default, SNI, custom CA),
+// resolve, TCP connect, TLS handshake (net/tls_context.hpp: verification on by default, SNI, a CA
+// file added to the system trust store),
 // then pump bytes between the socket and the engine (engine.hpp) until the connection ends, and
 // reconnect with exponential backoff. Every attempt's failure is logged in plain words
 // ("authentication failed", "certificate verify failed") and counted by kind.
@@ -36,7 +37,7 @@ namespace iomt::transport::amqp {
 struct tls_options {
   bool enabled = true;
   bool verify = true;       // verify the broker's certificate chain and name
-  std::string ca_file;      // PEM bundle; empty: the system trust store
+  std::string ca_file;      // PEM trust anchors added to the system trust store
   std::string server_name;  // SNI and the name checked; empty: the host
 };
 
@@ -79,8 +80,8 @@ struct connection_stats {
   std::atomic<bool> connected{false};                 // AMQP open done, links requested
 };
 
-// ssl::context for the options (CA file, verification); throws std::runtime_error on an unreadable
-// CA file (start-up error).
+// ssl::context for the options (net::make_client_context: CA file, verification, TLS 1.2 minimum);
+// throws std::runtime_error on an unreadable CA file (start-up error).
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_options& tls);
 
 class connection {

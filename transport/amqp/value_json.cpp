@@ -1,5 +1,6 @@
 #include "transport/amqp/value_json.hpp"
 
+#include "mapping/text/ascii.hpp"
 #include "transport/http/event_properties.hpp"
 #include "transport/http/json_scan.hpp"
 #include "transport/http/sas.hpp"
@@ -30,23 +31,10 @@ void append_double(double v, std::string& out) {
   }
 }
 
-void append_utf8(std::uint32_t cp, std::string& out) {
+// AMQP char is a UTF-32 code unit: anything that is not a Unicode scalar value becomes U+FFFD.
+void append_char(std::uint32_t cp, std::string& out) {
   if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
+  mapping::text::append_utf8(out, cp);
 }
 
 void append_uuid(const pn_uuid_t& u, std::string& out) {
@@ -122,7 +110,7 @@ void append_value_json(pn_data_t* data, std::string& out, int depth) {
       return;
     case PN_CHAR: {
       std::string s;
-      append_utf8(pn_data_get_char(data), s);
+      append_char(pn_data_get_char(data), s);
       append_json_string(s, out);
       return;
     }

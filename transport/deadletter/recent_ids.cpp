@@ -1,20 +1,15 @@
 #include "transport/deadletter/recent_ids.hpp"
 
-namespace iomt::transport::deadletter {
+#include "mapping/text/ascii.hpp"
 
-namespace {
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-}  // namespace
+namespace iomt::transport::deadletter {
 
 bool parse_id(std::string_view text, id96& out) noexcept {
   if (text.size() != 24) return false;
   out = {};
   for (std::size_t i = 0; i < 24; ++i) {
-    const int v = hex_value(text[i]);
+    // Ids are written with lower-case hex only: an upper-case digit is not an id of ours.
+    const int v = mapping::text::is_upper(text[i]) ? -1 : mapping::text::hex_value(text[i]);
     if (v < 0) return false;
     if (i < 16)
       out.hi = (out.hi << 4) | static_cast<std::uint64_t>(v);

@@ -1,5 +1,6 @@
 #include "transport/http/eventhub_request.hpp"
 
+#include "mapping/text/ascii.hpp"
 #include "transport/http/event_properties.hpp"
 #include "transport/http/json_scan.hpp"
 
@@ -11,12 +12,7 @@ namespace iomt::transport::http {
 namespace {
 constexpr std::string_view batch_media_type = "application/vnd.microsoft.servicebus.json";
 
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
+using mapping::text::to_lower;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -59,7 +55,7 @@ private:
 media_type parse_media_type(std::string_view content_type) {
   media_type out;
   const auto semi = content_type.find(';');
-  out.type = lower_ascii(trim(content_type.substr(0, semi)));
+  out.type = to_lower(trim(content_type.substr(0, semi)));
   std::string_view params = semi == std::string_view::npos ? std::string_view{} : content_type.substr(semi + 1);
   while (!params.empty()) {
     const auto next = params.find(';');
@@ -69,7 +65,7 @@ media_type parse_media_type(std::string_view content_type) {
     if (eq == std::string_view::npos || !iequals(trim(param.substr(0, eq)), "charset")) continue;
     std::string_view value = trim(param.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-    out.charset = lower_ascii(value);
+    out.charset = to_lower(value);
   }
   return out;
 }

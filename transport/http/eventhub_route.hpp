@@ -7,6 +7,7 @@
 // trailing '/' is tolerated.
 #pragma once
 
+#include "mapping/text/ascii.hpp"
 #include "transport/http/http_types.hpp"
 
 #include <boost/system/result.hpp>
@@ -31,6 +32,6 @@ struct eventhub_route {
 boost::system::result<eventhub_route, http_error> parse_eventhub_route(std::string_view target);
 
 // ASCII case-insensitive equality (header names, hub names, media types).
-bool iequals(std::string_view a, std::string_view b) noexcept;
+using mapping::text::iequals;
 
 }  // namespace iomt::transport::http

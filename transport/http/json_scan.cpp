@@ -1,5 +1,7 @@
 #include "transport/http/json_scan.hpp"
 
+#include "mapping/text/ascii.hpp"
+
 #include <cstdint>
 
 namespace iomt::transport::http::json_scan {
@@ -12,14 +14,9 @@ scan_error fail(std::size_t offset, std::string message) { return {offset, std::
 // scan_error is constructible from a size_t (C++20 aggregate init), so say which one we mean.
 result ok(std::size_t end) { return result(boost::system::in_place_value, end); }
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using mapping::text::append_utf8;
+using mapping::text::hex_value;
+using mapping::text::is_digit;
 
 // Length of the well-formed UTF-8 sequence at s[pos] (RFC 3629: no overlongs, no surrogates,
 // at most U+10FFFF), or 0 when it is not one.
@@ -132,24 +129,6 @@ result scan_container(std::string_view t, std::size_t pos, int depth) {
   }
 }
 
-void append_utf8(std::uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 std::uint32_t read_hex4(std::string_view s, std::size_t pos) noexcept {
   std::uint32_t v = 0;
   for (std::size_t i = 0; i < 4; ++i) v = v * 16 + static_cast<std::uint32_t>(hex_value(s[pos + i]));
@@ -256,7 +235,7 @@ std::string decode_string(std::string_view token) {
           }
         }
         if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;  // lone surrogate
-        append_utf8(cp, out);
+        append_utf8(out, cp);
         break;
       }
       default:
@@ -326,7 +305,7 @@ void append_quoted(std::string_view s, std::string& out) {
       out.append(s.substr(i, n));
       i += n;
     } else {
-      append_utf8(c, out);  // ISO-8859-1 byte -> its code point
+      append_utf8(out, c);  // ISO-8859-1 byte -> its code point
       ++i;
     }
   }

@@ -21,6 +21,8 @@
 // and a namespace-level sr (host only, empty path) grants every hub.
 #pragma once
 
+#include "transport/http/encoding.hpp"  // url_encode, base64, hmac_sha256 (the token's encodings)
+
 #include <boost/system/result.hpp>
 
 #include <cstdint>
@@ -96,18 +98,5 @@ private:
 // `expiry_unix`; fields in the Azure order sr, sig, se, skn; url_encode with upper-case hex.
 std::string make_sas_token(std::string_view resource_uri, std::string_view key_name, std::string_view key,
                            std::int64_t expiry_unix);
-
-// Percent-encoding of everything but A-Z a-z 0-9 - _ . ~ (like Python's quote_plus for a URI
-// without spaces; a space becomes %20).
-std::string url_encode(std::string_view s, bool lower_case_hex = false);
-// Percent-decoding ('+' stays '+', so unencoded base64 survives); nullopt on a bad escape.
-std::optional<std::string> url_decode(std::string_view s);
-
-std::string base64_encode(std::string_view bytes);
-// Standard alphabet with '=' padding (padding optional); nullopt on anything else.
-std::optional<std::string> base64_decode(std::string_view text);
-
-// Raw 32-byte HMAC-SHA256.
-std::string hmac_sha256(std::string_view key, std::string_view message);
 
 }  // namespace iomt::transport::http

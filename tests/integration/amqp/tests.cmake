@@ -25,7 +25,7 @@ endif()
 
 # 50,000 messages RabbitMQ -> `iomtflow run` (source.amqp) -> FHIR server.
 if(TARGET iomtflow AND TARGET iomtflow-bench-amqp)
-  find_program(IOMT_AMQP_IT_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+  iomt_test_program(IOMT_AMQP_IT_PYTHON python3 "scripts/setup installs it" PATHS /usr/bin)
   add_test(NAME integration_amqp_fhir COMMAND ${IOMT_AMQP_IT_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/amqp_fhir_it.py)
   set_tests_properties(integration_amqp_fhir PROPERTIES
     LABELS "amqp" RESOURCE_LOCK amqp-broker TIMEOUT 180

@@ -1,10 +1,7 @@
 # Fault tests of the durable buffer and dead-letter store (iomt issue 4): `iomtflow run` against
 # the real FHIR server, killed, cut off, given a read-only or full disk, a corrupted segment.
 # CTest label `fault` (scripts/test starts the FHIR server for it). Reuses ../pipeline/harness.py.
-find_program(IOMT_IT_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
-if(NOT IOMT_IT_PYTHON)
-  find_program(IOMT_IT_PYTHON NAMES python3)
-endif()
+iomt_test_program(IOMT_IT_PYTHON python3 "scripts/setup installs it" PATHS /usr/bin)
 add_test(NAME fault_durability
          COMMAND ${IOMT_IT_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/durability_it.py
          WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <iostream>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -47,6 +48,22 @@ T run(asio::io_context& ioc, asio::awaitable<T> task) {
   if (failure) std::rethrow_exception(failure);
   if (!out) throw std::runtime_error("coroutine did not complete");
   return std::move(*out);
+}
+
+// co_spawn completion for coroutines a test starts and does not wait on (sessions of the test
+// servers, concurrent requests): an exception is printed, never dropped; the test's assertions
+// then fail on what the coroutine did not do.
+inline auto log_exception(std::string what) {
+  return [what = std::move(what)](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      std::cerr << what << ": exception: " << x.what() << '\n';
+    } catch (...) {
+      std::cerr << what << ": a non-standard exception\n";
+    }
+  };
 }
 
 inline unsigned short free_port() {

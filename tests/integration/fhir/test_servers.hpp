@@ -8,7 +8,6 @@
 #include "fhir_test_support.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -41,7 +40,7 @@ public:
         tls_(std::move(tls)),
         close_after_response_(close_after_response),
         acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    asio::co_spawn(ioc_, accept_loop(), asio::detached);
+    asio::co_spawn(ioc_, accept_loop(), log_exception("test_http_server accept loop"));
     thread_ = std::thread([this] { ioc_.run(); });
   }
   ~test_http_server() {
@@ -61,9 +60,9 @@ private:
       if (ec) co_return;
       ++connections_;
       if (tls_)
-        asio::co_spawn(ioc_, tls_session(std::move(socket)), asio::detached);
+        asio::co_spawn(ioc_, tls_session(std::move(socket)), log_exception("test_http_server TLS session"));
       else
-        asio::co_spawn(ioc_, session(beast::tcp_stream(std::move(socket))), asio::detached);
+        asio::co_spawn(ioc_, session(beast::tcp_stream(std::move(socket))), log_exception("test_http_server session"));
     }
   }
 

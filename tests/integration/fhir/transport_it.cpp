@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(concurrent_requests_share_a_bounded_pool) {
           auto r = co_await fhir->send(http::verb::get, "metadata");
           if (r && r->status == 200) ++ok;
         },
-        asio::detached);
+        log_exception("concurrent request"));
   ioc.run();
   BOOST_TEST(ok == 12);
   BOOST_TEST(fhir->connection_stats().connections_opened <= 2u);
@@ -314,7 +314,7 @@ BOOST_AUTO_TEST_CASE(oauth2_client_credentials) {
           auto r = co_await fhir->send(http::verb::get, "metadata");
           if (r && r->status == 200) ++ok;
         },
-        asio::detached);
+        log_exception("concurrent request"));
   ioc.run();
   BOOST_TEST(ok == 5);
   BOOST_TEST(issued.load() == 1);  // one shared refresh

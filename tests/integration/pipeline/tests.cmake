@@ -4,10 +4,7 @@
 # (scripts/test starts the server) or start their own with scripts/peers/start-fhir-server.sh;
 # oauth_it.py always starts its own FHIR server (requiring tokens) and the OAuth2 token server
 # (scripts/peers/oauth). One CTest test per script; `python3 X_it.py SCENARIO...` runs a subset.
-find_program(IOMT_IT_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
-if(NOT IOMT_IT_PYTHON)
-  find_program(IOMT_IT_PYTHON NAMES python3)
-endif()
+iomt_test_program(IOMT_IT_PYTHON python3 "scripts/setup installs it" PATHS /usr/bin)
 foreach(script workshop merge errors oauth service)
   add_test(NAME integration_pipeline_${script}
            COMMAND ${IOMT_IT_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/${script}_it.py

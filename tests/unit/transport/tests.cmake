@@ -1,6 +1,7 @@
 # Unit suites of transport/ (paths relative to tests/). The server suites only use 127.0.0.1.
 iomt_add_test(test_transport_http_sas
   SOURCES unit/transport/http/sas_test.cpp
+          unit/transport/http/encoding_test.cpp
   LIBS iomt_transport)
 iomt_add_test(test_transport_http_ingest
   SOURCES unit/transport/http/json_scan_test.cpp

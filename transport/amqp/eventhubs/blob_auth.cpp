@@ -1,11 +1,14 @@
 #include "transport/amqp/eventhubs/blob_auth.hpp"
 
+#include "mapping/text/ascii.hpp"
 #include "transport/http/sas.hpp"
 
+#include <boost/url/encode.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -16,24 +19,9 @@ namespace iomt::transport::amqp::eventhubs::blob {
 
 namespace {
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using mapping::text::iequals;
+using mapping::text::to_lower;
+using mapping::text::trim;
 
 error bad(std::string what) { return {errc::bad_configuration, "blob checkpoint store: " + std::move(what)}; }
 
@@ -150,20 +138,9 @@ boost::system::result<storage_account, error> parse_storage_location(std::string
 }
 
 std::string encode_path(std::string_view path) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(path.size());
-  for (const char ch : path) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-      out += ch;
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
+  // RFC 3986 unreserved plus the segment separator; upper-case hex (what the Azure SDKs send).
+  static constexpr auto path_chars = boost::urls::unreserved_chars + boost::urls::grammar::lut_chars('/');
+  return boost::urls::encode(path, path_chars);
 }
 
 std::string request_target(const blob_request& r, std::string_view sas) {

@@ -1,7 +1,9 @@
-// A small synchronous HTTP/1.1 client for the Blob REST API (Boost.Beast, http or https with
-// certificate and host-name verification, SNI), for the blob checkpoint store. One keep-alive
-// connection, reopened when it breaks. Every request has a deadline (connect + TLS, and the whole
-// exchange), so a dead storage endpoint never blocks a caller forever.
+// The Blob REST API client of the blob checkpoint store: Azure Storage headers and signing
+// (blob_auth.hpp) on top of the project's HTTP/1.1 client (net/http_pool.hpp: one keep-alive
+// connection here, reopened when it breaks; TLS as everywhere, net/tls_context.hpp). Synchronous:
+// each send() runs the pool on the client's own io_context until the exchange completes. Every
+// request has a deadline (DNS + connect + TLS, and the whole exchange), so a dead storage endpoint
+// never blocks a caller forever.
 //
 // Not thread-safe: the checkpoint store serializes its calls.
 #pragma once
@@ -18,7 +20,7 @@
 namespace iomt::transport::amqp::eventhubs::blob {
 
 struct client_options {
-  std::string ca_file;  // PEM trust anchors (else the system store)
+  std::string ca_file;  // PEM trust anchors added to the system store
   bool tls_verify = true;
   std::chrono::milliseconds connect_timeout{5000};   // DNS + TCP + TLS handshake
   std::chrono::milliseconds request_timeout{10000};  // write + read of one exchange
@@ -35,7 +37,7 @@ struct response {
 
 class client {
 public:
-  // Fails (bad_configuration) on an unreadable CA file.
+  // Fails (bad_configuration) on an unreadable CA file or a bad port.
   static boost::system::result<std::unique_ptr<client>, error> make(storage_account account, client_options options);
   ~client();
   client(const client&) = delete;

@@ -1,23 +1,15 @@
 #include "transport/amqp/eventhubs/connection_string.hpp"
 
+#include "mapping/text/ascii.hpp"
+
 #include <algorithm>
-#include <cctype>
 
 namespace iomt::transport::amqp::eventhubs {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using mapping::text::iequals;
+using mapping::text::trim;
 
 error bad(std::string what) { return {errc::bad_configuration, "Event Hubs connection string: " + std::move(what)}; }
 

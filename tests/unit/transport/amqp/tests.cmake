@@ -13,6 +13,10 @@ if(TARGET iomt_transport_amqp)
   iomt_add_test(test_transport_amqp_eventhubs
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/eventhubs_test.cpp
     LIBS iomt_transport_amqp)
+  # The connection's attempt loop: an exception is logged, not dropped (loopback, no broker).
+  iomt_add_test(test_transport_amqp_connection
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/connection_test.cpp
+    LIBS iomt_transport_amqp)
   # Blob checkpoint store: connection strings, Shared Key signing vectors, SDK blob names.
   iomt_add_test(test_transport_amqp_blob_checkpoint
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/blob_checkpoint_test.cpp

@@ -1,0 +1,203 @@
+// net/tls_context.hpp: one meaning of ca_file / tls_verify for every client. A loopback TLS
+// server with a self-signed certificate for localhost plays the peer.
+#define BOOST_TEST_MODULE net
+#include "net/tls_context.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include <unistd.h>
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using namespace iomt;
+
+namespace {
+
+struct pem_pair {
+  std::string cert, key;
+};
+
+// A self-signed EC P-256 certificate with subjectAltName DNS:localhost,IP:127.0.0.1.
+pem_pair self_signed_localhost(const char* common_name = "localhost") {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", const_cast<char*>("P-256"));
+  BOOST_TEST_REQUIRE(key != nullptr);
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 16);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+  BOOST_TEST_REQUIRE(ext != nullptr);
+  X509_add_ext(x, ext, -1);
+  X509_EXTENSION_free(ext);
+  BOOST_TEST_REQUIRE(X509_sign(x, key, EVP_sha256()) > 0);
+  auto to_pem = [](auto write) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    write(bio);
+    char* data = nullptr;
+    const long n = BIO_ctrl(bio, BIO_CTRL_INFO, 0, static_cast<void*>(&data));
+    std::string out(data, static_cast<std::size_t>(n));
+    BIO_free(bio);
+    return out;
+  };
+  pem_pair out;
+  out.cert = to_pem([&](BIO* b) { PEM_write_bio_X509(b, x); });
+  out.key = to_pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr); });
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+struct temp_file {
+  std::string path;
+  explicit temp_file(const std::string& text) {
+    char tmpl[] = "/tmp/iomt-net-ca-XXXXXX";
+    const int fd = mkstemp(tmpl);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    close(fd);
+    path = tmpl;
+    std::ofstream(path) << text;
+  }
+  ~temp_file() { std::remove(path.c_str()); }
+};
+
+struct outcome {
+  boost::system::error_code ec;
+  std::string refusal;
+};
+
+// One client handshake with `name` against a loopback server presenting `pem`.
+outcome handshake(const pem_pair& pem, const net::tls_options& options, const std::string& name) {
+  asio::io_context io;
+  ssl::context server_ctx(ssl::context::tls_server);
+  server_ctx.use_certificate_chain(asio::buffer(pem.cert));
+  server_ctx.use_private_key(asio::buffer(pem.key), ssl::context::pem);
+  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  auto client_ctx = net::make_client_context(options);
+  BOOST_TEST_REQUIRE(client_ctx.has_value());
+
+  outcome out;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        ssl::stream<tcp::socket> s(co_await acceptor.async_accept(asio::use_awaitable), server_ctx);
+        co_await s.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        ssl::stream<tcp::socket> s(io, **client_ctx);
+        co_await s.next_layer().async_connect(acceptor.local_endpoint(), asio::use_awaitable);
+        net::prepare_client_stream(s, name, options.verify, out.refusal);
+        std::tie(out.ec) = co_await s.async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.run();
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_client_context_is_tls12_or_later_and_verifies_by_default) {
+  auto ctx = net::make_client_context({});
+  BOOST_TEST_REQUIRE(ctx.has_value());
+  BOOST_TEST(SSL_CTX_get_min_proto_version((*ctx)->native_handle()) == TLS1_2_VERSION);
+  BOOST_TEST(SSL_CTX_get_verify_mode((*ctx)->native_handle()) == SSL_VERIFY_PEER);
+  auto off = net::make_client_context({false, ""});
+  BOOST_TEST_REQUIRE(off.has_value());
+  BOOST_TEST(SSL_CTX_get_verify_mode((*off)->native_handle()) == SSL_VERIFY_NONE);
+}
+
+BOOST_AUTO_TEST_CASE(an_unreadable_ca_file_is_an_error_unless_verification_is_off) {
+  const net::tls_options bad{true, "/nonexistent/ca.pem"};
+  auto ctx = net::make_client_context(bad);
+  BOOST_TEST_REQUIRE(ctx.has_error());
+  BOOST_TEST((ctx.error().failed == net::tls_setup_error::step::ca_file));
+  BOOST_TEST(net::describe(ctx.error(), bad).find("cannot load the CA file '/nonexistent/ca.pem': ") == 0u,
+             net::describe(ctx.error(), bad));
+  BOOST_TEST(net::make_client_context({false, "/nonexistent/ca.pem"}).has_value());  // not read
+  BOOST_TEST(net::trust_anchors_text({}) == "system trust store");
+  BOOST_TEST(net::trust_anchors_text(bad) == "system trust store and CA file /nonexistent/ca.pem");
+}
+
+BOOST_AUTO_TEST_CASE(the_ca_file_is_trusted_by_name_and_by_address) {
+  const pem_pair pem = self_signed_localhost();
+  const temp_file ca(pem.cert);
+  auto by_name = handshake(pem, {true, ca.path}, "localhost");
+  BOOST_TEST(!by_name.ec, by_name.ec.message() << " " << by_name.refusal);
+  BOOST_TEST(by_name.refusal.empty());
+  auto by_ip = handshake(pem, {true, ca.path}, "127.0.0.1");
+  BOOST_TEST(!by_ip.ec, by_ip.ec.message() << " " << by_ip.refusal);
+}
+
+BOOST_AUTO_TEST_CASE(the_ca_file_adds_to_the_system_store_it_does_not_replace_it) {
+  // OpenSSL's system store is SSL_CERT_FILE when set: make one that trusts `system_peer`.
+  const pem_pair system_peer = self_signed_localhost("system-anchor"), private_peer = self_signed_localhost();
+  const temp_file system_store(system_peer.cert), ca(private_peer.cert);
+  const char* saved = std::getenv("SSL_CERT_FILE");
+  const std::string restore = saved ? saved : "";
+  ::setenv("SSL_CERT_FILE", system_store.path.c_str(), 1);
+  const auto system_only = handshake(system_peer, {}, "localhost");
+  const auto system_with_ca = handshake(system_peer, {true, ca.path}, "localhost");
+  const auto private_with_ca = handshake(private_peer, {true, ca.path}, "localhost");
+  const auto private_without_ca = handshake(private_peer, {}, "localhost");
+  if (saved)
+    ::setenv("SSL_CERT_FILE", restore.c_str(), 1);
+  else
+    ::unsetenv("SSL_CERT_FILE");
+  BOOST_TEST(!system_only.ec, system_only.refusal);
+  BOOST_TEST(!system_with_ca.ec, system_with_ca.refusal);  // "replace" would refuse this one
+  BOOST_TEST(!private_with_ca.ec, private_with_ca.refusal);
+  BOOST_TEST(private_without_ca.ec);
+}
+
+BOOST_AUTO_TEST_CASE(refusals_say_why) {
+  const pem_pair pem = self_signed_localhost();
+  auto untrusted = handshake(pem, {}, "localhost");
+  BOOST_TEST(untrusted.ec);
+  BOOST_TEST(net::is_certificate_refusal(untrusted.ec, untrusted.refusal));
+  BOOST_TEST(untrusted.refusal.find("self-signed certificate") == 0u, untrusted.refusal);
+  BOOST_TEST(untrusted.refusal.find("(certificate subject /CN=localhost)") != std::string::npos, untrusted.refusal);
+
+  const temp_file ca(pem.cert);
+  auto wrong_name = handshake(pem, {true, ca.path}, "broker.example.org");
+  BOOST_TEST(wrong_name.ec);
+  BOOST_TEST(net::is_certificate_refusal(wrong_name.ec, wrong_name.refusal));
+  BOOST_TEST(wrong_name.refusal.find("the certificate does not match the host name 'broker.example.org'") == 0u,
+             wrong_name.refusal);
+}
+
+BOOST_AUTO_TEST_CASE(verification_off_accepts_anything) {
+  const pem_pair pem = self_signed_localhost();
+  auto r = handshake(pem, {false, ""}, "broker.example.org");
+  BOOST_TEST(!r.ec, r.ec.message());
+  BOOST_TEST(r.refusal.empty());
+}
