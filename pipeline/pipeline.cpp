@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.hpp"
 
+#include "mapping/device/partition_hash.hpp"
 #include "mapping/fhir/value_check.hpp"
 #include "mapping/json/envelope.hpp"
 #include "mapping/json/reader.hpp"
@@ -24,15 +25,6 @@ ingest_scratch& scratch() {
   return s;
 }
 
-// FNV-1a over the device id bytes: cheap, stable across runs and processes.
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 // Empty when the measurement is within the limits, else why not.
 std::string over_limit(const mapping::measurement& m) {
@@ -93,7 +85,11 @@ bool pipeline::saturated() const {
   return false;
 }
 
-std::size_t pipeline::shard_of(std::string_view device_id) const { return fnv1a(device_id) % shards_.size(); }
+// Upstream's partition hash over the shard count (mapping/device/partition_hash.hpp): stable across
+// runs and replicas, the one partitioner of the project.
+std::size_t pipeline::shard_of(std::string_view device_id) const {
+  return mapping::device::shard_index(device_id, shards_.size());
+}
 
 namespace {
 
