@@ -18,10 +18,6 @@ namespace iomt::fhir {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-namespace {
-
-// Runs job(0) .. job(count - 1), at most `limit` at a time, on the caller's executor. The first
-// exception (a bug) is rethrown once every job has ended.
 asio::awaitable<void> run_bounded(std::size_t count, std::size_t limit,
                                   const std::function<asio::awaitable<void>(std::size_t)>& job) {
   const std::size_t workers = std::min(count, std::max<std::size_t>(limit, 1));
@@ -47,8 +43,6 @@ asio::awaitable<void> run_bounded(std::size_t count, std::size_t limit,
   for (std::size_t w = 0; w < workers; ++w) co_await done.async_receive(asio::as_tuple(asio::use_awaitable));
   if (failure) std::rethrow_exception(failure);
 }
-
-}  // namespace
 
 batch_exchange::batch_exchange(client& fhir, exchange_options options)
     : client_(fhir), options_(options), policy_(fhir.options().retry), rng_(std::random_device{}()) {

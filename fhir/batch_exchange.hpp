@@ -20,11 +20,18 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <span>
 #include <vector>
 
 namespace iomt::fhir {
+
+// Runs job(0) .. job(count - 1), at most `limit` at a time, on the caller's executor (one thread:
+// the jobs interleave only at their co_awaits). The first exception (a bug) is rethrown once every
+// job has ended.
+boost::asio::awaitable<void> run_bounded(std::size_t count, std::size_t limit,
+                                         const std::function<boost::asio::awaitable<void>(std::size_t)>& job);
 
 struct exchange_options {
   bool bundles = false;           // false: every request alone

@@ -183,14 +183,21 @@ asio::awaitable<std::vector<mapping::result<save_outcome>>> observation_store::s
     c.index = std::move(positions);
     chains.push_back(std::move(c));
   }
-  // Slices of as many Observations as the exchange has entries in flight: a flush of thousands
-  // never holds all its resources, searches and answers at once.
-  const std::size_t slice = std::max<std::size_t>(exchange.max_entries(), 50) * exchange.max_in_flight();
-  for (std::size_t first = 0; first < chains.size(); first += slice) {
+  // Slices of one Bundle's worth of Observations, written by max_in_flight lanes at once: each
+  // lane searches its slice's cache misses, then PUTs its slice, then takes the next slice, so the
+  // server always has work while a lane waits for its answers (with one barrier per phase across
+  // all lanes, the slowest Bundle of each phase left the others' connections idle). Slices hold
+  // distinct Observations (chains_by_key), so lanes never touch the same one; a flush of thousands
+  // never holds more than max_in_flight slices of resources, searches and answers at once.
+  const std::size_t slice = std::max<std::size_t>(exchange.max_entries(), 1);
+  const std::size_t slices = (chains.size() + slice - 1) / slice;
+  const std::function<asio::awaitable<void>(std::size_t)> lane = [&](std::size_t s) -> asio::awaitable<void> {
+    const std::size_t first = s * slice;
     const std::span<chain> part = std::span(chains).subspan(first, std::min(slice, chains.size() - first));
     co_await save_slice(part, keys, results, exchange);
     for (auto& c : part) c = chain{};  // its resources are no longer needed
-  }
+  };
+  co_await run_bounded(slices, exchange.max_in_flight(), lane);
   co_return results;
 }
 

@@ -5,7 +5,6 @@
 #include "transport/http/json_scan.hpp"
 
 #include <charconv>
-#include <cstdio>
 
 namespace iomt::transport::buffer {
 
@@ -54,19 +53,35 @@ bool parse_digits(std::string_view s, std::uint64_t& v) {
 std::string enqueued_time_text(std::int64_t ticks) {
   if (ticks < 0 || ticks > json::max_ticks) return {};
   const json::civil_time c = json::to_civil(ticks);
-  char b[40];
-  int n =
-      std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d", c.year, c.month, c.day, c.hour, c.minute, c.second);
-  std::string out(b, static_cast<std::size_t>(n));
-  const auto ms = c.fraction_ticks / json::ticks_per_millisecond;
+  // Written digit by digit: snprintf cost 1 % of iomtflow's CPU at saturation (once per event).
+  char b[32];
+  std::size_t n = 0;
+  auto put = [&](long long v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      b[n + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    n += static_cast<std::size_t>(width);
+  };
+  put(c.year, 4);
+  b[n++] = '-';
+  put(c.month, 2);
+  b[n++] = '-';
+  put(c.day, 2);
+  b[n++] = 'T';
+  put(c.hour, 2);
+  b[n++] = ':';
+  put(c.minute, 2);
+  b[n++] = ':';
+  put(c.second, 2);
+  const long long ms = static_cast<long long>(c.fraction_ticks / json::ticks_per_millisecond);
   if (ms != 0) {
-    n = std::snprintf(b, sizeof b, ".%03lld", static_cast<long long>(ms));
-    std::string frac(b, static_cast<std::size_t>(n));
-    while (frac.back() == '0') frac.pop_back();
-    out += frac;
+    b[n++] = '.';
+    put(ms, 3);
+    while (b[n - 1] == '0') --n;
   }
-  out.push_back('Z');
-  return out;
+  b[n++] = 'Z';
+  return std::string(b, n);
 }
 
 bool compact_properties_encode(std::string_view json, std::int64_t enqueued_ticks, std::string& out) {
