@@ -11,6 +11,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+
 #include <unordered_map>
 
 namespace iomt::pipeline {
@@ -129,21 +131,28 @@ void shard::drain() {
   pending_gauge_->Set(static_cast<double>(window_.size() + in_flight_));
 }
 
+std::size_t flush_now(const window_rule& rule, std::size_t windowed, std::chrono::steady_clock::time_point window_start,
+                      std::chrono::steady_clock::time_point now, bool stopping) {
+  if (windowed == 0) return 0;
+  const std::size_t cap = std::max<std::size_t>(rule.max_batch, 1);
+  if (stopping || windowed >= cap || now - window_start >= rule.interval) return std::min(windowed, cap);
+  return 0;
+}
+
 asio::awaitable<void> shard::run() {
-  const auto interval = std::chrono::duration_cast<clock_type::duration>(cfg_.flush_interval);
+  const window_rule rule{std::chrono::duration_cast<clock_type::duration>(cfg_.flush_interval), cfg_.max_batch};
   for (;;) {
     drain();
     const bool stopping = stopping_.load(std::memory_order_acquire);
     if (!window_.empty()) {
-      if (stopping || window_.size() >= cfg_.max_batch || clock_type::now() - window_start_ >= interval) {
-        // At most max_batch measurements per flush (issue 11); the rest is due at once after it.
+      if (const std::size_t take = flush_now(rule, window_.size(), window_start_, clock_type::now(), stopping)) {
         std::vector<mapping::measurement> ms;
         std::vector<ack_ref> acks;
-        if (window_.size() <= cfg_.max_batch) {
+        if (take == window_.size()) {
           ms.swap(window_);
           acks.swap(window_acks_);
         } else {
-          const auto n = static_cast<std::ptrdiff_t>(cfg_.max_batch);
+          const auto n = static_cast<std::ptrdiff_t>(take);
           ms.assign(std::make_move_iterator(window_.begin()), std::make_move_iterator(window_.begin() + n));
           acks.assign(std::make_move_iterator(window_acks_.begin()), std::make_move_iterator(window_acks_.begin() + n));
           window_.erase(window_.begin(), window_.begin() + n);
@@ -154,7 +163,7 @@ asio::awaitable<void> shard::run() {
         held_.fetch_sub(flushed, std::memory_order_acq_rel);
         continue;
       }
-      timer_.expires_at(window_start_ + interval);
+      timer_.expires_at(window_start_ + rule.interval);
     } else {
       if (stopping && reserved_.load(std::memory_order_acquire) == 0) break;
       timer_.expires_after(stopping ? std::chrono::milliseconds(10) : std::chrono::hours(1));

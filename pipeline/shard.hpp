@@ -32,6 +32,18 @@ struct work_item {
   std::chrono::steady_clock::time_point queued_at{};  // set by shard::push
 };
 
+// The window rule, without a clock (STYLE habit 1; tests pass `now`): how many of the `windowed`
+// measurements that began arriving at `window_start` to flush at `now` (0: none yet, wait until
+// window_start + interval). A window is due when it is as old as the interval, holds max_batch
+// measurements or the shard is stopping; a flush takes at most max_batch (issue 11), and what is
+// left is due at once after it.
+struct window_rule {
+  std::chrono::steady_clock::duration interval{};
+  std::size_t max_batch = 1;
+};
+std::size_t flush_now(const window_rule& rule, std::size_t windowed, std::chrono::steady_clock::time_point window_start,
+                      std::chrono::steady_clock::time_point now, bool stopping);
+
 class shard {
 public:
   using writer_factory = std::function<std::unique_ptr<group_writer>(boost::asio::io_context&)>;
