@@ -140,6 +140,7 @@ bool read_identity_source(const args& a, pipeline::test_options& opt) {
     // The same client, auth and TLS options as `run` (fhir section of the service config); only
     // searches are sent: what Create mode would write stays in memory (memory_exchange).
     pipeline::fhir_config f = config ? config->fhir : pipeline::fhir_config{};
+    if (!config) f.max_attempts = 2;  // a test command: say soon that the server does not answer
     if (url) f.url = *url;
     opt.identity.server = pipeline::make_client_options(f);
   }
