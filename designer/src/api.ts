@@ -55,6 +55,7 @@ export interface TestResult {
   measurements: Measurement[];
   observations: Record<string, unknown>[];
   errors: StageError[];
+  warnings?: { stage: string; message: string }[]; // upstream MappingValidator's per-message warnings
   identity?: IdentitySummary;
 }
 

@@ -169,6 +169,7 @@ mapping::result<boost::json::object> mapping_session::run_test(const std::vector
 
   std::vector<mapping::measurement> measurements;
   std::vector<stage_error> errors;
+  std::vector<std::string> warnings;
   const json::date_time issued = opt.issued.value_or(now_utc());
   json::body_reader reader;
   json::arena arena;
@@ -207,6 +208,9 @@ mapping::result<boost::json::object> mapping_session::run_test(const std::vector
       measurements[k].ingestion_time = json::date_time{
           issued.ticks + static_cast<std::int64_t>(i) * json::ticks_per_millisecond, json::date_kind::utc};
     if (!r) fail(r.error().type, r.error().message);
+    // MappingValidator's per-message warning: no template matched (the event would be dropped).
+    if (r && measurements.size() == before)
+      warnings.push_back("No measurements were produced for the given device data. (" + in.source + ")");
   }
 
   // SampledData values that are not FHIR decimals fail their measurement (issue 13), as in `run`.
@@ -232,6 +236,10 @@ mapping::result<boost::json::object> mapping_session::run_test(const std::vector
   out["measurements"] = std::move(ms);
   out["observations"] = std::move(obs);
   out["errors"] = std::move(errs);
+  boost::json::array warns;
+  for (auto& w : warnings)
+    warns.push_back(boost::json::object{{"stage", "normalization"}, {"message", std::move(w)}});
+  out["warnings"] = std::move(warns);
   // How identities were resolved, and what Create mode would write to the server (never written here).
   boost::json::array written;
   for (const auto& w : identities.written()) written.push_back(boost::json::string(w));

@@ -54,7 +54,7 @@ public:
 
   // {"valid", "deviceMapping":{"errors":[...]}, "fhirMapping":{"errors":[...]}}
   boost::json::object validation_report() const;
-  // {"measurements":[...], "observations":[...], "errors":[...], "identity":{...}} (docs/mapping-cli.md).
+  // {"measurements", "observations", "errors", "warnings", "identity"} (docs/mapping-cli.md).
   // Fails only when the live server cannot be set up (bad URL, unreadable CA file): data and
   // server errors are in "errors".
   mapping::result<boost::json::object> run_test(const std::vector<message_input>& inputs,

@@ -75,7 +75,8 @@ test("test: the workshop messages give the same object as `iomtflow mapping test
   const res = await post("api/mapping/test", { ...workshop(), messages: ex.messages, issued: "2020-11-05T00:00:00Z" });
   assert.equal(res.status, 200);
   const out = await res.json();
-  assert.deepEqual(Object.keys(out), ["measurements", "observations", "errors", "identity"]);
+  assert.deepEqual(Object.keys(out), ["measurements", "observations", "errors", "warnings", "identity"]);
+  assert.deepEqual(out.warnings, []);
   assert.deepEqual(out.identity.mode, "Create");
   assert.equal(out.measurements.length, 10);
   assert.equal(out.observations.length, 9);
@@ -121,6 +122,10 @@ test("test: messages as plain strings, .ndjson lines, and per-message error sour
     out.errors.map((e) => e.message.match(/\(([^()]*)\)$/)[1]),
     ["message 1", "two.ndjson:3"],
   );
+  // {"type":"x"} matches no template: upstream MappingValidator's per-message warning.
+  assert.deepEqual(out.warnings, [
+    { stage: "normalization", message: "No measurements were produced for the given device data. (two.ndjson:1)" },
+  ]);
 });
 
 test("test: envelope mode builds {Body, Properties, SystemProperties} from its parts", async () => {

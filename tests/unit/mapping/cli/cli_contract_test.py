@@ -48,7 +48,9 @@ check("validate workshop exit 0", r.returncode == 0, r.stderr + r.stdout)
 r = run(["mapping", "test", "--device-mapping", dm, "--fhir-mapping", fm] + files)
 check("test workshop exit 0", r.returncode == 0, r.stderr)
 out = json.loads(r.stdout)
-check("one object with four keys", set(out) == {"measurements", "observations", "errors", "identity"}, str(out.keys()))
+check("one object with five keys", set(out) == {"measurements", "observations", "errors", "warnings", "identity"},
+      str(out.keys()))
+check("no warnings for the workshop", out["warnings"] == [], str(out["warnings"]))
 check("identity block", out["identity"] == {"mode": "Create", "source": "empty", "wouldWrite": out["identity"]["wouldWrite"]}
       and len(out["identity"]["wouldWrite"]) == 4, str(out["identity"]))
 check("10 measurements", len(out["measurements"]) == 10)
@@ -101,8 +103,16 @@ r = run(["mapping", "test", "--device-mapping", dm, "--fhir-mapping", fm, nd])
 check("ndjson exit 0", r.returncode == 0, r.stderr)
 out = json.loads(r.stdout)
 check("ndjson 2 measurements", len(out["measurements"]) == 2, r.stdout)
+check("ndjson: no warning (the BP line has measurements, the bad line is an error)", out["warnings"] == [], r.stdout)
 check("ndjson bad line reported", any(e["type"] == "InvalidDataFormatException" and e["stage"] == "normalization"
                                       for e in out["errors"]), r.stdout)
+other = os.path.join(tmp, "other.json")
+open(other, "w").write('{"nothing": "a template matches"}')
+r = run(["mapping", "test", "--device-mapping", dm, "--fhir-mapping", fm, other])
+out = json.loads(r.stdout)
+check("a message no template matches: MappingValidator's warning", r.returncode == 0 and out["errors"] == [] and
+      out["warnings"] == [{"stage": "normalization",
+                           "message": f"No measurements were produced for the given device data. ({other})"}], r.stdout)
 
 # envelope mode: IoT Hub payload from the upstream tests.
 tpl = os.path.join(tmp, "iot.json")
