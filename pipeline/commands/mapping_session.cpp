@@ -237,8 +237,7 @@ mapping::result<boost::json::object> mapping_session::run_test(const std::vector
   out["observations"] = std::move(obs);
   out["errors"] = std::move(errs);
   boost::json::array warns;
-  for (auto& w : warnings)
-    warns.push_back(boost::json::object{{"stage", "normalization"}, {"message", std::move(w)}});
+  for (auto& w : warnings) warns.push_back(boost::json::object{{"stage", "normalization"}, {"message", std::move(w)}});
   out["warnings"] = std::move(warns);
   // How identities were resolved, and what Create mode would write to the server (never written here).
   boost::json::array written;
