@@ -7,6 +7,7 @@ set(IOMT_DESIGNER_WEB_SOURCES
   vite.config.ts
   index.html
   src/main.ts
+  src/identity.ts
   src/api.ts
   src/editors.ts
   src/files.ts

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "fhir/client.hpp"
+#include "fhir/request_exchange.hpp"
 #include "fhir/write_plan.hpp"
 
 #include <algorithm>
@@ -47,18 +48,18 @@ struct exchange_stats {
   std::uint64_t fallbacks = 0;       // Bundles refused as a whole, then sent request by request
 };
 
-class batch_exchange {
+class batch_exchange final : public request_exchange {
 public:
   batch_exchange(client& fhir, exchange_options options);
 
   // Completion: one final answer per request, in the order of `requests`. Requests sharing a key
   // go out in successive rounds (plan_rounds); the others are independent. Never throws for
   // server or network errors: they are in the answers.
-  boost::asio::awaitable<std::vector<entry_answer>> send(std::span<const plan_request> requests);
+  boost::asio::awaitable<std::vector<entry_answer>> send(std::span<const plan_request> requests) override;
 
   // fold_search, and when the server paged the result, the search again alone following its pages
   // (client::search).
-  boost::asio::awaitable<search_fold> complete_search(const plan_request& request, const entry_answer& answer);
+  boost::asio::awaitable<search_fold> complete_search(const plan_request& request, const entry_answer& answer) override;
 
   bool bundles() const noexcept { return options_.bundles; }
   void set_bundles(bool on) noexcept { options_.bundles = on; }

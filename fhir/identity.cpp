@@ -1,6 +1,7 @@
 #include "fhir/identity.hpp"
 
 #include <memory>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace iomt::fhir {
@@ -18,13 +19,14 @@ bool same_request(const identity_request& a, const identity_request& b) {
 }  // namespace
 
 asio::awaitable<mapping::result<resource_ids>> identity_resolver::resolve(const identity_request& request) {
-  batch_exchange alone(client_, exchange_options{.bundles = false, .max_entries = 1, .max_in_flight = 1});
+  if (!client_) throw std::logic_error("identity_resolver::resolve needs a client");
+  batch_exchange alone(*client_, exchange_options{.bundles = false, .max_entries = 1, .max_in_flight = 1});
   std::vector<mapping::result<resource_ids>> r = co_await resolve_all(std::span(&request, 1), alone);
   co_return std::move(r.front());
 }
 
 asio::awaitable<std::vector<mapping::result<resource_ids>>> identity_resolver::resolve_all(
-    std::span<const identity_request> requests, batch_exchange& exchange) {
+    std::span<const identity_request> requests, request_exchange& exchange) {
   std::vector<mapping::result<resource_ids>> results(requests.size(), resource_ids{});
   std::vector<std::string> device_keys;
   device_keys.reserve(requests.size());

@@ -15,6 +15,7 @@
 #include "fhir/batch_exchange.hpp"
 #include "fhir/client.hpp"
 #include "fhir/identity_flow.hpp"
+#include "fhir/request_exchange.hpp"
 #include "fhir/ttl_cache.hpp"
 #include "mapping/fhir/identity_ids.hpp"
 
@@ -27,10 +28,14 @@ namespace iomt::fhir {
 class identity_resolver {
 public:
   identity_resolver(client& fhir, identity_options options)
-      : client_(fhir), options_(std::move(options)), cache_(options_.cache_capacity, options_.cache_ttl, true) {}
+      : client_(&fhir), options_(std::move(options)), cache_(options_.cache_capacity, options_.cache_ttl, true) {}
+  // Without a client: only resolve_all, answered by the exchange it is given (memory_exchange).
+  explicit identity_resolver(identity_options options)
+      : options_(std::move(options)), cache_(options_.cache_capacity, options_.cache_ttl, true) {}
 
   // Cached per DeviceId: the first group seen for a device fixes its patient/encounter for the
-  // cache lifetime (upstream behaviour; docs recommend one device per patient). Single requests.
+  // cache lifetime (upstream behaviour; docs recommend one device per patient). Single requests
+  // through the client (constructed with one).
   boost::asio::awaitable<mapping::result<mapping::fhir::resource_ids>> resolve(const identity_request& request);
 
   // The identities of a flush's groups, in order, as if resolve() were called for each in turn:
@@ -41,13 +46,13 @@ public:
   // of several devices, e.g. the search and create of their shared Patient, sent once).
   // Results parallel to `requests`; the requests (and what they view) must outlive the call.
   boost::asio::awaitable<std::vector<mapping::result<mapping::fhir::resource_ids>>> resolve_all(
-      std::span<const identity_request> requests, batch_exchange& exchange);
+      std::span<const identity_request> requests, request_exchange& exchange);
 
   void clear_cache() { cache_.clear(); }
   std::size_t cache_size() const noexcept { return cache_.size(); }
 
 private:
-  client& client_;
+  client* client_ = nullptr;
   identity_options options_;
   ttl_cache<mapping::fhir::resource_ids> cache_;
 };

@@ -60,6 +60,18 @@ std::optional<identity_mode> parse_identity_mode(std::string_view text) {
   return std::nullopt;
 }
 
+const char* to_string(identity_mode mode) noexcept {
+  switch (mode) {
+    case identity_mode::lookup:
+      return "Lookup";
+    case identity_mode::create:
+      return "Create";
+    case identity_mode::lookup_with_encounter:
+      return "LookupWithEncounter";
+  }
+  return "Lookup";
+}
+
 identity_flow::identity_flow(const identity_options& options, const identity_request& request)
     : options_(options), in_(request) {
   // Lookup step 1: the Device by identifier (with the default system).

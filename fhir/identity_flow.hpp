@@ -35,6 +35,8 @@ enum class identity_mode { lookup, create, lookup_with_encounter };
 
 // "Lookup" | "Create" | "LookupWithEncounter", case-insensitive (ResourceIdentityServiceType).
 std::optional<identity_mode> parse_identity_mode(std::string_view text);
+// "Lookup" | "Create" | "LookupWithEncounter".
+const char* to_string(identity_mode mode) noexcept;
 
 struct identity_options {
   identity_mode mode = identity_mode::lookup;

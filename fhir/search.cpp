@@ -7,6 +7,7 @@
 #include <boost/url/encode.hpp>
 #include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -43,6 +44,49 @@ std::string identifier_query(std::string_view type, std::string_view system, std
   }
   q += encode_search_token(value);
   return q;
+}
+
+std::optional<identifier_search> decode_identifier_query(std::string_view target) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos || q == 0) return std::nullopt;
+  constexpr std::string_view param = "identifier=";
+  std::string_view query = target.substr(q + 1);
+  if (!query.starts_with(param)) return std::nullopt;
+  query.remove_prefix(param.size());
+  if (query.find('&') != std::string_view::npos) return std::nullopt;
+  auto decoded = boost::urls::make_pct_string_view(query);
+  if (!decoded) return std::nullopt;
+  const std::string text = decoded->decode();
+  // Split at the first unescaped '|', then undo the FHIR escaping (a backslash quotes the next character).
+  identifier_search out;
+  out.type = std::string(target.substr(0, q));
+  std::string part;
+  bool split = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\\' && i + 1 < text.size()) {
+      part += text[++i];
+    } else if (c == '|' && !split) {
+      out.system = std::move(part);
+      part.clear();
+      split = true;
+    } else {
+      part += c;
+    }
+  }
+  out.value = std::move(part);
+  return out;
+}
+
+bool matches_identifier(const boost::json::object& resource, const identifier_search& search) {
+  const auto* ids = resource.if_contains("identifier");
+  if (!ids || !ids->is_array()) return false;
+  for (const auto& id : ids->get_array()) {
+    const auto* io = id.if_object();
+    if (!io || string_member(*io, "value") != search.value) continue;
+    if (!search.system || string_member(*io, "system") == *search.system) return true;
+  }
+  return false;
 }
 
 mapping::result<search_page> parse_search_bundle(const boost::json::object& bundle) {

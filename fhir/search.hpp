@@ -19,6 +19,20 @@ namespace iomt::fhir {
 // (`\`, `,`, `|`) and percent-encoded so any device id forms a valid request target.
 std::string identifier_query(std::string_view type, std::string_view system, std::string_view value);
 
+// The inverse of identifier_query: "{type}?identifier={token}" -> type, system and value.
+// `system` is nullopt for a token without '|' (any system matches); "" for "|value" (no system).
+// nullopt when the request target is not an identifier search.
+struct identifier_search {
+  std::string type;
+  std::optional<std::string> system;
+  std::string value;
+};
+std::optional<identifier_search> decode_identifier_query(std::string_view target);
+
+// FHIR identifier search matching (R4 token search on Identifier): `value` equal, and `system`
+// equal when given ("" = an identifier without system).
+bool matches_identifier(const boost::json::object& resource, const identifier_search& search);
+
 // FHIR search escaping + percent-encoding of one token part (exposed for tests).
 std::string encode_search_token(std::string_view part);
 

@@ -126,37 +126,36 @@ boost::asio::awaitable<std::vector<group_result>> fhir_group_writer::write_all(
   const bool had_bundles = exchange_.bundles();
   std::vector<group_result> results(groups.size());
 
-  // 1. Templates. TemplateNotFoundException: wrapped as FhirDataMappingException upstream;
-  //    reported and skipped as the managed service did (§13.2).
-  std::vector<const mapping::fhir::code_value_template*> templates;
+  // 1. The identities of every group of the flush, together (§11), before any template is looked
+  //    up: upstream resolves a group's identity first (iomt-spec §1; R4FhirImportService), so in
+  //    Create mode a group whose type has no FHIR template still creates and links its Patient and
+  //    Device and fills the per-device cache, and an identity error is reported before a missing
+  //    template (issue 13).
   std::vector<fhir::identity_request> requests;
-  std::vector<std::size_t> group_of;  // per request
-  for (std::size_t i = 0; i < groups.size(); ++i) {
-    const mapping::fhir::measurement_group& g = *groups[i];
-    auto found = mapping_.get(g.measure_type);
-    if (!found) {
-      results[i].errors.push_back(found.error());
-      continue;
-    }
-    templates.push_back(*found);
-    requests.push_back({g.device_id, g.patient_id ? std::optional<std::string_view>(*g.patient_id) : std::nullopt,
-                        g.encounter_id ? std::optional<std::string_view>(*g.encounter_id) : std::nullopt});
-    group_of.push_back(i);
-  }
-
-  // 2. The identities of every device of the flush, together (§11).
+  requests.reserve(groups.size());
+  for (const mapping::fhir::measurement_group* g : groups)
+    requests.push_back({g->device_id, g->patient_id ? std::optional<std::string_view>(*g->patient_id) : std::nullopt,
+                        g->encounter_id ? std::optional<std::string_view>(*g->encounter_id) : std::nullopt});
   std::vector<mapping::result<mapping::fhir::resource_ids>> ids = co_await identity_.resolve_all(requests, exchange_);
 
-  // 3. Observation groups (§7) and their writes, in flush order.
-  std::vector<std::vector<mapping::fhir::observation_group>> observation_groups(requests.size());
+  // 2. Templates, then observation groups (§7). TemplateNotFoundException: wrapped as
+  //    FhirDataMappingException upstream; reported and skipped as the managed service did (§13.2).
+  std::vector<const mapping::fhir::code_value_template*> templates(groups.size(), nullptr);
+  std::vector<std::vector<mapping::fhir::observation_group>> observation_groups(groups.size());
   std::size_t total = 0;
-  for (std::size_t k = 0; k < requests.size(); ++k) {
-    group_result& r = results[group_of[k]];
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    group_result& r = results[k];
     if (!ids[k]) {
       r.errors.push_back(ids[k].error());
       continue;
     }
-    auto made = mapping::fhir::make_observation_groups(*groups[group_of[k]], *templates[k]);
+    auto found = mapping_.get(groups[k]->measure_type);
+    if (!found) {
+      r.errors.push_back(found.error());
+      continue;
+    }
+    templates[k] = *found;
+    auto made = mapping::fhir::make_observation_groups(*groups[k], *templates[k]);
     if (!made) {
       r.errors.push_back(made.error());
       continue;
@@ -171,17 +170,17 @@ boost::asio::awaitable<std::vector<group_result>> fhir_group_writer::write_all(
   writes.reserve(total);
   std::vector<std::size_t> write_group;
   write_group.reserve(total);
-  for (std::size_t k = 0; k < requests.size(); ++k) {
+  for (std::size_t k = 0; k < groups.size(); ++k) {
     for (const auto& og : observation_groups[k]) {
       sources.emplace_back(og, *templates[k], *ids[k], issued);
       auto identifier = mapping::fhir::make_identifier(*ids[k], og);
       std::string id = mapping::fhir::observation_id(identifier);
       writes.push_back({std::move(identifier), std::move(id), &sources.back()});
-      write_group.push_back(group_of[k]);
+      write_group.push_back(k);
     }
   }
 
-  // 4. Every create and update of the flush (§8, §9, §12).
+  // 3. Every create and update of the flush (§8, §9, §12).
   std::vector<mapping::result<fhir::save_outcome>> outcomes = co_await store_.save_all(writes, exchange_);
   for (std::size_t w = 0; w < outcomes.size(); ++w) {
     group_result& r = results[write_group[w]];

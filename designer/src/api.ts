@@ -29,8 +29,25 @@ export interface Measurement {
 
 export interface StageError {
   stage: string;
-  type: string;
+  type: string; // as MedTech reports it, e.g. DeviceNotFoundException
   message: string;
+  exception?: string; // the upstream exception class when type is not it
+}
+
+// Where identities are resolved (iomt-spec §11): resources standing for the FHIR server, or a
+// live server that is only searched.
+export interface IdentityRequest {
+  mode: string; // Lookup | Create | LookupWithEncounter
+  resources?: string;
+  serverUrl?: string;
+  token?: string;
+}
+
+export interface IdentitySummary {
+  mode: string;
+  source: "empty" | "resources" | "server";
+  wouldWrite: string[];
+  serverSearches?: number;
 }
 
 // What `iomtflow mapping test` prints.
@@ -38,6 +55,8 @@ export interface TestResult {
   measurements: Measurement[];
   observations: Record<string, unknown>[];
   errors: StageError[];
+  warnings?: { stage: string; message: string }[]; // upstream MappingValidator's per-message warnings
+  identity?: IdentitySummary;
 }
 
 export interface MessageInput {
@@ -97,8 +116,9 @@ export function runTest(
   fhirMapping: string,
   messages: MessageInput[],
   envelope: boolean,
+  identity?: IdentityRequest,
 ): Promise<TestResult> {
-  return call("POST", "api/mapping/test", { deviceMapping, fhirMapping, messages, envelope });
+  return call("POST", "api/mapping/test", { deviceMapping, fhirMapping, messages, envelope, identity });
 }
 
 export function loadExample(name: string): Promise<Example> {

@@ -9,6 +9,7 @@ import { download, readFile } from "./files";
 import { parseLenient } from "./lenient";
 import { MessageTabs } from "./messages";
 import { errorSource, renderErrors, renderMeasurements, renderObservations } from "./results";
+import { IdentityPanel } from "./identity";
 import { insertTemplate, suggestTemplate, typeNames } from "./suggest";
 import { renderTree, type PickedField } from "./tree";
 
@@ -47,6 +48,7 @@ const messages = new MessageTabs(
   messageChanged,
 );
 const envelope = $<HTMLInputElement>("envelope");
+const identity = new IdentityPanel(changed);
 
 function setStatus(text: string, state: "idle" | "running" | "done" | "invalid" | "error"): void {
   const s = $("status");
@@ -94,6 +96,7 @@ function showResult(result: TestResult | null, note?: string, requestError?: str
   $("measurement-count").textContent = String(result?.measurements.length ?? 0);
   $("error-count").textContent = String((result?.errors.length ?? 0) + (requestError ? 1 : 0));
   $("result-json-text").textContent = result ? JSON.stringify(result, null, 2) : "";
+  identity.show(result?.identity, result?.measurements ?? []);
   const counts = new Map<string, number>();
   for (const e of result?.errors ?? []) {
     const src = e.stage === "normalization" ? errorSource(e.message) : null;
@@ -118,7 +121,7 @@ async function run(): Promise<void> {
       setStatus("mappings invalid", "invalid");
       return;
     }
-    const result = await runTest(deviceText, fhirText, messages.inputs(envelope.checked), envelope.checked);
+    const result = await runTest(deviceText, fhirText, messages.inputs(envelope.checked), envelope.checked, identity.request());
     if (mine !== generation) return;
     showResult(result);
     const e = result.errors.length;

@@ -158,6 +158,12 @@ export function renderErrors(target: HTMLElement, result: TestResult | null, req
   target.replaceChildren();
   if (requestError) target.append(h("p", { class: "request-error" }, requestError));
   if (!result) return;
+  const warnings = result.warnings ?? [];
+  if (warnings.length) {
+    const list = h("ul", {});
+    for (const w of warnings) list.append(h("li", { class: "warning" }, w.message));
+    target.append(h("section", { class: "error-group warnings" }, h("h3", {}, "Warnings"), list));
+  }
   if (!result.errors.length) {
     if (!requestError) target.append(h("p", { class: "empty" }, "No errors."));
     return;

@@ -25,6 +25,7 @@ public:
     t.kind = raw.kind;
     t.template_index = ctx_.template_index;
     t.type_name = raw.type_name.value_or(std::string());
+    t.type_name_pos = raw.type_name_pos.line ? raw.type_name_pos : raw.pos;
     t.wraps_match = raw.kind == template_kind::calculated_content;
     t.default_language = raw.default_language;
 
@@ -65,23 +66,27 @@ private:
                  "NullReferenceException");
       return;
     }
+    t.has_values = true;
     t.values.reserve(raw.values->size());
     for (std::size_t i = 0; i < raw.values->size(); ++i) {
       raw_value& rv = (*raw.values)[i];
       const std::string prefix = "values[" + std::to_string(i) + "]";
       if (rv.is_null) {
-        ctx_.add(rv.pos, prefix, "Object reference not set to an instance of an object. The element " + prefix + " is null.",
+        ctx_.add(rv.pos, prefix,
+                 "Object reference not set to an instance of an object. The element " + prefix + " is null.",
                  "NullReferenceException");
         continue;
       }
       value_spec& v = t.values.emplace_back();
       v.name = rv.name.value_or(std::string());
       v.required = rv.required;
+      v.pos = rv.name_pos.line ? rv.name_pos : rv.pos;
       if (rv.name && is_blank(v.name))
-        ctx_.add(rv.pos, prefix + ".valueName",
-                 "The value name must not be empty or whitespace. (Parameter 'name') Every message this template matches "
-                 "fails.",
-                 "ArgumentException", /*warning=*/true);
+        ctx_.add(
+            rv.pos, prefix + ".valueName",
+            "The value name must not be empty or whitespace. (Parameter 'name') Every message this template matches "
+            "fails.",
+            "ArgumentException", /*warning=*/true);
       v.expression = expression(rv.expression, v.name, prefix + ".valueExpression", v.required);
     }
   }
@@ -115,8 +120,8 @@ private:
     }
     if (!c->deferred_error().empty())
       ctx_.add(re->pos, std::move(property),
-               "The following JsonPath expression could not be parsed: " + re->value + ". Cause: " +
-                   c->deferred_error() + " Every message it is evaluated on fails.",
+               "The following JsonPath expression could not be parsed: " + re->value +
+                   ". Cause: " + c->deferred_error() + " Every message it is evaluated on fails.",
                "TemplateExpressionException", /*warning=*/true);
     return std::move(*c);
   }

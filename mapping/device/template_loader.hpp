@@ -51,12 +51,14 @@ struct raw_value {
   std::optional<raw_expression> expression;
   bool required = false;
   json::source_pos pos;
+  json::source_pos name_pos;  // of the valueName value (0/0 when absent)
 };
 
 struct raw_template {
   template_kind kind = template_kind::calculated_content;
   json::source_pos pos;
   std::optional<std::string> type_name;
+  json::source_pos type_name_pos;  // of the typeName value (0/0 when absent)
   std::optional<raw_expression> type_match, device_id, timestamp, patient_id, encounter_id, correlation_id;
   std::optional<std::vector<raw_value>> values;  // nullopt: absent or null
   expression_language default_language = expression_language::json_path;
@@ -75,7 +77,8 @@ struct load_context {
 };
 
 // Deserializes one template object of kind `kind` (upstream TemplateExtensions.ToValidTemplate).
-raw_template read_template(template_kind kind, const json::value& object, json::source_pos pos, const load_context& ctx);
+raw_template read_template(template_kind kind, const json::value& object, json::source_pos pos,
+                           const load_context& ctx);
 
 // Builds the evaluable template; problems are added to ctx (errors and warnings).
 content_template compile_template(raw_template raw, const load_context& ctx);

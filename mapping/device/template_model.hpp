@@ -23,9 +23,10 @@ const char* to_string(template_kind k) noexcept;
 
 // One entry of "values" (iomt-spec §3.2).
 struct value_spec {
-  std::string name;                              // valueName, verbatim
+  std::string name;                               // valueName, verbatim
   std::optional<compiled_expression> expression;  // absent: JsonPath-family empty string (§3.1)
   bool required = false;
+  json::source_pos pos;  // of its valueName (else of the element): where validator warnings point
 };
 
 struct content_template {
@@ -45,8 +46,10 @@ struct content_template {
   std::optional<compiled_expression> encounter_id;
   std::optional<compiled_expression> correlation_id;
   std::vector<value_spec> values;
+  bool has_values = false;  // "values" was given (an empty array counts), as upstream's Values != null
 
-  int template_index = -1;  // position in the root "template" array
+  int template_index = -1;         // position in the root "template" array
+  json::source_pos type_name_pos;  // of the typeName value: where validator warnings point
 };
 
 }  // namespace iomt::mapping::device

@@ -81,9 +81,12 @@ constexpr property_def value_properties[] = {
 
 std::span<const property_def> template_properties(template_kind k) {
   switch (k) {
-    case template_kind::calculated_content: return calculated_properties;
-    case template_kind::json_path_content: return json_path_properties;
-    default: return iot_properties;
+    case template_kind::calculated_content:
+      return calculated_properties;
+    case template_kind::json_path_content:
+      return json_path_properties;
+    default:
+      return iot_properties;
   }
 }
 
@@ -93,16 +96,20 @@ const char* token_name(const json::value& v) { return v.is_object() ? "StartObje
 // How Newtonsoft prints a value in "Error converting value <v> to type 'T'".
 std::string describe(const json::value& v) {
   switch (v.type()) {
-    case json::kind::null: return "{null}";
+    case json::kind::null:
+      return "{null}";
     case json::kind::string: {
       std::string s(1, '"');  // (appended piecewise: GCC 12 -Wrestrict false positive on "x" + string)
       s += v.as_string();
       s += '"';
       return s;
     }
-    case json::kind::big_integer: return std::string(v.as_string());
-    case json::kind::object: return "{}";
-    case json::kind::array: return "[]";
+    case json::kind::big_integer:
+      return std::string(v.as_string());
+    case json::kind::object:
+      return "{}";
+    case json::kind::array:
+      return "[]";
     default: {
       std::string s;
       json::to_dotnet_string(v, s);
@@ -123,8 +130,13 @@ public:
     read_members(object, pos, template_properties(kind), csharp_template_type(kind), "", /*report_unknown=*/true,
                  [&](field f, const json::value& v, const std::string& property) {
                    switch (f) {
-                     case field::type_name: raw.type_name = read_string(v, property); break;
-                     case field::values: raw.values = read_values(kind, v, property); break;
+                     case field::type_name:
+                       raw.type_name = read_string(v, property);
+                       raw.type_name_pos = pos_of(v);
+                       break;
+                     case field::values:
+                       raw.values = read_values(kind, v, property);
+                       break;
                      case field::default_language:
                        if (auto l = read_language(v, property, /*nullable=*/false)) raw.default_language = **l;
                        break;
@@ -141,12 +153,18 @@ public:
 private:
   static std::optional<raw_expression>& expression_slot(raw_template& raw, field f) {
     switch (f) {
-      case field::type_match: return raw.type_match;
-      case field::device_id: return raw.device_id;
-      case field::timestamp: return raw.timestamp;
-      case field::patient_id: return raw.patient_id;
-      case field::encounter_id: return raw.encounter_id;
-      default: return raw.correlation_id;
+      case field::type_match:
+        return raw.type_match;
+      case field::device_id:
+        return raw.device_id;
+      case field::timestamp:
+        return raw.timestamp;
+      case field::patient_id:
+        return raw.patient_id;
+      case field::encounter_id:
+        return raw.encounter_id;
+      default:
+        return raw.correlation_id;
     }
   }
 
@@ -192,9 +210,11 @@ private:
   // JsonReader.ReadAsString: strings as is, other primitives as .NET text; null -> nullopt.
   std::optional<std::string> read_string(const json::value& v, const std::string& property) const {
     switch (v.type()) {
-      case json::kind::null: return std::nullopt;
+      case json::kind::null:
+        return std::nullopt;
       case json::kind::string:
-      case json::kind::big_integer: return std::string(v.as_string());
+      case json::kind::big_integer:
+        return std::string(v.as_string());
       case json::kind::object:
       case json::kind::array:
         error(v, property, std::string("Error reading string. Unexpected token: ") + token_name(v) + ".");
@@ -218,14 +238,16 @@ private:
   // members are ignored (iomt-spec §3.3).
   std::optional<raw_expression> read_expression(const json::value& v, const std::string& property) const {
     switch (v.type()) {
-      case json::kind::null: return std::nullopt;
-      case json::kind::string: return raw_expression{std::string(v.as_string()), std::nullopt, pos_of(v)};
+      case json::kind::null:
+        return std::nullopt;
+      case json::kind::string:
+        return raw_expression{std::string(v.as_string()), std::nullopt, pos_of(v)};
       case json::kind::object: {
         raw_expression e;
         e.pos = pos_of(v);
         bool ok = true;
-        read_members(v, pos_of(v), expression_properties, "TemplateExpression", property + ".", /*report_unknown=*/false,
-                     [&](field f, const json::value& x, const std::string& p) {
+        read_members(v, pos_of(v), expression_properties, "TemplateExpression", property + ".",
+                     /*report_unknown=*/false, [&](field f, const json::value& x, const std::string& p) {
                        if (f == field::value_expression) {
                          if (auto s = read_string(x, p)) {
                            e.value = std::move(*s);
@@ -246,9 +268,10 @@ private:
         return e;
       }
       case json::kind::array:
-        error(v, property,
-              "Cannot deserialize the current JSON array (e.g. [1,2,3]) into type 'TemplateExpression' because the type "
-              "requires a JSON object (e.g. {\"name\":\"value\"}) to deserialize correctly.");
+        error(
+            v, property,
+            "Cannot deserialize the current JSON array (e.g. [1,2,3]) into type 'TemplateExpression' because the type "
+            "requires a JSON object (e.g. {\"name\":\"value\"}) to deserialize correctly.");
         return std::nullopt;
       default:
         error(v, property, "Error converting value " + describe(v) + " to type 'TemplateExpression'.");
@@ -276,7 +299,8 @@ private:
         if (v.as_integer() == 0) return result_t{expression_language::json_path};
         if (v.as_integer() == 1) return result_t{expression_language::jmes_path};
         break;
-      default: break;
+      default:
+        break;
     }
     error(v, property, "Error converting value " + describe(v) + " to type 'TemplateExpressionLanguage'.");
     return std::nullopt;
@@ -285,9 +309,12 @@ private:
   // JsonReader.ReadAsBoolean: true/false, "true"/"false" in any case, numbers (non-zero = true).
   std::optional<bool> read_bool(const json::value& v, const std::string& property) const {
     switch (v.type()) {
-      case json::kind::boolean: return v.as_bool();
-      case json::kind::integer: return v.as_integer() != 0;
-      case json::kind::floating: return v.as_floating() != 0.0;
+      case json::kind::boolean:
+        return v.as_bool();
+      case json::kind::integer:
+        return v.as_integer() != 0;
+      case json::kind::floating:
+        return v.as_floating() != 0.0;
       case json::kind::string: {
         std::string_view s = v.as_string();
         while (!s.empty() && is_dotnet_whitespace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -343,7 +370,10 @@ private:
       read_members(item, rv.pos, value_properties, csharp_value_type(kind), prefix + ".", /*report_unknown=*/true,
                    [&](field f, const json::value& x, const std::string& p) {
                      switch (f) {
-                       case field::value_name: rv.name = read_string(x, p); break;
+                       case field::value_name:
+                         rv.name = read_string(x, p);
+                         rv.name_pos = pos_of(x);
+                         break;
                        case field::value_expression:
                          rv.expression = calculated ? read_expression(x, p) : read_path_string(x, p);
                          break;
@@ -366,7 +396,8 @@ private:
 
 }  // namespace
 
-raw_template read_template(template_kind kind, const json::value& object, json::source_pos pos, const load_context& ctx) {
+raw_template read_template(template_kind kind, const json::value& object, json::source_pos pos,
+                           const load_context& ctx) {
   return template_reader(ctx).read(kind, object, pos);
 }
 

@@ -29,49 +29,31 @@ template_errors check_compatibility(std::span<const device_template_summary> dev
       out.push_back({"TemplateNotFoundException",
                      "No matching Fhir Template exists for Device Mapping [" + d.type_name +
                          "]. Ensure case matches. Available Fhir Templates: [" + available_templates + "].",
-                     d.template_index,
-                     "typeName",
-                     {},
-                     true});
+                     d.template_index, "typeName", d.type_name_pos, true});
       continue;
     }
-    // GetFhirValues: component values when `components` is present, else the main value.
-    std::vector<std::string> names;  // HashSet<string>: insertion order, no duplicates
-    bool broken = false;
+    // The value names an Observation of this template can carry: value[x] and every component.
+    std::vector<std::string> names;  // insertion order, no duplicates (as upstream's HashSet)
     auto add = [&](const std::optional<value_template>& v) {
-      if (!v) {
-        broken = true;  // null FhirValueType in the set -> NullReferenceException upstream
-        return;
-      }
-      const std::string n = v->value_name.value_or("");
-      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+      if (!v || !v->value_name) return;
+      if (std::find(names.begin(), names.end(), *v->value_name) == names.end()) names.push_back(*v->value_name);
     };
     if (t->components)
       for (const component_template& c : *t->components) add(c.value);
-    else
-      add(t->value);
-    if (broken) {
-      out.push_back({"NullReferenceException",
-                     "Object reference not set to an instance of an object.",
-                     d.template_index,
-                     "typeName",
-                     {},
-                     false});
-      continue;
-    }
+    add(t->value);
     if (!d.value_names) continue;
     const std::string available_values = join(names);
-    for (const std::string& v : *d.value_names)
-      if (std::find(names.begin(), names.end(), v) == names.end())
-        out.push_back({"InvalidTemplateException",
-                       "The value [" + v + "] in Device Mapping [" + d.type_name +
-                           "] is not represented within the Fhir Template of type [" + d.type_name +
-                           "]. Available values are: [" + available_values +
-                           "]. No value will appear inside of Observations.",
-                       d.template_index,
-                       "values",
-                       {},
-                       true});
+    for (std::size_t i = 0; i < d.value_names->size(); ++i) {
+      const std::string& v = (*d.value_names)[i];
+      if (std::find(names.begin(), names.end(), v) != names.end()) continue;
+      out.push_back({"InvalidTemplateException",
+                     "The value [" + v + "] in Device Mapping [" + d.type_name +
+                         "] is not represented within the Fhir Template of type [" + d.type_name +
+                         "]. Available values are: [" + available_values +
+                         "]. No value will appear inside of Observations.",
+                     d.template_index, "values[" + std::to_string(i) + "].valueName",
+                     i < d.value_pos.size() ? d.value_pos[i] : json::source_pos{}, true});
+    }
   }
   return out;
 }

@@ -1,5 +1,6 @@
 // `iomtflow mapping validate|test`: the mapping engine on files, for users migrating MedTech
 // mappings and for the designer (the output object is a contract; see README "Mapping CLI").
+#include "fhir/memory_exchange.hpp"
 #include "mapping/device/device_mapping.hpp"
 #include "mapping/fhir/fhir_mapping.hpp"
 #include "mapping/json/dotnet.hpp"
@@ -9,6 +10,8 @@
 #include "pipeline/commands/cli_args.hpp"
 #include "pipeline/commands/commands.hpp"
 #include "pipeline/commands/mapping_session.hpp"
+#include "pipeline/config.hpp"
+#include "pipeline/fhir_writer.hpp"
 
 #include <boost/json.hpp>
 
@@ -81,12 +84,78 @@ int mapping_validate(int argc, char** argv, int first) {
   return l->valid ? 0 : exit_invalid;
 }
 
+namespace {
+
+constexpr const char* test_usage =
+    "usage: iomtflow mapping test --device-mapping D.json --fhir-mapping F.json [--envelope]\n"
+    "                            [--device-identifier-system URI] [--issued ISO-TIME]\n"
+    "                            [--identity Lookup|Create|LookupWithEncounter]\n"
+    "                            [--resources FILE | --fhir-url URL [--config FILE] | --config FILE]\n"
+    "                            MESSAGE_FILE...\n";
+
+// --identity, --resources, --fhir-url, --config: where identities are resolved (issue 13).
+// Returns false (after printing why) on a usage error.
+bool read_identity_source(const args& a, pipeline::test_options& opt) {
+  std::optional<pipeline::service_config> config;
+  if (auto path = a.get("config")) {
+    auto c = pipeline::load_config(*path);
+    if (!c) {
+      std::cerr << "error: --config " << *path << ": " << c.error().field << ": " << c.error().message << '\n';
+      return false;
+    }
+    config = std::move(*c);
+  }
+  const auto resources = a.get("resources");
+  const auto url = a.get("fhir-url");
+  if (resources && (url || config)) {
+    std::cerr << "error: --resources and --fhir-url/--config are exclusive: the identities come from the file "
+                 "or from the server\n";
+    return false;
+  }
+  std::string mode_text = config ? config->fhir.identity : "Create";
+  if (auto m = a.get("identity")) mode_text = *m;
+  auto mode = fhir::parse_identity_mode(mode_text);
+  if (!mode) {
+    std::cerr << "error: --identity: expected Lookup, Create or LookupWithEncounter, not '" << mode_text << "'\n";
+    return false;
+  }
+  opt.identity.mode = *mode;
+  if (config && !a.get("device-identifier-system"))
+    opt.device_identifier_system = config->fhir.device_identifier_system;
+  if (resources) {
+    std::string err;
+    auto text = read_input(*resources, err);
+    if (!text) {
+      std::cerr << "error: " << err << '\n';
+      return false;
+    }
+    auto parsed = fhir::read_resources(*text);
+    if (!parsed) {
+      std::cerr << "error: --resources " << *resources << ": " << parsed.error().message << '\n';
+      return false;
+    }
+    opt.identity.resources = std::move(*parsed);
+  }
+  if (url || config) {
+    // The same client, auth and TLS options as `run` (fhir section of the service config); only
+    // searches are sent: what Create mode would write stays in memory (memory_exchange).
+    pipeline::fhir_config f = config ? config->fhir : pipeline::fhir_config{};
+    if (!config) f.max_attempts = 2;  // a test command: say soon that the server does not answer
+    if (url) f.url = *url;
+    opt.identity.server = pipeline::make_client_options(f);
+  }
+  return true;
+}
+
+}  // namespace
+
 int mapping_test(int argc, char** argv, int first) {
   args a(argc, argv, first, {"envelope"});
-  if (!a.ok() || a.unknown({"device-mapping", "fhir-mapping", "envelope", "device-identifier-system", "issued"}) ||
+  if (!a.ok() ||
+      a.unknown({"device-mapping", "fhir-mapping", "envelope", "device-identifier-system", "issued", "identity",
+                 "resources", "fhir-url", "config"}) ||
       a.positionals().empty()) {
-    std::cerr << "usage: iomtflow mapping test --device-mapping D.json --fhir-mapping F.json [--envelope]\n"
-                 "                            [--device-identifier-system URI] [--issued ISO-TIME] MESSAGE_FILE...\n";
+    std::cerr << test_usage;
     if (!a.ok()) std::cerr << "error: " << a.error() << '\n';
     return exit_usage;
   }
@@ -100,6 +169,7 @@ int mapping_test(int argc, char** argv, int first) {
   pipeline::test_options opt;
   opt.envelope = a.has("envelope");
   opt.device_identifier_system = a.get("device-identifier-system").value_or("");
+  if (!read_identity_source(a, opt)) return exit_usage;
   if (auto issued = a.get("issued")) {
     auto t = json::parse_datetime(*issued);
     if (!t) {
@@ -118,7 +188,12 @@ int mapping_test(int argc, char** argv, int first) {
     }
     pipeline::split_messages(file, *text, inputs);
   }
-  std::cout << json::to_pretty_string(l->session.run_test(inputs, opt)) << '\n';
+  auto out = l->session.run_test(inputs, opt);
+  if (!out) {
+    std::cerr << "error: " << out.error().type << ": " << out.error().message << '\n';
+    return exit_usage;
+  }
+  std::cout << json::to_pretty_string(*out) << '\n';
   return 0;
 }
 

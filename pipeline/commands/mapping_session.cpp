@@ -9,6 +9,11 @@
 #include "mapping/json/writer.hpp"
 #include "pipeline/commands/offline_batch.hpp"
 
+#include "fhir/batch_exchange.hpp"
+#include "fhir/memory_exchange.hpp"
+
+#include <boost/asio/io_context.hpp>
+
 #include <algorithm>
 #include <chrono>
 
@@ -111,11 +116,21 @@ mapping_session mapping_session::load(std::string_view device_mapping_json, std:
   s.fhir_ = f.mapping;
   s.device_errors_ = std::move(d.errors);
   s.fhir_errors_ = std::move(f.errors);
-  // Cross-check (validator E4): a device type without a FHIR template produces no Observation.
   if (s.device_ && s.fhir_) {
+    // Validator warnings (MappingValidator): a device type without a FHIR template, a device value
+    // that no FHIR value or component represents; each at its template, property and line.
     std::vector<mapping::fhir::device_template_summary> summaries;
-    int index = 0;
-    for (const std::string& type : s.device_->type_names()) summaries.push_back({type, std::nullopt, index++});
+    for (const mapping::device::content_template& t : s.device_->templates()) {
+      mapping::fhir::device_template_summary summary{t.type_name, std::nullopt, t.template_index, t.type_name_pos, {}};
+      if (t.has_values) {
+        summary.value_names.emplace();
+        for (const auto& v : t.values) {
+          summary.value_names->push_back(v.name);
+          summary.value_pos.push_back(v.pos);
+        }
+      }
+      summaries.push_back(std::move(summary));
+    }
     for (auto& w : mapping::fhir::check_compatibility(summaries, *s.fhir_)) {
       w.warning = true;
       s.device_errors_.push_back(std::move(w));
@@ -134,9 +149,27 @@ boost::json::object mapping_session::validation_report() const {
           {"fhirMapping", boost::json::object{{"errors", errors_to_json(fhir_errors_)}}}};
 }
 
-boost::json::object mapping_session::run_test(const std::vector<message_input>& inputs, const test_options& opt) const {
+mapping::result<boost::json::object> mapping_session::run_test(const std::vector<message_input>& inputs,
+                                                               const test_options& opt) const {
+  // Where identities are resolved: memory (the --resources), over a live server read only.
+  boost::asio::io_context ioc;
+  std::unique_ptr<fhir::client> server;
+  std::unique_ptr<fhir::batch_exchange> live;
+  if (opt.identity.server) {
+    auto c = fhir::client::create(ioc.get_executor(), *opt.identity.server);
+    if (!c) return c.error();
+    server = std::move(*c);
+    live = std::make_unique<fhir::batch_exchange>(
+        *server, fhir::exchange_options{
+                     .bundles = false, .max_entries = 1, .max_in_flight = opt.identity.server->pool.max_connections});
+  }
+  fhir::memory_exchange identities(live.get());
+  for (const auto& r : opt.identity.resources)
+    if (auto added = identities.add(r); !added) return added.error();
+
   std::vector<mapping::measurement> measurements;
   std::vector<stage_error> errors;
+  std::vector<std::string> warnings;
   const json::date_time issued = opt.issued.value_or(now_utc());
   json::body_reader reader;
   json::arena arena;
@@ -144,21 +177,22 @@ boost::json::object mapping_session::run_test(const std::vector<message_input>& 
     arena.reset();
     const message_input& in = inputs[i];
     auto fail = [&](std::string type, std::string message) {
-      errors.push_back({"normalization", std::move(type), std::move(message) + " (" + in.source + ")"});
+      errors.push_back({"normalization", std::move(type), std::move(message) + " (" + in.source + ")", {}});
     };
     json::value envelope;
     if (opt.envelope) {
       auto parsed = reader.read(in.text, arena, {.sniff_dates = false});
       if (!parsed || !parsed->is_object()) {
-        fail("InvalidDataFormatException", "Invalid event message. Expected a {\"Body\",\"Properties\",\"SystemProperties\"} object" +
-                                               (parsed ? std::string() : ": " + parsed.error().message));
+        fail("InvalidDataFormatException",
+             "Invalid event message. Expected a {\"Body\",\"Properties\",\"SystemProperties\"} object" +
+                 (parsed ? std::string() : ": " + parsed.error().message));
         continue;
       }
       const json::value* body = parsed->find("Body");
       const json::value* props = parsed->find("Properties");
       const json::value* sys = parsed->find("SystemProperties");
-      envelope = json::make_envelope(body ? sniff_body(*body, arena) : json::value::null(), props ? *props : json::value{},
-                                     sys ? *sys : json::value{}, arena);
+      envelope = json::make_envelope(body ? sniff_body(*body, arena) : json::value::null(),
+                                     props ? *props : json::value{}, sys ? *sys : json::value{}, arena);
     } else {
       auto body = reader.read(in.text, arena);
       if (!body) {
@@ -171,9 +205,12 @@ boost::json::object mapping_session::run_test(const std::vector<message_input>& 
     auto r = device_->normalize(envelope, arena, measurements);
     // IngestionTimeUtc: messages are taken as enqueued in order, 1 ms apart (dedupe, iomt-spec §5).
     for (std::size_t k = before; k < measurements.size(); ++k)
-      measurements[k].ingestion_time =
-          json::date_time{issued.ticks + static_cast<std::int64_t>(i) * json::ticks_per_millisecond, json::date_kind::utc};
+      measurements[k].ingestion_time = json::date_time{
+          issued.ticks + static_cast<std::int64_t>(i) * json::ticks_per_millisecond, json::date_kind::utc};
     if (!r) fail(r.error().type, r.error().message);
+    // MappingValidator's per-message warning: no template matched (the event would be dropped).
+    if (r && measurements.size() == before)
+      warnings.push_back("No measurements were produced for the given device data. (" + in.source + ")");
   }
 
   // SampledData values that are not FHIR decimals fail their measurement (issue 13), as in `run`.
@@ -181,21 +218,37 @@ boost::json::object mapping_session::run_test(const std::vector<message_input>& 
     auto tpl = fhir_->get(m.type);
     if (!tpl) return false;
     auto bad = mapping::fhir::check_sampled_data_values(**tpl, m);
-    if (bad) errors.push_back({"fhirConversion", bad->type, bad->message});
+    if (bad) errors.push_back({"fhirConversion", bad->type, bad->message, {}});
     return bad.has_value();
   });
-  offline_batch batch(*fhir_, {opt.device_identifier_system, issued});
+  offline_batch batch(*fhir_, {opt.device_identifier_system, issued, opt.identity.mode}, identities, ioc);
   batch.convert(measurements, errors);
 
   boost::json::object out;
   boost::json::array ms, obs, errs;
   for (const auto& m : measurements) ms.push_back(measurement_to_json(m));
   for (const auto* o : batch.store().all_of("Observation")) obs.push_back(*o);
-  for (const auto& e : errors)
-    errs.push_back(boost::json::object{{"stage", e.stage}, {"type", e.type}, {"message", e.message}});
+  for (const auto& e : errors) {
+    boost::json::object o{{"stage", e.stage}, {"type", e.type}, {"message", e.message}};
+    if (!e.exception.empty()) o["exception"] = e.exception;
+    errs.push_back(std::move(o));
+  }
   out["measurements"] = std::move(ms);
   out["observations"] = std::move(obs);
   out["errors"] = std::move(errs);
+  boost::json::array warns;
+  for (auto& w : warnings) warns.push_back(boost::json::object{{"stage", "normalization"}, {"message", std::move(w)}});
+  out["warnings"] = std::move(warns);
+  // How identities were resolved, and what Create mode would write to the server (never written here).
+  boost::json::array written;
+  for (const auto& w : identities.written()) written.push_back(boost::json::string(w));
+  boost::json::object id{{"mode", fhir::to_string(opt.identity.mode)},
+                         {"source", server                           ? "server"
+                                    : opt.identity.resources.empty() ? "empty"
+                                                                     : "resources"},
+                         {"wouldWrite", std::move(written)}};
+  if (server) id["serverSearches"] = identities.server_searches();
+  out["identity"] = std::move(id);
   return out;
 }
 

@@ -2,6 +2,8 @@
 // `iomtflow mapping test` and the designer's /api/mapping/test (the same object for both).
 #pragma once
 
+#include "fhir/client.hpp"
+#include "fhir/identity_flow.hpp"
 #include "mapping/device/device_mapping.hpp"
 #include "mapping/fhir/fhir_mapping.hpp"
 #include "mapping/json/value.hpp"
@@ -24,10 +26,20 @@ struct message_input {
 // A `.ndjson` file holds one message per non-blank line; any other file is one message.
 void split_messages(const std::string& file, const std::string& text, std::vector<message_input>& out);
 
+// Where `mapping test` resolves identities (iomt-spec §11), with the identity core of `run`.
+struct identity_source {
+  fhir::identity_mode mode = fhir::identity_mode::create;
+  // The FHIR server's Patients, Devices and Encounters (--resources; fhir::read_resources).
+  std::vector<boost::json::object> resources;
+  // A live server, read only (--fhir-url): searched, never written; resources above lie over it.
+  std::optional<fhir::client_options> server;
+};
+
 struct test_options {
   bool envelope = false;                  // inputs are {"Body","Properties","SystemProperties"} objects
   std::string device_identifier_system;   // ResourceIdentity:DefaultDeviceIdentifierSystem
   std::optional<json::date_time> issued;  // Observation.issued; default: now
+  identity_source identity;
 };
 
 class mapping_session {
@@ -42,8 +54,11 @@ public:
 
   // {"valid", "deviceMapping":{"errors":[...]}, "fhirMapping":{"errors":[...]}}
   boost::json::object validation_report() const;
-  // {"measurements":[...], "observations":[...], "errors":[...]} (README "Mapping CLI").
-  boost::json::object run_test(const std::vector<message_input>& inputs, const test_options& opt) const;
+  // {"measurements", "observations", "errors", "warnings", "identity"} (docs/mapping-cli.md).
+  // Fails only when the live server cannot be set up (bad URL, unreadable CA file): data and
+  // server errors are in "errors".
+  mapping::result<boost::json::object> run_test(const std::vector<message_input>& inputs,
+                                                const test_options& opt) const;
 
 private:
   std::shared_ptr<const mapping::device::device_mapping> device_;

@@ -1,5 +1,11 @@
 #include "pipeline/commands/offline_batch.hpp"
 
+#include "fhir/errors.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+
+#include <exception>
+
 namespace iomt::pipeline {
 
 namespace fhir = mapping::fhir;
@@ -26,126 +32,129 @@ std::vector<const boost::json::object*> offline_store::all_of(const std::string&
 
 namespace {
 
-bool blank(const std::optional<std::string>& s) {
-  if (!s) return true;
-  for (char c : *s)
-    if (!std::isspace(static_cast<unsigned char>(c))) return false;
-  return true;
+// Runs `a` to completion on `ioc` (the caller's thread); a memory-only exchange never waits.
+template <class T>
+T run_now(boost::asio::io_context& ioc, boost::asio::awaitable<T> a) {
+  std::optional<T> out;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(ioc, std::move(a), [&](std::exception_ptr e, T v) {
+    if (e)
+      failure = e;
+    else
+      out = std::move(v);
+  });
+  ioc.restart();
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*out);
 }
 
-// "Patient/<id>" -> id (iomt-spec §11 step 2, D4).
-std::optional<std::string> patient_from_reference(const boost::json::object& device) {
-  const auto* patient = device.if_contains("patient");
-  if (!patient || !patient->is_object()) return std::nullopt;
-  const auto* ref = patient->as_object().if_contains("reference");
-  if (!ref || !ref->is_string()) return std::nullopt;
-  std::string_view r = ref->as_string();
-  constexpr std::string_view prefix = "patient/";
-  if (r.size() <= prefix.size()) return std::nullopt;
-  for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(r[i])) != prefix[i]) return std::nullopt;
-  std::string_view id = r.substr(prefix.size());
-  for (char c : id)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == '~' || c == '#'))
-      return std::nullopt;
-  return std::string(id);
+iomt::fhir::identity_options identity_options_of(const offline_options& o) {
+  iomt::fhir::identity_options i;
+  i.mode = o.identity;
+  i.device_identifier_system = o.device_identifier_system;
+  return i;
 }
 
 }  // namespace
 
-// Create identity mode (iomt-spec §11): look up the device; when it or its patient is missing,
-// create Patient/<sha256("_"+patientId)> and Device/<sha256(system+"_"+deviceId)>, linked.
-mapping::result<fhir::resource_ids> offline_batch::resolve_create(const fhir::measurement_group& g) {
-  if (auto it = identity_cache_.find(g.device_id); it != identity_cache_.end()) return it->second;
-
-  const std::string device_id = fhir::create_device_id(options_.device_identifier_system, g.device_id);
-  boost::json::object* device = store_.find("Device", device_id);
-  if (device) {
-    if (auto patient = patient_from_reference(*device)) {
-      fhir::resource_ids ids{*patient, device_id, std::nullopt};
-      identity_cache_.emplace(g.device_id, ids);
-      return ids;
-    }
-  }
-  if (blank(g.patient_id))
-    return mapping::mapping_error{"ResourceIdentityNotDefinedException",
-                                  "The Patient identity is not defined: the measurement of device '" + g.device_id +
-                                      "' has no patient id, which Create identity mode needs."};
-  const std::string patient_id = fhir::create_patient_id(*g.patient_id);
-  if (!store_.find("Patient", patient_id)) {
-    boost::json::object patient{{"resourceType", "Patient"},
-                                {"id", patient_id},
-                                {"identifier", boost::json::array{boost::json::object{{"value", *g.patient_id}}}}};
-    store_.put("Patient", patient_id, std::move(patient));
-  }
-  boost::json::object identifier;
-  if (!options_.device_identifier_system.empty()) identifier["system"] = options_.device_identifier_system;
-  identifier["value"] = g.device_id;
-  boost::json::object dev{{"resourceType", "Device"},
-                          {"id", device_id},
-                          {"identifier", boost::json::array{identifier}},
-                          {"patient", boost::json::object{{"reference", "Patient/" + patient_id}}}};
-  store_.put("Device", device_id, std::move(dev));
-  fhir::resource_ids ids{patient_id, device_id, std::nullopt};
-  identity_cache_.emplace(g.device_id, ids);
-  return ids;
+stage_error conversion_error(mapping::mapping_error e) {
+  stage_error out{"fhirConversion", iomt::fhir::metric_name(e), std::move(e.message), {}};
+  if (out.type != e.type) out.exception = std::move(e.type);
+  return out;
 }
 
+offline_batch::offline_batch(const fhir::fhir_mapping& mapping, offline_options options)
+    : mapping_(mapping),
+      options_(std::move(options)),
+      own_ioc_(std::make_unique<boost::asio::io_context>()),
+      own_exchange_(std::make_unique<iomt::fhir::memory_exchange>()),
+      ioc_(own_ioc_.get()),
+      exchange_(own_exchange_.get()),
+      identity_(identity_options_of(options_)) {}
+
+offline_batch::offline_batch(const fhir::fhir_mapping& mapping, offline_options options,
+                             iomt::fhir::memory_exchange& exchange, boost::asio::io_context& ioc)
+    : mapping_(mapping),
+      options_(std::move(options)),
+      ioc_(&ioc),
+      exchange_(&exchange),
+      identity_(identity_options_of(options_)) {}
+
 void offline_batch::convert(std::span<const mapping::measurement> batch, std::vector<stage_error>& errors) {
-  std::vector<mapping::mapping_error> group_errors;
-  for (const fhir::measurement_group& group : fhir::group_measurements(batch)) {
-    group_errors.clear();
-    convert_group(group, group_errors);
-    for (auto& e : group_errors) errors.push_back({"fhirConversion", std::move(e.type), std::move(e.message)});
-  }
+  const std::vector<fhir::measurement_group> groups = fhir::group_measurements(batch);
+  std::vector<const fhir::measurement_group*> ptrs;
+  ptrs.reserve(groups.size());
+  for (const auto& g : groups) ptrs.push_back(&g);
+  for (group_outcome& o : convert_groups(ptrs))
+    for (auto& e : o.errors) errors.push_back(conversion_error(std::move(e)));
 }
 
 void offline_batch::convert_group(const fhir::measurement_group& group, std::vector<mapping::mapping_error>& errors,
                                   std::size_t* created, std::size_t* updated, std::size_t* no_op) {
-  auto count = [](std::size_t* c) {
-    if (c) ++*c;
-  };
-  auto found = mapping_.get(group.measure_type);
-  if (!found) {
-    errors.push_back(found.error());
-    return;
-  }
-  const fhir::code_value_template* tpl = *found;
-  auto ids = resolve_create(group);
-  if (!ids) {
-    errors.push_back(ids.error());
-    return;
-  }
-  auto groups = fhir::make_observation_groups(group, *tpl);
-  if (!groups) {
-    errors.push_back(groups.error());
-    return;
-  }
-  for (const fhir::observation_group& og : *groups) {
-    const fhir::observation_identifier identifier = fhir::make_identifier(*ids, og);
-    const std::string id = fhir::observation_id(identifier);
-    if (boost::json::object* existing = store_.find("Observation", id)) {
-      auto merged = fhir::merge_observation(*existing, og, *tpl);
-      if (!merged) {
-        errors.push_back(merged.error());
-        continue;
-      }
-      if (merged->changed) {
-        *existing = std::move(merged->observation);
-        count(updated);
+  const fhir::measurement_group* one[] = {&group};
+  group_outcome o = std::move(convert_groups(one).front());
+  for (auto& e : o.errors) errors.push_back(std::move(e));
+  if (created) *created += o.created;
+  if (updated) *updated += o.updated;
+  if (no_op) *no_op += o.no_op;
+}
+
+std::vector<group_outcome> offline_batch::convert_groups(std::span<const fhir::measurement_group* const> groups) {
+  std::vector<group_outcome> out(groups.size());
+  // 1. Every group's identity, before any template is looked up (iomt-spec §1, §11; issue 13).
+  std::vector<iomt::fhir::identity_request> requests;
+  requests.reserve(groups.size());
+  for (const fhir::measurement_group* g : groups)
+    requests.push_back({g->device_id, g->patient_id ? std::optional<std::string_view>(*g->patient_id) : std::nullopt,
+                        g->encounter_id ? std::optional<std::string_view>(*g->encounter_id) : std::nullopt});
+  std::vector<mapping::result<fhir::resource_ids>> ids = run_now(*ioc_, identity_.resolve_all(requests, *exchange_));
+
+  // 2. Template, observation groups, create or merge, in group order.
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    group_outcome& o = out[k];
+    if (!ids[k]) {
+      o.errors.push_back(ids[k].error());
+      continue;
+    }
+    auto found = mapping_.get(groups[k]->measure_type);
+    if (!found) {
+      o.errors.push_back(found.error());
+      continue;
+    }
+    const fhir::code_value_template* tpl = *found;
+    auto made = fhir::make_observation_groups(*groups[k], *tpl);
+    if (!made) {
+      o.errors.push_back(made.error());
+      continue;
+    }
+    for (const fhir::observation_group& og : *made) {
+      const fhir::observation_identifier identifier = fhir::make_identifier(*ids[k], og);
+      const std::string id = fhir::observation_id(identifier);
+      if (boost::json::object* existing = store_.find("Observation", id)) {
+        auto merged = fhir::merge_observation(*existing, og, *tpl);
+        if (!merged) {
+          o.errors.push_back(merged.error());
+          continue;
+        }
+        if (merged->changed) {
+          *existing = std::move(merged->observation);
+          ++o.updated;
+        } else {
+          ++o.no_op;
+        }
       } else {
-        count(no_op);
+        auto obs = fhir::create_observation(og, *tpl, *ids[k], options_.issued);
+        if (!obs) {
+          o.errors.push_back(obs.error());
+          continue;
+        }
+        store_.put("Observation", id, std::move(*obs));
+        ++o.created;
       }
-    } else {
-      auto obs = fhir::create_observation(og, *tpl, *ids, options_.issued);
-      if (!obs) {
-        errors.push_back(obs.error());
-        continue;
-      }
-      store_.put("Observation", id, std::move(*obs));
-      count(created);
     }
   }
+  return out;
 }
 
 }  // namespace iomt::pipeline

@@ -1,5 +1,6 @@
 #include "pipeline/designer/api.hpp"
 
+#include "fhir/memory_exchange.hpp"
 #include "mapping/json/dotnet.hpp"
 #include "pipeline/commands/mapping_session.hpp"
 
@@ -7,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -122,6 +124,47 @@ boost::system::result<std::vector<pipeline::message_input>, fault> read_messages
   return out;
 }
 
+// identity: {mode?, resources?, serverUrl?, token?} -> where `mapping test` resolves identities.
+std::optional<fault> read_identity(const boost::json::object& req, pipeline::test_options& opt) {
+  const boost::json::value* v = req.if_contains("identity");
+  if (!v || v->is_null()) return std::nullopt;
+  if (!v->is_object()) return fault{400, "identity must be an object {mode, resources?, serverUrl?, token?}"};
+  const auto& o = v->as_object();
+  if (const auto* m = o.if_contains("mode"); m && !m->is_null()) {
+    auto mode = m->is_string() ? fhir::parse_identity_mode(m->as_string()) : std::nullopt;
+    if (!mode) return fault{400, "identity.mode must be Lookup, Create or LookupWithEncounter"};
+    opt.identity.mode = *mode;
+  }
+  const boost::json::value* resources = o.if_contains("resources");
+  const boost::json::value* url = o.if_contains("serverUrl");
+  const bool has_resources =
+      resources && !resources->is_null() &&
+      !(resources->is_string() && resources->as_string().find_first_not_of(" \t\r\n") == boost::json::string::npos);
+  const bool has_url = url && !url->is_null() && !(url->is_string() && url->as_string().empty());
+  if (has_resources && has_url) return fault{400, "identity: give resources or serverUrl, not both"};
+  if (has_resources) {
+    auto text = document_text(*resources, "identity.resources");
+    if (!text) return text.error();
+    auto parsed = fhir::read_resources(*text);
+    if (!parsed) return fault{400, "identity.resources: " + parsed.error().message};
+    opt.identity.resources = std::move(*parsed);
+  }
+  if (has_url) {
+    if (!url->is_string()) return fault{400, "identity.serverUrl must be a string (the FHIR base URL)"};
+    fhir::client_options c;
+    c.base_url = url->as_string();
+    c.pool.max_connections = 4;
+    c.pool.request_timeout = std::chrono::seconds(15);
+    c.retry.max_attempts = 2;
+    if (const auto* t = o.if_contains("token"); t && t->is_string() && !t->as_string().empty()) {
+      c.auth.kind = fhir::auth_kind::bearer;
+      c.auth.bearer_token = t->as_string();
+    }
+    opt.identity.server = std::move(c);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 api_answer error_answer(unsigned status, std::string_view message) {
@@ -154,6 +197,7 @@ api_answer test_mappings(std::string_view request_body, const api_limits& limits
     if (!t) return error_answer(400, "issued must be an ISO 8601 date/time, e.g. 2024-01-01T00:00:00Z");
     opt.issued = *t;
   }
+  if (auto bad = read_identity(*req, opt)) return error_answer(bad->status, bad->message);
   auto messages = read_messages(*req, opt.envelope, limits);
   if (!messages) return error_answer(messages.error().status, messages.error().message);
 
@@ -164,7 +208,9 @@ api_answer test_mappings(std::string_view request_body, const api_limits& limits
     a.body["validation"] = loaded.session->validation_report();
     return a;
   }
-  return {200, loaded.session->run_test(*messages, opt)};
+  auto result = loaded.session->run_test(*messages, opt);
+  if (!result) return error_answer(400, "identity.serverUrl: " + result.error().message);
+  return {200, std::move(*result)};
 }
 
 }  // namespace iomt::designer

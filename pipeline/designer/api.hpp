@@ -4,8 +4,12 @@
 //
 //   POST /api/mapping/validate {deviceMapping, fhirMapping}
 //     -> 200 {valid, deviceMapping:{errors:[...]}, fhirMapping:{errors:[...]}}
-//   POST /api/mapping/test {deviceMapping, fhirMapping, messages:[...], envelope?, deviceIdentifierSystem?, issued?}
-//     -> 200 the object `iomtflow mapping test` prints: {measurements, observations, errors}
+//   POST /api/mapping/test {deviceMapping, fhirMapping, messages:[...], envelope?, deviceIdentifierSystem?, issued?,
+//                           identity?: {mode?, resources?, serverUrl?, token?}}
+//     -> 200 the object `iomtflow mapping test` prints: {measurements, observations, errors, identity}
+//     identity: mode Lookup | Create (default) | LookupWithEncounter; resources = the FHIR server's
+//     Patients/Devices/Encounters (a Bundle or an array, as text or JSON), or serverUrl = a live
+//     server that is only searched, never written (token: a bearer token for it, never echoed).
 //     -> 400 {error, validation} when the mappings are invalid (nothing is run)
 // A mapping is JSON text (a string, kept as typed so line/column point into the editor) or a JSON
 // value. A message is a string (its text), or {name?, text, properties?, systemProperties?}: with

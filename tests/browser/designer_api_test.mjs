@@ -75,7 +75,9 @@ test("test: the workshop messages give the same object as `iomtflow mapping test
   const res = await post("api/mapping/test", { ...workshop(), messages: ex.messages, issued: "2020-11-05T00:00:00Z" });
   assert.equal(res.status, 200);
   const out = await res.json();
-  assert.deepEqual(Object.keys(out), ["measurements", "observations", "errors"]);
+  assert.deepEqual(Object.keys(out), ["measurements", "observations", "errors", "warnings", "identity"]);
+  assert.deepEqual(out.warnings, []);
+  assert.deepEqual(out.identity.mode, "Create");
   assert.equal(out.measurements.length, 10);
   assert.equal(out.observations.length, 9);
   assert.equal(out.errors.length, 1);
@@ -83,6 +85,31 @@ test("test: the workshop messages give the same object as `iomtflow mapping test
   const hr = out.observations.find((o) => o.code.text === "heartrate");
   assert.equal(hr.valueSampledData.data.split(" ").length, 720);
   assert.match(hr.issued, /^2020-11-05T00:00:00/);
+});
+
+test("test: identity Lookup against resources, and its 4xx answers (issue 13)", async () => {
+  const ex = await (await fetch(server.url + "api/examples/workshop")).json();
+  const resources = [
+    { resourceType: "Patient", id: "mary", identifier: [{ value: "PatientMary" }] },
+    { resourceType: "Device", id: "d1", identifier: [{ value: "MSFT00001" }], patient: { reference: "Patient/mary" } },
+  ];
+  const out = await (await post("api/mapping/test", { ...workshop(), messages: ex.messages, identity: { mode: "Lookup", resources } })).json();
+  assert.deepEqual(out.identity, { mode: "Lookup", source: "resources", wouldWrite: [] });
+  assert.ok(out.observations.length > 0 && out.observations.every((o) => o.subject.reference === "Patient/mary"));
+  // MSFT00002BP and MSFT00003WT are not among the resources.
+  assert.deepEqual([...new Set(out.errors.map((e) => e.type))].sort(), ["DeviceNotFoundException", "TemplateNotFoundException"]);
+  assert.ok(out.errors.filter((e) => e.type === "DeviceNotFoundException").every((e) => e.exception === "FhirResourceNotFoundException"));
+  for (const [identity, pattern] of [
+    [{ mode: "Sometimes" }, /identity\.mode/],
+    [{ resources: "[{" }, /identity\.resources/],
+    [{ resources: [{ resourceType: "Observation", id: "o" }] }, /Observation/],
+    [{ resources, serverUrl: "http://127.0.0.1:9/fhir" }, /not both/],
+    [{ serverUrl: "ftp://example" }, /identity\.serverUrl/],
+  ]) {
+    const res = await post("api/mapping/test", { ...workshop(), messages: ex.messages, identity });
+    assert.equal(res.status, 400, JSON.stringify(identity));
+    assert.match((await res.json()).error, pattern);
+  }
 });
 
 test("test: messages as plain strings, .ndjson lines, and per-message error sources", async () => {
@@ -95,6 +122,10 @@ test("test: messages as plain strings, .ndjson lines, and per-message error sour
     out.errors.map((e) => e.message.match(/\(([^()]*)\)$/)[1]),
     ["message 1", "two.ndjson:3"],
   );
+  // {"type":"x"} matches no template: upstream MappingValidator's per-message warning.
+  assert.deepEqual(out.warnings, [
+    { stage: "normalization", message: "No measurements were produced for the given device data. (two.ndjson:1)" },
+  ]);
 });
 
 test("test: envelope mode builds {Body, Properties, SystemProperties} from its parts", async () => {

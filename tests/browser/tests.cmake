@@ -14,6 +14,12 @@ set(_designer_env
   "NODE_OPTIONS=--no-warnings")
 add_test(NAME designer_api COMMAND ${IOMT_NODE} ${_designer_here}/designer_api_test.mjs)
 set_tests_properties(designer_api PROPERTIES ENVIRONMENT "${_designer_env}" LABELS "designer" TIMEOUT 120)
+# The FHIR identity panel (issue 13): Lookup against resources and against a live FHIR server that
+# the test starts on a free port (scripts/peers/start-fhir-server.sh; that part is skipped when the
+# server cannot start).
+add_test(NAME designer_lookup_browser COMMAND ${IOMT_NODE} ${_designer_here}/designer_lookup_test.mjs)
+set_tests_properties(designer_lookup_browser PROPERTIES ENVIRONMENT "${_designer_env}" LABELS "browser;designer"
+                     TIMEOUT 300 SKIP_RETURN_CODE 77 RESOURCE_LOCK designer_browser)
 add_test(NAME designer_browser COMMAND ${IOMT_NODE} ${_designer_here}/designer_browser_test.mjs)
 set_tests_properties(designer_browser PROPERTIES ENVIRONMENT "${_designer_env}" LABELS "browser;designer"
                      TIMEOUT 300 SKIP_RETURN_CODE 77 RESOURCE_LOCK designer_browser)

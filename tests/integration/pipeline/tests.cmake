@@ -15,3 +15,12 @@ foreach(script workshop merge errors oauth service)
     TIMEOUT 240
     ENVIRONMENT "IOMTFLOW=$<TARGET_FILE:iomtflow>;IOMT_SHARED_DIR=${IOMT_SHARED_DIR};IOMT_SOURCE_DIR=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
 endforeach()
+# Identity before template in `run`, and `mapping test --fhir-url` reading without writing (issue 13).
+add_test(NAME integration_pipeline_identity_order
+         COMMAND ${IOMT_IT_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/identity_order_it.py
+         WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+set_tests_properties(integration_pipeline_identity_order PROPERTIES
+  LABELS "integration"
+  RESOURCE_LOCK fhir-server
+  TIMEOUT 240
+  ENVIRONMENT "IOMTFLOW=$<TARGET_FILE:iomtflow>;IOMT_SHARED_DIR=${IOMT_SHARED_DIR};IOMT_SOURCE_DIR=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")

@@ -6,4 +6,5 @@ iomt_add_test(test_fhir_server
           unit/fhir/search_test.cpp
           unit/fhir/write_plan_test.cpp
           unit/fhir/identity_flow_test.cpp
+          unit/fhir/memory_exchange_test.cpp
   LIBS iomt_fhir)

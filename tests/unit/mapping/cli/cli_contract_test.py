@@ -48,12 +48,50 @@ check("validate workshop exit 0", r.returncode == 0, r.stderr + r.stdout)
 r = run(["mapping", "test", "--device-mapping", dm, "--fhir-mapping", fm] + files)
 check("test workshop exit 0", r.returncode == 0, r.stderr)
 out = json.loads(r.stdout)
-check("one object with three keys", set(out) == {"measurements", "observations", "errors"}, str(out.keys()))
+check("one object with five keys", set(out) == {"measurements", "observations", "errors", "warnings", "identity"},
+      str(out.keys()))
+check("no warnings for the workshop", out["warnings"] == [], str(out["warnings"]))
+check("identity block", out["identity"] == {"mode": "Create", "source": "empty", "wouldWrite": out["identity"]["wouldWrite"]}
+      and len(out["identity"]["wouldWrite"]) == 4, str(out["identity"]))
 check("10 measurements", len(out["measurements"]) == 10)
 check("9 observations", len(out["observations"]) == 9)
 check("measurement keys", set(out["measurements"][0]) <= {"type", "deviceId", "patientId", "encounterId", "correlationId",
                                                           "occurrenceTimeUtc", "properties"})
 check("error shape", all(set(e) >= {"stage", "type", "message"} for e in out["errors"]))
+
+# Validator warnings carry their line: BloodPulseWave's typeName (issue 13).
+r = run(["mapping", "validate", "--device-mapping", dm, "--fhir-mapping", fm, "--json"])
+report = json.loads(r.stdout)
+warn = [e for e in report["deviceMapping"]["errors"] if e["type"] == "TemplateNotFoundException"]
+check("validate --json warning with position", len(warn) == 1 and warn[0]["property"] == "typeName" and warn[0].get("line", 0) > 0
+      and warn[0]["templateIndex"] >= 0, str(warn))
+
+# Lookup (issue 13): against no resources every device is DeviceNotFoundException; against a
+# Bundle with the workshop's devices the Observations are written for the Devices' Patient.
+r = run(["mapping", "test", "--device-mapping", dm, "--fhir-mapping", fm, "--identity", "Lookup"] + files)
+check("lookup exit 0", r.returncode == 0, r.stderr)
+out = json.loads(r.stdout)
+check("lookup without resources", len(out["observations"]) == 0 and {e["type"] for e in out["errors"]} ==
+      {"DeviceNotFoundException"} and all(e.get("exception") == "FhirResourceNotFoundException" for e in out["errors"]),
+      r.stdout)
+res = os.path.join(tmp, "resources.json")
+json.dump({"resourceType": "Bundle", "type": "collection", "entry": [
+    {"resource": {"resourceType": "Patient", "id": "mary", "identifier": [{"value": "PatientMary"}]}}] + [
+    {"resource": {"resourceType": "Device", "id": f"dev{i}", "identifier": [{"value": d}],
+                  "patient": {"reference": "Patient/mary"}}}
+    for i, d in enumerate(["MSFT00001", "MSFT00002BP", "MSFT00003WT"])]}, open(res, "w"))
+r = run(["mapping", "test", "--device-mapping", dm, "--fhir-mapping", fm, "--identity", "lookup", "--resources", res] + files)
+check("lookup with resources exit 0", r.returncode == 0, r.stderr)
+out = json.loads(r.stdout)
+check("lookup with resources: 9 observations for Patient/mary", len(out["observations"]) == 9 and
+      all(o["subject"]["reference"] == "Patient/mary" for o in out["observations"]), r.stdout[:2000])
+check("lookup with resources: source", out["identity"]["source"] == "resources" and out["identity"]["wouldWrite"] == [])
+for args, what in ((["--identity", "Sometimes"], "bad --identity"),
+                   (["--resources", res, "--fhir-url", "http://127.0.0.1:9/fhir"], "--resources with --fhir-url"),
+                   (["--resources", dm], "resources that are not resources"),
+                   (["--fhir-url", "ftp://x"], "unusable --fhir-url")):
+    r = run(["mapping", "test", "--device-mapping", dm, "--fhir-mapping", fm] + args + files)
+    check(f"{what}: exit 2 with a reason", r.returncode == 2 and "error" in r.stderr, f"{r.returncode} {r.stderr}")
 
 # ndjson: one message per line, plus a line that is not JSON -> InvalidDataFormatException, exit 0.
 nd = os.path.join(tmp, "batch.ndjson")
@@ -65,8 +103,16 @@ r = run(["mapping", "test", "--device-mapping", dm, "--fhir-mapping", fm, nd])
 check("ndjson exit 0", r.returncode == 0, r.stderr)
 out = json.loads(r.stdout)
 check("ndjson 2 measurements", len(out["measurements"]) == 2, r.stdout)
+check("ndjson: no warning (the BP line has measurements, the bad line is an error)", out["warnings"] == [], r.stdout)
 check("ndjson bad line reported", any(e["type"] == "InvalidDataFormatException" and e["stage"] == "normalization"
                                       for e in out["errors"]), r.stdout)
+other = os.path.join(tmp, "other.json")
+open(other, "w").write('{"nothing": "a template matches"}')
+r = run(["mapping", "test", "--device-mapping", dm, "--fhir-mapping", fm, other])
+out = json.loads(r.stdout)
+check("a message no template matches: MappingValidator's warning", r.returncode == 0 and out["errors"] == [] and
+      out["warnings"] == [{"stage": "normalization",
+                           "message": f"No measurements were produced for the given device data. ({other})"}], r.stdout)
 
 # envelope mode: IoT Hub payload from the upstream tests.
 tpl = os.path.join(tmp, "iot.json")

@@ -47,7 +47,7 @@ BOOST_AUTO_TEST_CASE(workshop_samples_give_measurements_and_observations) {
       auto s = workshop_session();
       pipeline::test_options opt;
       opt.issued = json::date_time{637'400'000'000'000'000, json::date_kind::utc};
-      auto out = s.run_test(workshop_inputs(file), opt);
+      auto out = s.run_test(workshop_inputs(file), opt).value();
       const auto& ms = out.at("measurements").as_array();
       const auto& obs = out.at("observations").as_array();
       const auto& errors = out.at("errors").as_array();

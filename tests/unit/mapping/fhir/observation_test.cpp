@@ -485,8 +485,8 @@ BOOST_AUTO_TEST_CASE(d2_create_mode_ids) {
 BOOST_AUTO_TEST_CASE(e4_missing_fhir_template) {
   auto fhir = load_ok(validation_input("data_CollectionFhirTemplateMissingTypeInvalid.json"));
   const std::vector<mf::device_template_summary> device = {
-      {"heartrate", std::vector<std::string>{"hr"}, 0},
-      {"bloodpressure", std::vector<std::string>{"systolic", "diastolic"}, 1}};
+      {"heartrate", std::vector<std::string>{"hr"}, 0, {}, {}},
+      {"bloodpressure", std::vector<std::string>{"systolic", "diastolic"}, 1, {}, {}}};
   auto warnings = mf::check_compatibility(device, *fhir.mapping);
   BOOST_TEST_REQUIRE(warnings.size() == 1u, all_messages(warnings));
   BOOST_TEST(warnings[0].warning);
@@ -510,8 +510,8 @@ BOOST_AUTO_TEST_CASE(e4_missing_fhir_template) {
 BOOST_AUTO_TEST_CASE(e4_hr_and_bp_observation) {
   auto fhir = load_ok(validation_input("data_CollectionFhirTemplateValid.json"));
   const std::vector<mf::device_template_summary> device = {
-      {"heartrate", std::vector<std::string>{"hr"}, 0},
-      {"bloodpressure", std::vector<std::string>{"systolic", "diastolic"}, 1}};
+      {"heartrate", std::vector<std::string>{"hr"}, 0, {}, {}},
+      {"bloodpressure", std::vector<std::string>{"systolic", "diastolic"}, 1, {}, {}}};
   BOOST_TEST(mf::check_compatibility(device, *fhir.mapping).empty());
 
   const std::int64_t now = at(2024, 2, 3, 4, 5, 6, 7890123);
