@@ -43,6 +43,7 @@ struct ownership {
   std::uint32_t replica_count = 1;
   std::uint32_t connection_index = 0;  // partitions owned by this replica are spread over connections
   std::uint32_t connection_count = 1;
+  bool discover_only = false;  // dynamic ownership's control connection: partition ids, no receivers
 };
 
 // The partitions of `all` (in the service's order) this connection owns.
@@ -84,6 +85,11 @@ struct handler_options {
   std::chrono::milliseconds checkpoint_interval{1000};
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds lag_interval{30000};  // partition READs for the lag metric; 0 = off
+  // Called on the connection's strand with the partition ids of each successful discovery.
+  std::function<void(const std::vector<std::string>&)> on_discovered;
+  // Called on the strand when a connection ends because the service detached a receiver for a
+  // reader with a higher or equal owner level (amqp:link:stolen): another processor took it.
+  std::function<void()> on_link_stolen;
 };
 
 class eventhubs_handler final : public connection_handler {
