@@ -11,8 +11,10 @@ Azure SDK's producer; then
   3. a fourth replica joins: the partitions rebalance over the three live ones (it gets its share);
   4. SIGTERM one replica: it exits 0, releases its records, and its partitions move to the others;
   5. at the end every checkpoint is at its partition's last event, and the FHIR server holds
-     exactly one Observation per event (30,000: nothing lost, duplicates after the hand-overs
-     merged by the idempotent upsert, none created twice).
+     exactly one Quantity Observation per event (30,000: nothing lost, duplicates after the
+     hand-overs merged by the idempotent upsert, none created twice) and, from the same readings,
+     one hourly SampledData Observation per device whose data holds exactly its 300 points, each
+     in its own one-second slot with its value (a re-read event merges into the same slot).
 
 Asserts outcomes and ownership; times are measured and printed, bounded only generously.
 Starts and stops its own peers on free ports (IOMT_SCALE_EH_PORT / IOMT_SCALE_EH_PLAIN_PORT /
@@ -21,9 +23,11 @@ IOMT_SCALE_COUNT (default 30000). About 2 minutes on the 2-core test machine.
 """
 
 import collections
+import json
 import os
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scale_support as s  # noqa: E402
@@ -32,6 +36,49 @@ COUNT = int(os.environ.get("IOMT_SCALE_COUNT", "30000"))
 RATE = int(os.environ.get("IOMT_SCALE_RATE", "400"))  # events/s: the flow lasts through every phase
 INTERVAL_S, EXPIRY_S = 1.0, 8.0
 DEVICES = 100
+QUANTITY_CODE, SAMPLED_CODE = "8867-4", "8889-8"
+
+# Each reading -> a Quantity Observation (heartrate) and a point of the device's hourly SampledData
+# Observation (heartrate-sampled, one slot per second).
+DEVICE_MAPPING = {"templateType": "CollectionContent", "template": [
+    {"templateType": "JsonPathContent", "template": {
+        "typeName": name, "typeMatchExpression": "$..[?(@hr)]", "timestampExpression": "$.utctimestamp",
+        "deviceIdExpression": "$.device_id", "patientIdExpression": "$.patient_id",
+        "values": [{"valueName": "heartRate", "valueExpression": "$.hr", "required": True}]}}
+    for name in ("heartrate", "heartrate-sampled")]}
+FHIR_MAPPING = {"templateType": "CollectionFhir", "template": [
+    {"templateType": "CodeValueFhir", "template": {
+        "typeName": "heartrate", "periodInterval": 0,
+        "codes": [{"system": "http://loinc.org", "code": QUANTITY_CODE, "display": "Heart rate"}],
+        "value": {"valueType": "Quantity", "valueName": "heartRate", "unit": "beats/minute",
+                  "system": "http://unitsofmeasure.org", "code": "/min"}}},
+    {"templateType": "CodeValueFhir", "template": {
+        "typeName": "heartrate-sampled", "periodInterval": 60,
+        "codes": [{"system": "http://loinc.org", "code": SAMPLED_CODE, "display": "Heart rate by pulse oximetry"}],
+        "value": {"valueType": "SampledData", "valueName": "heartRate", "defaultPeriod": 1000, "unit": "/min"}}}]}
+
+
+def check_sampled_data(peers, count):
+    """One hourly SampledData Observation per device, each with exactly its readings in their slots."""
+    url = (peers.fhir + "/Observation?code=" + urllib.parse.quote(f"http://loinc.org|{SAMPLED_CODE}", safe="")
+           + f"&_count={DEVICES * 2}")
+    status, body = s.request("GET", url, timeout=120)
+    if status != 200:
+        fail(f"SampledData search answered {status}")
+    obs = [e["resource"] for e in json.loads(body).get("entry", [])]
+    if len(obs) != DEVICES:
+        fail(f"{len(obs)} SampledData Observations, expected one per device ({DEVICES})")
+    ticks = count // DEVICES
+    for o in obs:
+        tokens = o["valueSampledData"]["data"].split(" ")
+        filled = [(i, t) for i, t in enumerate(tokens) if t != "E"]
+        if [i for i, _ in filled] != list(range(ticks)):
+            fail(f"Observation/{o['id']}: points in slots {[i for i, _ in filled][:5]}..., "
+                 f"expected exactly slots 0..{ticks - 1}")
+        # Reading i = tick * DEVICES + device has hr 60 + i % 40: even and odd ticks alternate.
+        a, b = int(filled[0][1]), int(filled[1][1])
+        if b != 60 + (a - 60 + DEVICES) % 40 or any(int(t) != (a if i % 2 == 0 else b) for i, t in filled):
+            fail(f"Observation/{o['id']}: values do not match the readings of one device")
 
 
 def fail(m):
@@ -69,9 +116,18 @@ def main():
                     return None
             return owners
 
+        mappings = (os.path.join(work, "devicecontent.json"), os.path.join(work, "fhirmapping.json"))
+        json.dump(DEVICE_MAPPING, open(mappings[0], "w"))
+        json.dump(FHIR_MAPPING, open(mappings[1], "w"))
+
+        def replica(name):
+            r = s.Replica(iomtflow, peers, name, container, work, interval=f"{int(INTERVAL_S * 1000)}ms",
+                          expiry=f"{int(EXPIRY_S)}s", mappings=mappings, flush="1s")
+            replicas.append(r)
+            return r
+
         for i in range(3):
-            replicas.append(s.Replica(iomtflow, peers, f"replica-{i}", container, work,
-                                      interval=f"{int(INTERVAL_S * 1000)}ms", expiry=f"{int(EXPIRY_S)}s"))
+            replica(f"replica-{i}")
         r0, r1, r2 = replicas
         t0 = time.monotonic()
         owners = s.wait_for("three replicas own every partition, balanced", lambda: balanced([r0, r1, r2]), 90)
@@ -79,7 +135,7 @@ def main():
                        f"{dict(collections.Counter(owners.values()))}")
 
         sender = peers.send(COUNT, rate=RATE)
-        s.wait_for("events reach the FHIR server", lambda: peers.fhir_count() >= COUNT // 8, 120, step=1)
+        s.wait_for("events reach the FHIR server", lambda: peers.fhir_count(QUANTITY_CODE) >= COUNT // 8, 120, step=1)
 
         # 2. kill -9: its records stay until they expire; then the others claim them.
         orphaned = {p for p, o in active_owners().items() if o == r1.name}
@@ -99,9 +155,7 @@ def main():
             fail(f"taken over after {takeover_s:.1f} s, before the expiry: a live record was not respected")
 
         # 3. a fourth replica joins and gets its share.
-        r3 = s.Replica(iomtflow, peers, "replica-3", container, work, interval=f"{int(INTERVAL_S * 1000)}ms",
-                       expiry=f"{int(EXPIRY_S)}s")
-        replicas.append(r3)
+        r3 = replica("replica-3")
         t_join = time.monotonic()
         owners = s.wait_for("the joining replica gets its share", lambda: balanced([r0, r2, r3]), 90)
         s.log("scale", f"phase 3: {r3.name} joined: balanced after {time.monotonic() - t_join:.1f} s: "
@@ -138,9 +192,10 @@ def main():
         t_drain = time.monotonic()
         s.wait_for("every checkpoint reaches its partition's last event", done, 240, step=1)
         s.log("scale", f"phase 5: all checkpoints at the end {time.monotonic() - t_drain:.1f} s after the last send")
-        total = peers.fhir_count()
+        total = peers.fhir_count(QUANTITY_CODE)
         if total != COUNT:
-            fail(f"the FHIR server holds {total} Observations, expected exactly {COUNT}")
+            fail(f"the FHIR server holds {total} Quantity Observations, expected exactly {COUNT}")
+        check_sampled_data(peers, COUNT)
         received = sum(s.metric(r.metrics(), "iomtflow_amqp_received_total") for r in (r2, r3))
         for r in (r2, r3):
             text = r.metrics()
@@ -151,7 +206,8 @@ def main():
                     fail(f"{r.name} counted no ownership {action}")
         if not s.metric(r3.metrics(), "iomtflow_eventhubs_ownership_total", 'action="steal"'):
             fail(f"{r3.name} joined a balanced group without stealing")
-        s.log("scale", f"FHIR server: {total} Observations for {COUNT} events (the two survivors received {received:.0f})")
+        s.log("scale", f"FHIR server: {total} Quantity Observations for {COUNT} events, {DEVICES} SampledData "
+                       f"Observations with {COUNT // DEVICES} points each (the two survivors received {received:.0f})")
         for r in (r2, r3):
             rc = r.terminate()
             if rc != 0:

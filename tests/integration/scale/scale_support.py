@@ -123,8 +123,10 @@ class Peers:
             return None
         return subprocess.Popen(cmd)
 
-    def fhir_count(self):
-        status, body = request("GET", self.fhir + "/Observation?_summary=count", timeout=60)
+    def fhir_count(self, code=None):
+        """Observations on the FHIR server (of one LOINC code)."""
+        query = "_summary=count" + ("&code=" + urllib.parse.quote(f"http://loinc.org|{code}", safe="") if code else "")
+        status, body = request("GET", self.fhir + "/Observation?" + query, timeout=60)
         if status != 200:
             raise RuntimeError(f"FHIR count answered {status}")
         return json.loads(body).get("total")
@@ -178,12 +180,15 @@ class Peers:
 class Replica:
     """One `iomtflow run` with source.eventhubs ownership: dynamic."""
 
-    def __init__(self, iomtflow, peers, name, container, work, interval="1s", expiry="8s", shards=1):
+    def __init__(self, iomtflow, peers, name, container, work, interval="1s", expiry="8s", shards=1, mappings=None,
+                 flush="200ms"):
         self.name = name
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.config = os.path.join(work, f"{name}.yaml")
         self.logfile = os.path.join(work, f"{name}.log")
+        device, fhir = mappings or (os.path.join(SOURCE, "bench", "e2e", "quantity-device.json"),
+                                    os.path.join(SOURCE, "bench", "e2e", "quantity-fhir.json"))
         with open(self.config, "w") as f:
             f.write(f"""source:
   http: {{listen: 127.0.0.1, port: {self.port}, auth: none}}
@@ -202,9 +207,9 @@ class Replica:
     ownership_expiry: {expiry}
     drain_timeout: 20s
 mapping:
-  device: {SOURCE}/bench/e2e/quantity-device.json
-  fhir: {SOURCE}/bench/e2e/quantity-fhir.json
-pipeline: {{shards: {shards}, flush_interval: 200ms}}
+  device: {device}
+  fhir: {fhir}
+pipeline: {{shards: {shards}, flush_interval: {flush}}}
 fhir: {{url: '{peers.fhir}', identity: Create, bundles: true}}
 log: {{level: info}}
 buffer: {{enabled: false}}
