@@ -15,9 +15,11 @@
 //      lag_base). A failed or unanswered READ is a value: counted, logged at most once per round,
 //      the previous figure kept; it never fails the connection.
 //
-// Partition ownership is static (docs/amqp.md): an explicit list, or partition i belongs to replica
-// i % replica_count == replica_index (a StatefulSet ordinal); optional epoch receivers make the
-// service detach a second reader of the same partition.
+// Which partitions a connection reads comes from `ownership`: static (docs/amqp.md) is an explicit
+// list, or partition i belongs to replica i % replica_count == replica_index (a StatefulSet
+// ordinal); with dynamic ownership (eventhubs_source.hpp) each owned partition has a connection of
+// its own (an explicit one-partition list) plus one discovery-only connection. Optional epoch
+// receivers (always, at 0, with dynamic ownership) make the service detach a second reader.
 #pragma once
 
 #include "transport/amqp/connection.hpp"
