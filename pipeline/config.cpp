@@ -230,7 +230,8 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       r.check_keys(e, p, {"enabled", "connection_string_env", "eventhub", "consumer_group", "partitions", "replica_index",
                           "replica_count", "start_position", "epoch", "checkpoint_store", "checkpoint_dir", "checkpoint_blob",
                           "checkpoint_interval", "lag_interval", "ca_file",
-                          "tls_verify", "connections", "threads", "max_unsettled", "max_batch", "drain_timeout"});
+                          "tls_verify", "connections", "threads", "max_unsettled", "max_batch", "drain_timeout",
+                          "ownership", "owner_id", "balance_interval", "ownership_expiry"});
       c.eventhubs.enabled = true;
       r.get(e, p, "enabled", c.eventhubs.enabled);
       c.eventhubs.connection_string = r.secret(e, p, "connection_string_env");
@@ -273,6 +274,15 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       r.get(e, p, "max_unsettled", c.eventhubs.max_unsettled);
       r.get(e, p, "max_batch", c.eventhubs.max_batch);
       r.get(e, p, "drain_timeout", c.eventhubs.drain_timeout);
+      r.get(e, p, "ownership", c.eventhubs.ownership);
+      r.get(e, p, "owner_id", c.eventhubs.owner_id);
+      r.get(e, p, "balance_interval", c.eventhubs.balance_interval);
+      r.get(e, p, "ownership_expiry", c.eventhubs.ownership_expiry);
+      if (c.eventhubs.ownership == "dynamic") {
+        // Static assignment and dynamic balancing exclude each other: say which key to drop.
+        for (const char* k : {"partitions", "replica_index", "replica_count", "connections"})
+          if (e[k]) r.fail(p + "." + k, "is for ownership: static; with ownership: dynamic the replicas balance the partitions themselves");
+      }
     }
     if (c.eventhubs.enabled) {
       if (c.eventhubs.connection_string.empty())
@@ -293,6 +303,16 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
                "required with checkpoint_store: blob (a storage connection string or a SAS URL)");
       if (c.eventhubs.checkpoint_blob_timeout.count() <= 0) r.fail("source.eventhubs.checkpoint_blob.timeout", "must be positive");
       c.eventhubs.checkpoint_blob_ca_file = resolve(config_dir, c.eventhubs.checkpoint_blob_ca_file);
+      if (c.eventhubs.ownership != "static" && c.eventhubs.ownership != "dynamic")
+        r.fail("source.eventhubs.ownership", "expected static or dynamic");
+      if (c.eventhubs.ownership == "dynamic") {
+        if (c.eventhubs.checkpoint_store != "blob")
+          r.fail("source.eventhubs.checkpoint_store",
+                 "ownership: dynamic keeps its ownership records next to the checkpoints in Blob Storage: set checkpoint_store: blob");
+        if (c.eventhubs.balance_interval.count() <= 0) r.fail("source.eventhubs.balance_interval", "must be positive");
+        if (c.eventhubs.ownership_expiry <= c.eventhubs.balance_interval)
+          r.fail("source.eventhubs.ownership_expiry", "must be longer than balance_interval (the SDKs: 60s and 10s)");
+      }
     }
 
     if (c.http.auth != "sas" && c.http.auth != "none") r.fail("source.http.auth", "expected sas or none");

@@ -80,6 +80,12 @@ struct eventhubs_source_config {
   std::uint32_t max_unsettled = 5000;
   std::size_t max_batch = 500;
   milliseconds drain_timeout{30000};
+  // Partition ownership (docs/scaling.md): static (partitions / replica_index / replica_count) or
+  // dynamic (ownership records in the blob checkpoint store, balanced like the Azure SDKs).
+  std::string ownership = "static";
+  std::string owner_id;                 // dynamic: "" = HOSTNAME-<random>
+  milliseconds balance_interval{10000};  // dynamic: load-balancing round
+  milliseconds ownership_expiry{60000};  // dynamic: a record not renewed for this long is free
 };
 
 struct pipeline_config {

@@ -95,8 +95,10 @@ void amqp_log(int level, const std::string& m, const std::string& detail) {
     log::error("amqp", m, {{"detail", detail}});
   else if (level == 1)
     log::warn(m, {{"detail", detail}});
-  else
+  else if (level == 0)
     log::info(m, {{"detail", detail}});
+  else
+    log::debug(m, {{"detail", detail}});  // routine: ownership renewals
 }
 
 transport::amqp::source_options amqp_options(const amqp_source_config& c) {
@@ -146,6 +148,11 @@ transport::amqp::eventhubs::eventhubs_source_options eventhubs_options(const eve
   o.consumer.credit.max_unsettled = c.max_unsettled;
   o.consumer.max_batch_events = c.max_batch;
   o.drain_timeout = c.drain_timeout;
+  o.ownership = c.ownership == "dynamic" ? transport::amqp::eventhubs::ownership_mode::dynamic
+                                         : transport::amqp::eventhubs::ownership_mode::fixed;
+  o.owner_id = c.owner_id;
+  o.balance_interval = c.balance_interval;
+  o.ownership_expiry = c.ownership_expiry;
   return o;
 }
 

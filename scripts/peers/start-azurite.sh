@@ -76,9 +76,13 @@ fi
 
 # ---- start -----------------------------------------------------------------------------------
 # In memory (no --location: Azurite refuses both); run in DIR so nothing lands elsewhere.
+# --skipApiVersionCheck: the Azure SDK's storage client (the SDK processor of the scale tests) sends
+# a newer x-ms-version than Azurite 3.35.0 (the last on Node 20) knows; the operations it uses are
+# old ones.
 cd "$DIR"
 AZURITE_ACCOUNTS= setsid node "$SRC/node_modules/azurite/dist/src/blob/main.js" \
-  --blobHost 127.0.0.1 --blobPort "$PORT" --inMemoryPersistence --disableTelemetry --silent "${TLS_ARGS[@]}" \
+  --blobHost 127.0.0.1 --blobPort "$PORT" --inMemoryPersistence --disableTelemetry --silent --skipApiVersionCheck \
+  "${TLS_ARGS[@]}" \
   </dev/null >"$DIR/server.log" 2>&1 &
 pid=$!
 echo "$pid" > "$DIR/server.pid"

@@ -28,7 +28,10 @@ add_library(iomt_transport_amqp STATIC
   ${CMAKE_CURRENT_LIST_DIR}/eventhubs/blob_checkpoint_store.cpp
   ${CMAKE_CURRENT_LIST_DIR}/eventhubs/open_checkpoint_store.cpp
   ${CMAKE_CURRENT_LIST_DIR}/eventhubs/eventhubs_handler.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/eventhubs/eventhubs_source.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/eventhubs/eventhubs_source.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/eventhubs/eventhubs_source_dynamic.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/eventhubs/partition_balancer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/eventhubs/blob_ownership_store.cpp)
 target_include_directories(iomt_transport_amqp PUBLIC ${CMAKE_CURRENT_LIST_DIR}/../..)
 target_include_directories(iomt_transport_amqp SYSTEM PUBLIC ${IOMT_QPID_PROTON_INCLUDE})
 target_link_libraries(iomt_transport_amqp

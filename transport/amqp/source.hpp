@@ -74,6 +74,12 @@ struct source_stats {
   std::string last_error;
   std::vector<partition_stats> partitions;  // Event Hubs: owned partitions, in the service's order
   std::uint64_t lag_query_failures = 0;     // Event Hubs: partition READs that failed or timed out
+  // Event Hubs dynamic ownership (docs/scaling.md).
+  bool dynamic_ownership = false;
+  std::vector<std::string> hub_partitions;  // every partition of the hub (owned or not)
+  std::uint64_t ownership_claims = 0, ownership_renewals = 0, ownership_steals = 0, ownership_releases = 0,
+                ownership_lost = 0, ownership_conflicts = 0, ownership_failures = 0;
+  std::uint64_t processors = 0;  // active processors of the consumer group, this one included
 };
 
 class source {

@@ -109,17 +109,48 @@ std::vector<MetricFamily> source_families(const std::vector<std::pair<std::strin
   auto lag_failures =
       family("iomtflow_eventhubs_lag_query_failures_total",
              "Event Hubs partition READs (for the lag) that failed or got no answer.", MetricType::Counter);
+  auto ownership = family("iomtflow_eventhubs_ownership_total",
+                          "Dynamic partition ownership: records claimed (free or expired), renewed, stolen from a "
+                          "more loaded processor, released at shutdown, lost to another processor, and writes that "
+                          "lost the race (conflict).",
+                          MetricType::Counter);
+  auto ownership_failures = family(
+      "iomtflow_eventhubs_ownership_failures_total",
+      "Dynamic partition ownership: storage errors listing or writing the ownership records.", MetricType::Counter);
+  auto processors = family("iomtflow_eventhubs_processors",
+                           "Dynamic partition ownership: active processors of the consumer group in the last "
+                           "balancing round, this one included.",
+                           MetricType::Gauge);
+  bool any_dynamic = false;
   for (const auto& src : sources) {
-    for (const auto& p : src.second.partitions) {
+    const auto& s = src.second;
+    for (const auto& p : s.partitions) {
       add_sample(owned, 1, {source(src.first), {"partition", p.id}});
       if (p.lag_known) add_sample(lag, static_cast<double>(p.lag), {source(src.first), {"partition", p.id}});
     }
-    if (is_eventhubs(src))
-      add_sample(lag_failures, static_cast<double>(src.second.lag_query_failures), {source(src.first)});
+    if (is_eventhubs(src)) add_sample(lag_failures, static_cast<double>(s.lag_query_failures), {source(src.first)});
+    if (!s.dynamic_ownership) continue;
+    any_dynamic = true;
+    // Dynamic: every partition of the hub has a sample, 0 for the ones another processor reads.
+    for (const auto& id : s.hub_partitions)
+      if (std::none_of(s.partitions.begin(), s.partitions.end(), [&](const partition_stats& p) { return p.id == id; }))
+        add_sample(owned, 0, {source(src.first), {"partition", id}});
+    const std::pair<const char*, std::uint64_t> actions[] = {
+        {"claim", s.ownership_claims},     {"renew", s.ownership_renewals}, {"steal", s.ownership_steals},
+        {"release", s.ownership_releases}, {"lost", s.ownership_lost},      {"conflict", s.ownership_conflicts}};
+    for (const auto& [action, n] : actions)
+      add_sample(ownership, static_cast<double>(n), {source(src.first), {"action", action}});
+    add_sample(ownership_failures, static_cast<double>(s.ownership_failures), {source(src.first)});
+    add_sample(processors, static_cast<double>(s.processors), {source(src.first)});
   }
   out.push_back(std::move(owned));
   out.push_back(std::move(lag));
   out.push_back(std::move(lag_failures));
+  if (any_dynamic) {
+    out.push_back(std::move(ownership));
+    out.push_back(std::move(ownership_failures));
+    out.push_back(std::move(processors));
+  }
   return out;
 }
 

@@ -16,6 +16,11 @@
 //   iomtflow_eventhubs_partition_lag_events{source,partition}  last enqueued sequence number - last
 //                                                              completed one, >= 0 (gauge; once known)
 //   iomtflow_eventhubs_lag_query_failures_total{source}        partition READs failed / unanswered
+// and with dynamic ownership (docs/scaling.md), where partition_owned has a 0 sample for every
+// partition of the hub another processor reads:
+//   iomtflow_eventhubs_ownership_total{source,action}           claim | renew | steal | release | lost | conflict
+//   iomtflow_eventhubs_ownership_failures_total{source}         storage errors listing / writing records
+//   iomtflow_eventhubs_processors{source}                       active processors in the last round (gauge)
 //
 // `source` is "amqp" (queue source) or "eventhubs".
 #pragma once

@@ -14,7 +14,8 @@
 //   receive    from HUB/ConsumerGroups/CG/Partitions/N with an optional
 //              apache.org:selector-filter:string on x-opt-offset / x-opt-sequence-number /
 //              x-opt-enqueued-time (>, >=, '@latest'); deliveries carry x-opt-sequence-number,
-//              x-opt-offset (string), x-opt-enqueued-time and x-opt-partition-key.
+//              x-opt-offset (string), x-opt-enqueued-time and x-opt-partition-key; owner level
+//              (com.microsoft:epoch) enforced per consumer group and partition (amqp:link:stolen).
 //
 //   node eh-emulator.js            (configuration from the environment)
 //     EH_PORT=5681 EH_TLS_KEY=key.pem EH_TLS_CERT=cert.pem   TLS listener
@@ -194,6 +195,26 @@ c.on('sender_open', (ctx) => { // the client receives: $cbs / $management replie
     ctx.sender.close({ condition: 'amqp:unauthorized-access', description: `Unauthorized access to '${src.address}': put-token first` });
     return;
   }
+  // Owner level (com.microsoft:epoch), as Event Hubs enforces it per consumer group and partition:
+  // a receiver with an epoch >= the attached readers' detaches them (amqp:link:stolen); one with a
+  // lower epoch, or without one while an epoch reader is attached, is refused. (The SDK processors
+  // open with owner level 0 and rely on this to stop reading a partition another one claimed.)
+  const rawEpoch = (ctx.sender.remote.attach.properties || {})['com.microsoft:epoch'];
+  const epoch = rawEpoch === undefined || rawEpoch === null ? null : Number(rawEpoch);
+  const key = `${m[1]}/${m[2]}/${m[3]}`.toLowerCase();
+  const holders = [...waiting].filter((x) => x.eh && x.eh.key === key);
+  const top = holders.reduce((a, x) => (x.eh.epoch !== null && (a === null || x.eh.epoch > a) ? x.eh.epoch : a), null);
+  if (top !== null && (epoch === null || epoch < top)) {
+    ctx.sender.close({ condition: 'amqp:link:stolen', description: `A receiver with epoch '${top}' already exists on partition ${m[3]} of consumer group '${m[2]}'` });
+    return;
+  }
+  if (epoch !== null) {
+    for (const x of holders) {
+      waiting.delete(x);
+      x.eh = null;
+      x.close({ condition: 'amqp:link:stolen', description: `New receiver with higher epoch of '${epoch}' is created hence current receiver with epoch '${x.eh_epoch}' is getting disconnected.` });
+    }
+  }
   const l = log(m[1], Number(m[3]));
   let next = 0;
   const expr = selectorOf(src);
@@ -209,7 +230,8 @@ c.on('sender_open', (ctx) => { // the client receives: $cbs / $management replie
   }
   say('receiver on', src.address, 'selector', expr, 'starts at', next);
   ctx.sender.set_source({ address: src.address, filter: src.filter });
-  ctx.sender.eh = { log: l, next, partition: m[3] };
+  ctx.sender.eh = { log: l, next, partition: m[3], key, epoch };
+  ctx.sender.eh_epoch = epoch;
   waiting.add(ctx.sender);
   pump(ctx.sender);
 });

@@ -42,7 +42,8 @@ if [ -f "$DIR/server.pid" ]; then
 fi
 if port_open "$PORT"; then log "port $PORT is in use by another process"; exit 1; fi
 
-if [ ! -f "$HERE/node_modules/rhea/package.json" ] || [ ! -f "$HERE/node_modules/@azure/event-hubs/package.json" ]; then
+if [ ! -f "$HERE/node_modules/rhea/package.json" ] || [ ! -f "$HERE/node_modules/@azure/event-hubs/package.json" ] ||
+   [ ! -f "$HERE/node_modules/@azure/eventhubs-checkpointstore-blob/package.json" ]; then
   log "installing npm packages in $HERE"
   (cd "$HERE" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >&2)
 fi

@@ -66,6 +66,10 @@ for values in "$chart"/ci/*-values.yaml; do
       expect "eventhubs: StatefulSet of 4" "$(query "$out" '[(o["kind"], o["spec"]["replicas"]) for o in objs if o["kind"] in ("Deployment","StatefulSet")]')" "[('StatefulSet', 4)]"
       expect "eventhubs: ownership by ordinal" "$(config_of "$out" '(c["source"]["eventhubs"]["replica_index"], c["source"]["eventhubs"]["replica_count"], c["source"]["eventhubs"]["connection_string_env"], c["source"]["eventhubs"]["checkpoint_dir"])')" "('auto', 4, 'IOMT_EVENTHUBS_CONNECTION_STRING', '/var/lib/iomtflow/checkpoints')"
       expect "eventhubs: no HPA" "$(query "$out" 'sum(o["kind"]=="HorizontalPodAutoscaler" for o in objs)')" 0 ;;
+    eventhubs-dynamic)
+      expect "eventhubs-dynamic: a Deployment scaled by the HPA" "$(query "$out" '[(o["kind"], o["spec"].get("replicas")) for o in objs if o["kind"] in ("Deployment","StatefulSet")] + [(o["spec"]["scaleTargetRef"]["kind"], o["spec"]["maxReplicas"]) for o in objs if o["kind"]=="HorizontalPodAutoscaler"]')" "[('Deployment', None), ('Deployment', 8)]"
+      expect "eventhubs-dynamic: no ordinal, records in blob" "$(config_of "$out" '(c["source"]["eventhubs"]["ownership"], "replica_index" in c["source"]["eventhubs"], c["source"]["eventhubs"]["checkpoint_store"], c["source"]["eventhubs"]["checkpoint_blob"]["connection_string_env"])')" "('dynamic', False, 'blob', 'IOMT_CHECKPOINT_BLOB_CONNECTION_STRING')"
+      expect "eventhubs-dynamic: storage connection string from the Secret" "$(query "$out" '[e["valueFrom"]["secretKeyRef"]["name"] for o in objs if o["kind"]=="Deployment" for e in o["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"]=="IOMT_CHECKPOINT_BLOB_CONNECTION_STRING"]')" "['iomtflow-checkpoints']" ;;
     amqp)
       expect "amqp: kind" "$(query "$out" '[o["kind"] for o in objs if o["kind"] in ("Deployment","StatefulSet")]')" "['Deployment']"
       expect "amqp: password and token env" "$(config_of "$out" '(c["source"]["amqp"]["password_env"], c["fhir"]["auth"]["token_env"])')" "('IOMT_AMQP_PASSWORD', 'IOMT_FHIR_TOKEN')" ;;
@@ -101,15 +105,20 @@ for name, text in cm["data"].items():
         text = re.sub(r"((?:https?|amqps?)://)[^/\s]+", r"\g<1>127.0.0.1:9", text)
     open(f"{sys.argv[2]}/{name}", "w").write(text)
 EOF
-    # all five at once: each is given 2 s
+    # all at once: each is given 2 s
     ( st=0; env HOSTNAME=iot-iomtflow-3 IOMT_SAS_KEY_0=a2V5 IOMT_SAS_KEY_1=a2V5 IOMT_FHIR_CLIENT_SECRET=x IOMT_FHIR_TOKEN=x IOMT_AMQP_PASSWORD=x \
         IOMT_EVENTHUBS_CONNECTION_STRING='Endpoint=sb://127.0.0.1:1/;SharedAccessKeyName=k;SharedAccessKey=a2V5;EntityPath=devicedata' \
+        IOMT_CHECKPOINT_BLOB_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1' \
         timeout -s TERM 2 "$IOMTFLOW" run --config "$etc/iomtflow.yaml" >"$etc.log" 2>&1 || st=$?; echo "$st" >"$etc.status" ) &
   done
   wait
   for set_name in "${sets[@]}"; do
     etc=$work/$set_name.etc
-    if grep -q 'error: config:\|mappings are invalid\|error: cannot' "$etc.log" || ! grep -q '"iomtflow started"' "$etc.log"; then
+    # Checkpoints in Blob Storage are read at start-up: the closed port stops it right there, after
+    # every config field was accepted.
+    if grep -q 'error: config: source.eventhubs: .*127.0.0.1:9' "$etc.log" && ! grep -q 'error: config: [a-z_.]*: \(expected\|required\|must\|unknown\)' "$etc.log"; then
+      ok "$set_name: iomtflow run accepts the rendered config (stops at the unreachable checkpoint storage: $(grep -o 'error: config: source.eventhubs: [^"]\{0,60\}' "$etc.log" | head -1))"
+    elif grep -q 'error: config:\|mappings are invalid\|error: cannot' "$etc.log" || ! grep -q '"iomtflow started"' "$etc.log"; then
       bad "$set_name: iomtflow run rejects the rendered config:"; head -5 "$etc.log"
     else
       ok "$set_name: iomtflow run accepts the rendered config (exit $(cat "$etc.status") after 2 s)"
@@ -162,6 +171,14 @@ must_fail "sas without keys" "secrets.sasKeys is empty" render /dev/null -f "$d"
 must_fail "oauth2 without client secret" "secrets.fhirClientSecret.secretName" render /dev/null -f "$d" "${maps[@]}" --set 'secrets.fhirClientSecret=null'
 must_fail "Event Hubs without connection string" "secrets.eventhubsConnectionString.secretName" \
   render /dev/null -f "$chart/ci/eventhubs-values.yaml" "${maps[@]}" --set 'secrets.eventhubsConnectionString=null'
+must_fail "dynamic ownership with file checkpoints" "ownership dynamic keeps its ownership records" \
+  render /dev/null -f "$chart/ci/eventhubs-dynamic-values.yaml" "${maps[@]}" --set config.source.eventhubs.checkpoint_store=file
+must_fail "dynamic ownership with an explicit partition list" "partitions is for ownership static" \
+  render /dev/null -f "$chart/ci/eventhubs-dynamic-values.yaml" "${maps[@]}" --set 'config.source.eventhubs.partitions={0,1}'
+must_fail "blob checkpoints without the storage Secret" "secrets.checkpointBlobConnectionString.secretName" \
+  render /dev/null -f "$chart/ci/eventhubs-dynamic-values.yaml" "${maps[@]}" --set 'secrets.checkpointBlobConnectionString=null'
+must_fail "ownership neither static nor dynamic" "config.source.eventhubs.ownership" \
+  render /dev/null -f "$chart/ci/eventhubs-dynamic-values.yaml" "${maps[@]}" --set config.source.eventhubs.ownership=sticky
 
 # Broken rendered objects (patched copies of the default rendering) -> validate-k8s.mjs
 base=$work/eventhubs.yaml

@@ -102,6 +102,28 @@ deadletter: {dir: dl}
   BOOST_TEST(c->eventhubs.checkpoint_blob_connection_string == "UseDevelopmentStorage=true");
   BOOST_TEST(c->eventhubs.checkpoint_blob_container == "checkpoints");
   BOOST_TEST(c->eventhubs.checkpoint_blob_timeout.count() == 5000);
+  BOOST_TEST(c->eventhubs.ownership == "static");
+
+  auto d = parse_config(R"(
+mapping: {device: d, fhir: f}
+fhir: {url: http://x/fhir}
+source:
+  http: {auth: none}
+  eventhubs:
+    connection_string_env: EH
+    ownership: dynamic
+    owner_id: pod-a
+    balance_interval: 2s
+    ownership_expiry: 15s
+    checkpoint_store: blob
+    checkpoint_blob: {connection_string_env: ST, container: checkpoints}
+)",
+                        "/data", &env);
+  BOOST_REQUIRE_MESSAGE(d, (d ? "" : d.error().field + ": " + d.error().message));
+  BOOST_TEST(d->eventhubs.ownership == "dynamic");
+  BOOST_TEST(d->eventhubs.owner_id == "pod-a");
+  BOOST_TEST(d->eventhubs.balance_interval.count() == 2000);
+  BOOST_TEST(d->eventhubs.ownership_expiry.count() == 15000);
 
   struct {
     const char* yaml;
@@ -115,6 +137,18 @@ deadletter: {dir: dl}
        "source.eventhubs.checkpoint_blob.connection_string_env"},
       {"source: {http: {auth: none}, eventhubs: {connection_string_env: EH, replica_index: 4, replica_count: 4}}",
        "source.eventhubs.replica_index"},
+      // Dynamic ownership (docs/scaling.md): its records live in Blob Storage, and the static keys
+      // are refused by name.
+      {"source: {http: {auth: none}, eventhubs: {connection_string_env: EH, ownership: sticky}}",
+       "source.eventhubs.ownership"},
+      {"source: {http: {auth: none}, eventhubs: {connection_string_env: EH, ownership: dynamic}}",
+       "source.eventhubs.checkpoint_store"},
+      {"source: {http: {auth: none}, eventhubs: {connection_string_env: EH, ownership: dynamic, replica_count: 4, "
+       "checkpoint_store: blob, checkpoint_blob: {connection_string_env: ST, container: c1c}}}",
+       "source.eventhubs.replica_count"},
+      {"source: {http: {auth: none}, eventhubs: {connection_string_env: EH, ownership: dynamic, balance_interval: 60s, "
+       "checkpoint_store: blob, checkpoint_blob: {connection_string_env: ST, container: c1c}}}",
+       "source.eventhubs.ownership_expiry"},
   };
   for (const auto& b : bad) {
     BOOST_TEST_CONTEXT(b.yaml) {

@@ -218,6 +218,45 @@ std::string rfc1123(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+std::optional<std::int64_t> parse_rfc1123(std::string_view t) {
+  // "Wed, 25 Nov 2026 23:17:46 GMT"
+  static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const auto comma = t.find(", ");
+  if (comma == std::string_view::npos) return std::nullopt;
+  t.remove_prefix(comma + 2);
+  if (t.size() < 24 || t.substr(t.size() - 4) != " GMT") return std::nullopt;
+  auto num = [](std::string_view s, int& out) {
+    auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc{} && r.ptr == s.data() + s.size();
+  };
+  int day = 0, year = 0, hh = 0, mm = 0, ss = 0, month = -1;
+  if (!num(t.substr(0, 2), day) || t[2] != ' ' || t[6] != ' ' || !num(t.substr(7, 4), year) || t[11] != ' ' ||
+      !num(t.substr(12, 2), hh) || t[14] != ':' || !num(t.substr(15, 2), mm) || t[17] != ':' ||
+      !num(t.substr(18, 2), ss))
+    return std::nullopt;
+  for (int i = 0; i < 12; ++i)
+    if (t.substr(3, 3) == months[i]) month = i;
+  if (month < 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return std::nullopt;
+  // Days since 1970-01-01 (civil calendar, H. Hinnant's days_from_civil).
+  const int y = year - (month < 2 ? 1 : 0);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned mp = static_cast<unsigned>((month + 10) % 12);  // March = 0
+  const unsigned doy = (153 * mp + 2) / 5 + static_cast<unsigned>(day) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+  return ((days * 24 + hh) * 60 + mm) * 60000 + static_cast<std::int64_t>(ss) * 1000;
+}
+
+std::string ownership_prefix(std::string_view ns, std::string_view hub, std::string_view group) {
+  return to_lower(std::string(ns) + "/" + std::string(hub) + "/" + std::string(group) + "/ownership/");
+}
+
+std::string ownership_blob_name(std::string_view ns, std::string_view hub, std::string_view group,
+                                std::string_view partition) {
+  return ownership_prefix(ns, hub, group) + std::string(partition);
+}
+
 std::string checkpoint_prefix(std::string_view ns, std::string_view hub, std::string_view group) {
   return to_lower(std::string(ns) + "/" + std::string(hub) + "/" + std::string(group) + "/checkpoint/");
 }
@@ -320,7 +359,12 @@ boost::system::result<blob_listing, error> parse_blob_listing(std::string_view x
     if (auto m = element(blob, "Metadata")) {
       if (auto o = element(*m, "offset")) lb.offset = xml_decode(*o);
       if (auto s = element(*m, "sequencenumber")) lb.sequence_number = xml_decode(*s);
+      if (auto o = element(*m, "ownerid")) {
+        lb.owner_id = xml_decode(*o);
+        lb.has_owner_id = true;
+      }
     }
+    if (auto lm = element(blob, "Last-Modified")) lb.last_modified = xml_decode(*lm);
     out.blobs.push_back(std::move(lb));
   }
   // NextMarker sits after </Blobs>.

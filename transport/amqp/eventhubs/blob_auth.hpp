@@ -24,6 +24,7 @@
 #include <boost/system/result.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -79,6 +80,16 @@ std::string encode_path(std::string_view path);
 
 // "Wed, 25 Nov 2026 23:17:46 GMT" (RFC 1123, x-ms-date).
 std::string rfc1123(std::chrono::system_clock::time_point t);
+// The Unix milliseconds of an RFC 1123 date as Blob Storage sends it (Last-Modified); nullopt when
+// it is not one.
+std::optional<std::int64_t> parse_rfc1123(std::string_view text);
+
+// The Azure SDKs' ownership blob prefix and names (BlobCheckpointStore: namespace, hub and group
+// lower-case, the partition id as it is): "{ns}/{hub}/{group}/ownership/{partition}", metadata
+// `ownerid`, an empty body.
+std::string ownership_prefix(std::string_view ns, std::string_view hub, std::string_view group);
+std::string ownership_blob_name(std::string_view ns, std::string_view hub, std::string_view group,
+                                std::string_view partition);
 
 // The Azure SDKs' checkpoint blob prefix and names (lower-case, as the SDKs write them).
 std::string checkpoint_prefix(std::string_view ns, std::string_view hub, std::string_view group);
@@ -94,6 +105,9 @@ struct listed_blob {
   std::string name;
   std::string etag;                     // as sent in If-Match ("\"0x8D...\"")
   std::string offset, sequence_number;  // metadata `offset`, `sequencenumber` (may be empty)
+  std::string owner_id;                 // metadata `ownerid` (ownership blobs)
+  bool has_owner_id = false;            // the metadata element is present (possibly empty)
+  std::string last_modified;            // Properties/Last-Modified (RFC 1123)
 };
 struct blob_listing {
   std::vector<listed_blob> blobs;

@@ -135,6 +135,33 @@ void blob_checkpoint_store::update(const std::string& partition, const checkpoin
   cur.dirty = true;
 }
 
+error blob_checkpoint_store::refresh(const std::string& partition) {
+  std::lock_guard f(flush_mu_);
+  blob::blob_request h;
+  h.method = "HEAD";
+  h.path = http_->account().base_path + "/" + container_ + "/" + blob::encode_path(blob_name(partition));
+  auto res = http_->send(std::move(h));
+  if (!res) return {res.error().code, describe(partition) + ": " + res.error().detail};
+  if (res->status != 200 && res->status != 404) return http_error(*res, describe(partition));
+  std::lock_guard l(mu_);
+  auto& e = partitions_[partition];
+  e.lost = false;
+  e.lost_reason.clear();
+  e.unconfirmed.reset();
+  if (res->status == 404) {
+    e.etag.clear();
+    return {};
+  }
+  e.etag = res->etag;
+  const auto off = to_int(res->offset);
+  const auto seq = to_int(res->sequence_number);
+  if (off && seq && *seq > e.value.sequence_number) {
+    e.value = checkpoint{*off, *seq};
+    e.dirty = false;
+  }
+  return {};
+}
+
 std::vector<std::string> blob_checkpoint_store::lost_partitions() const {
   std::lock_guard l(mu_);
   std::vector<std::string> out;
@@ -199,7 +226,28 @@ error blob_checkpoint_store::flush() {
     std::string new_etag;
     bool conflict = false;
     error err = write(j.id, j.value, j.etag, new_etag, conflict);
-    if (conflict && j.unconfirmed) {
+    if (conflict && shared_) {
+      // Another owner of this partition wrote it (a hand-over): advance it only if we are ahead.
+      blob::blob_request h;
+      h.method = "HEAD";
+      h.path = http_->account().base_path + "/" + container_ + "/" + blob::encode_path(blob_name(j.id));
+      auto res = http_->send(std::move(h));
+      if (res && res->status == 200) {
+        const auto seq = to_int(res->sequence_number);
+        if (seq && *seq >= j.value.sequence_number) {  // already further along: nothing to write
+          new_etag = res->etag;
+          err = {};
+        } else {
+          err = write(j.id, j.value, res->etag, new_etag, conflict);
+        }
+      } else if (res && res->status == 404) {
+        err = write(j.id, j.value, "", new_etag, conflict);
+      }
+      if (conflict) {  // raced again: try at the next flush, never latched
+        conflict = false;
+        err = {errc::management_error, describe(j.id) + ": changed by another writer again; retried at the next flush"};
+      }
+    } else if (conflict && j.unconfirmed) {
       // Our previous write may have landed without us hearing the answer: if the blob holds it,
       // take its ETag and write again.
       blob::blob_request h;

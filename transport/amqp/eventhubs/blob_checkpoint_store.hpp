@@ -51,6 +51,15 @@ public:
   // Partitions whose blob another writer changed (412/409): not written any more.
   std::vector<std::string> lost_partitions() const;
 
+  // Dynamic ownership (docs/scaling.md): partitions change hands, and the ownership records, not
+  // the checkpoint ETags, say who reads what. Then a conflicting write is not "ownership lost":
+  // the blob is read again and our position is written over it only when it is further along
+  // (checkpoints never move back, whoever wrote them); nothing is latched. Set before use.
+  void set_shared(bool shared) { shared_ = shared; }
+  // Reads the partition's checkpoint blob again (HEAD) before a new owner resumes from it: its
+  // position (when further along than what this store holds) and its ETag. Blocking HTTP.
+  error refresh(const std::string& partition);
+
 private:
   struct entry {
     checkpoint value;
@@ -73,6 +82,7 @@ private:
   mutable std::mutex mu_;  // partitions_
   std::mutex flush_mu_;    // http_ and flushes
   std::map<std::string, entry> partitions_;
+  bool shared_ = false;
 };
 
 }  // namespace iomt::transport::amqp::eventhubs

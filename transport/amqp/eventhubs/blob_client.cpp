@@ -123,6 +123,8 @@ boost::system::result<response, error> client::send(blob_request r) {
   out.error_code = std::string(res["x-ms-error-code"]);
   out.offset = std::string(res["x-ms-meta-offset"]);
   out.sequence_number = std::string(res["x-ms-meta-sequencenumber"]);
+  out.owner_id = std::string(res["x-ms-meta-ownerid"]);
+  out.last_modified = std::string(res[bhttp::field::last_modified]);
   out.body = std::move(res.body());
   if (out.error_code.empty() && out.status >= 400) out.error_code = error_code_of(out.body);
   return out;

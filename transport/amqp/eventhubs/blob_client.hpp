@@ -32,6 +32,8 @@ struct response {
   std::string etag;                     // ETag header, as sent in If-Match
   std::string error_code;               // x-ms-error-code (or the body's <Code>)
   std::string offset, sequence_number;  // x-ms-meta-offset / x-ms-meta-sequencenumber
+  std::string owner_id;                 // x-ms-meta-ownerid
+  std::string last_modified;            // Last-Modified (RFC 1123)
   std::string body;
 };
 

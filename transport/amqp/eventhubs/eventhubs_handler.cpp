@@ -123,6 +123,7 @@ std::uint64_t lag_events(std::int64_t last_enqueued, std::int64_t base) {
 
 std::vector<std::string> owned_partitions(const std::vector<std::string>& all, const ownership& o) {
   std::vector<std::string> mine;
+  if (o.discover_only) return mine;
   if (!o.partitions.empty()) {
     for (const auto& p : all)
       if (std::find(o.partitions.begin(), o.partitions.end(), p) != o.partitions.end()) mine.push_back(p);
@@ -243,6 +244,7 @@ void eventhubs_handler::discover(std::chrono::steady_clock::time_point now) {
           return;
         }
         partitions_ = ids;
+        if (options_.on_discovered) options_.on_discovered(ids);
         open_receivers(ids);
       },
       now);
@@ -285,7 +287,7 @@ void eventhubs_handler::open_receivers(const std::vector<std::string>& ids) {
     spec.partition = id;
     consumer_.open_link(spec);
   }
-  if (log_) {
+  if (log_ && !options_.owner.discover_only) {
     std::string list;
     for (const auto& id : owned_) list += (list.empty() ? "" : ",") + id;
     log_(0,
@@ -407,6 +409,8 @@ void eventhubs_handler::flush_checkpoints() {
 }
 
 void eventhubs_handler::on_closed() {
+  if (options_.on_link_stolen && consumer_.failure().detail.find("amqp:link:stolen") != std::string::npos)
+    options_.on_link_stolen();
   flush_checkpoints();
   cbs_.reset();
   management_.reset();  // pending lag READs are dropped with it

@@ -15,9 +15,11 @@
 //      lag_base). A failed or unanswered READ is a value: counted, logged at most once per round,
 //      the previous figure kept; it never fails the connection.
 //
-// Partition ownership is static (docs/amqp.md): an explicit list, or partition i belongs to replica
-// i % replica_count == replica_index (a StatefulSet ordinal); optional epoch receivers make the
-// service detach a second reader of the same partition.
+// Which partitions a connection reads comes from `ownership`: static (docs/amqp.md) is an explicit
+// list, or partition i belongs to replica i % replica_count == replica_index (a StatefulSet
+// ordinal); with dynamic ownership (eventhubs_source.hpp) each owned partition has a connection of
+// its own (an explicit one-partition list) plus one discovery-only connection. Optional epoch
+// receivers (always, at 0, with dynamic ownership) make the service detach a second reader.
 #pragma once
 
 #include "transport/amqp/connection.hpp"
@@ -43,6 +45,7 @@ struct ownership {
   std::uint32_t replica_count = 1;
   std::uint32_t connection_index = 0;  // partitions owned by this replica are spread over connections
   std::uint32_t connection_count = 1;
+  bool discover_only = false;  // dynamic ownership's control connection: partition ids, no receivers
 };
 
 // The partitions of `all` (in the service's order) this connection owns.
@@ -84,6 +87,11 @@ struct handler_options {
   std::chrono::milliseconds checkpoint_interval{1000};
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds lag_interval{30000};  // partition READs for the lag metric; 0 = off
+  // Called on the connection's strand with the partition ids of each successful discovery.
+  std::function<void(const std::vector<std::string>&)> on_discovered;
+  // Called on the strand when a connection ends because the service detached a receiver for a
+  // reader with a higher or equal owner level (amqp:link:stolen): another processor took it.
+  std::function<void()> on_link_stolen;
 };
 
 class eventhubs_handler final : public connection_handler {

@@ -57,9 +57,17 @@ app.kubernetes.io/component: pipeline
 {{- end -}}
 {{- end -}}
 
-{{/* "true" when Event Hubs partitions are split over the replicas by ordinal (no explicit list). */}}
-{{- define "iomtflow.staticOwnership" -}}
+{{/* "true" when Event Hubs partitions are balanced through ownership records (ownership: dynamic). */}}
+{{- define "iomtflow.dynamicOwnership" -}}
 {{- if include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs") -}}
+{{- $eh := get .Values.config.source "eventhubs" | default dict -}}
+{{- if eq ((get $eh "ownership") | default "static") "dynamic" -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when Event Hubs partitions are split over the replicas by ordinal (static, no explicit list). */}}
+{{- define "iomtflow.staticOwnership" -}}
+{{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs")) (not (include "iomtflow.dynamicOwnership" .)) -}}
 {{- $eh := get .Values.config.source "eventhubs" | default dict -}}
 {{- if not (get $eh "partitions") -}}true{{- end -}}
 {{- end -}}
@@ -92,10 +100,22 @@ app.kubernetes.io/component: pipeline
 {{- fail "mappings.fhir is required: --set-file mappings.fhir=fhirmapping.json" -}}
 {{- end -}}
 {{- if and .Values.autoscaling.enabled (include "iomtflow.staticOwnership" .) -}}
-{{- fail "autoscaling.enabled cannot be combined with Event Hubs static partition ownership: each replica owns partition % replicaCount, fixed when the chart is rendered. Scale by changing replicaCount (and keep replicaCount <= partitions)." -}}
+{{- fail "autoscaling.enabled cannot be combined with Event Hubs static partition ownership: each replica owns partition % replicaCount, fixed when the chart is rendered. Scale by changing replicaCount (and keep replicaCount <= partitions), or set config.source.eventhubs.ownership: dynamic (docs/scaling.md)." -}}
 {{- end -}}
-{{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs")) (not (include "iomtflow.staticOwnership" .)) (gt (int .Values.replicaCount) 1) -}}
+{{- if include "iomtflow.dynamicOwnership" . -}}
+{{- $eh := get .Values.config.source "eventhubs" -}}
+{{- if ne ((get $eh "checkpoint_store") | default "file") "blob" -}}
+{{- fail "config.source.eventhubs.ownership dynamic keeps its ownership records next to the checkpoints in Azure Blob Storage: set config.source.eventhubs.checkpoint_store: blob and checkpoint_blob.container" -}}
+{{- end -}}
+{{- if get $eh "partitions" -}}
+{{- fail "config.source.eventhubs.partitions is for ownership static: with ownership dynamic the replicas balance the partitions themselves (drop the list)" -}}
+{{- end -}}
+{{- end -}}
+{{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs")) (get (get .Values.config.source "eventhubs" | default dict) "partitions") (gt (int .Values.replicaCount) 1) -}}
 {{- fail "config.source.eventhubs.partitions lists the partitions explicitly, so every replica would read the same ones: use replicaCount: 1, or drop the list and let the replicas share the partitions by ordinal" -}}
+{{- end -}}
+{{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs")) (eq ((get (get .Values.config.source "eventhubs") "checkpoint_store") | default "file") "blob") (not .Values.secrets.checkpointBlobConnectionString.secretName) -}}
+{{- fail "config.source.eventhubs.checkpoint_store is blob: set secrets.checkpointBlobConnectionString.secretName/secretKey (the Secret holding the storage connection string or SAS URL)" -}}
 {{- end -}}
 {{- $http := (get ((get .Values.config "source") | default dict) "http") | default dict -}}
 {{- $httpOn := or (not (hasKey $http "enabled")) (get $http "enabled") -}}
@@ -141,6 +161,11 @@ app.kubernetes.io/component: pipeline
 {{- if include "iomtflow.staticOwnership" . -}}
 {{- $_ := set $eh "replica_index" "auto" -}}
 {{- $_ := set $eh "replica_count" (int .Values.replicaCount) -}}
+{{- end -}}
+{{- if eq ((get $eh "checkpoint_store") | default "file") "blob" -}}
+{{- $cb := (get $eh "checkpoint_blob") | default dict -}}
+{{- $_ := set $cb "connection_string_env" "IOMT_CHECKPOINT_BLOB_CONNECTION_STRING" -}}
+{{- $_ := set $eh "checkpoint_blob" $cb -}}
 {{- end -}}
 {{- end -}}
 {{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "amqp")) .Values.secrets.amqpPassword.secretName -}}
@@ -199,6 +224,13 @@ app.kubernetes.io/component: pipeline
     secretKeyRef:
       name: {{ .Values.secrets.eventhubsConnectionString.secretName }}
       key: {{ .Values.secrets.eventhubsConnectionString.secretKey }}
+{{- end }}
+{{- if .Values.secrets.checkpointBlobConnectionString.secretName }}
+- name: IOMT_CHECKPOINT_BLOB_CONNECTION_STRING
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.checkpointBlobConnectionString.secretName }}
+      key: {{ .Values.secrets.checkpointBlobConnectionString.secretKey }}
 {{- end }}
 {{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "amqp")) .Values.secrets.amqpPassword.secretName }}
 - name: IOMT_AMQP_PASSWORD

@@ -334,6 +334,78 @@ BOOST_AUTO_TEST_CASE(static_partition_ownership) {
   BOOST_TEST((owned_partitions(all, {{}, 0, 1, 1, 2}) == std::vector<std::string>{"1", "3"}));
 }
 
+BOOST_AUTO_TEST_CASE(dynamic_ownership_discovery_connection) {
+  // Dynamic ownership: a discovery-only connection owns nothing, reports the partition ids, and is
+  // ready without receivers; a partition's own connection reads exactly that partition.
+  const std::vector<std::string> all{"0", "1", "2"};
+  ownership discover;
+  discover.discover_only = true;
+  BOOST_TEST(owned_partitions(all, discover).empty());
+  ownership one;
+  one.partitions = {"2"};
+  BOOST_TEST((owned_partitions(all, one) == std::vector<std::string>{"2"}));
+
+  temp_dir dir;
+  auto [store, err] = file_checkpoint_store::open(dir.path.string() + "/cp.json", "iomt-ns.servicebus.windows.net",
+                                                  "devicedata", "$Default");
+  BOOST_REQUIRE(store);
+  handler_options ho;
+  ho.account = *parse_connection_string(conn_string);
+  ho.owner = discover;
+  std::vector<std::string> discovered;
+  ho.on_discovered = [&](const std::vector<std::string>& ids) { discovered = ids; };
+  null_sink sink;
+  consumer c(consumer_options{}, sink);
+  eventhubs_handler h(ho, c, *store, {}, [] { return std::int64_t{1714557600}; });
+  eventhubs_nodes nodes;
+  fake_broker broker;
+  broker.extra = [&](pn_event_t* ev) { return nodes.handle(ev); };
+  engine e(engine_options{});
+  h.on_open(e);
+  iomt::test::amqp::run(e, c, broker, [&](pn_event_t* ev) { h.on_event(ev); });
+  BOOST_TEST(!h.failure(), h.failure().message());
+  BOOST_TEST((discovered == std::vector<std::string>{"0", "1", "2", "3"}));
+  BOOST_TEST(h.owned().empty());
+  BOOST_TEST(c.link_count() == 0u);
+  BOOST_TEST(h.ready());
+  h.on_closed();
+  c.end();
+}
+
+BOOST_AUTO_TEST_CASE(dynamic_ownership_metrics) {
+  // Every partition of the hub has an owned sample (0 for the ones another processor reads), and
+  // each ownership action its counter.
+  iomt::transport::amqp::source_stats st;
+  st.dynamic_ownership = true;
+  st.hub_partitions = {"0", "1", "2"};
+  st.partitions.push_back({});
+  st.partitions.back().id = "1";
+  st.ownership_claims = 2;
+  st.ownership_renewals = 40;
+  st.ownership_steals = 1;
+  st.ownership_releases = 3;
+  st.ownership_lost = 1;
+  st.ownership_conflicts = 4;
+  st.ownership_failures = 5;
+  st.processors = 3;
+  const std::string text = metrics_text({{"eventhubs", st}});
+  for (const char* line : {"iomtflow_eventhubs_partition_owned{source=\"eventhubs\",partition=\"0\"} 0",
+                           "iomtflow_eventhubs_partition_owned{source=\"eventhubs\",partition=\"1\"} 1",
+                           "iomtflow_eventhubs_partition_owned{source=\"eventhubs\",partition=\"2\"} 0",
+                           "iomtflow_eventhubs_ownership_total{source=\"eventhubs\",action=\"claim\"} 2",
+                           "iomtflow_eventhubs_ownership_total{source=\"eventhubs\",action=\"renew\"} 40",
+                           "iomtflow_eventhubs_ownership_total{source=\"eventhubs\",action=\"steal\"} 1",
+                           "iomtflow_eventhubs_ownership_total{source=\"eventhubs\",action=\"release\"} 3",
+                           "iomtflow_eventhubs_ownership_total{source=\"eventhubs\",action=\"lost\"} 1",
+                           "iomtflow_eventhubs_ownership_total{source=\"eventhubs\",action=\"conflict\"} 4",
+                           "iomtflow_eventhubs_ownership_failures_total{source=\"eventhubs\"} 5",
+                           "iomtflow_eventhubs_processors{source=\"eventhubs\"} 3"})
+    BOOST_TEST(text.find(line) != std::string::npos, line);
+  // Static ownership: no ownership families.
+  st.dynamic_ownership = false;
+  BOOST_TEST(metrics_text({{"eventhubs", st}}).find("iomtflow_eventhubs_ownership_total") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(start_selectors) {
   BOOST_TEST(start_selector(std::nullopt, "earliest") == "amqp.annotation.x-opt-offset > '-1'");
   BOOST_TEST(start_selector(std::nullopt, "latest") == "amqp.annotation.x-opt-offset > '@latest'");

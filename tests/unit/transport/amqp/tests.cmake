@@ -21,4 +21,8 @@ if(TARGET iomt_transport_amqp)
   iomt_add_test(test_transport_amqp_blob_checkpoint
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/blob_checkpoint_test.cpp
     LIBS iomt_transport_amqp)
+  # Dynamic partition ownership: the SDKs' balancing rule, simulated processors, the record layout.
+  iomt_add_test(test_transport_amqp_partition_balancer
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/partition_balancer_test.cpp
+    LIBS iomt_transport_amqp)
 endif()

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Dynamic partition ownership interoperates with the Azure SDK (iomt issue 14, CTest label
+`scale`): an `iomtflow run` replica and an Azure SDK processor (EventHubConsumerClient with the
+SDK's own BlobCheckpointStore, scripts/peers/eh-emulator/sdk-processor.js) share one consumer group
+of an 8-partition hub, ownership records in Azurite:
+
+  1. they balance to 4 + 4 through the same records, and at every sample over a few balancing
+     rounds no partition is read by both (iomtflow's partition_owned metric vs the partitions the
+     SDK processor has open);
+  2. the SDK processor stops (it gives its records up): iomtflow takes all 8;
+  3. the SDK processor comes back with a new id: they balance again, it steals from iomtflow and
+     iomtflow lets the stolen partitions go.
+
+Peers on free ports (as scale_it.py). Environment: IOMTFLOW, IOMT_SOURCE_DIR.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scale_support as s  # noqa: E402
+
+INTERVAL_MS, EXPIRY_MS = 1000, 8000
+
+
+def fail(m):
+    s.log("sdk-interop", "FAILED: " + m)
+    sys.exit(1)
+
+
+class SdkProcessor:
+    def __init__(self, peers, container, work, ident):
+        self.state = os.path.join(work, f"{ident}.json")
+        self.logfile = os.path.join(work, f"{ident}.log")
+        self.out = open(self.logfile, "w")
+        self.proc = subprocess.Popen(
+            ["node", os.path.join(s.EMULATOR, "sdk-processor.js"), peers.eh["EH_PLAIN_CONNECTION_STRING"],
+             peers.blob["AZURITE_CONNECTION_STRING"], container, self.state, "--id", ident,
+             "--interval-ms", str(INTERVAL_MS), "--expiry-ms", str(EXPIRY_MS)],
+            stdout=self.out, stderr=subprocess.STDOUT)
+        self.ident = ident
+
+    def reading(self):
+        try:
+            return set(json.load(open(self.state))["reading"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+        return self.proc.returncode
+
+
+def main():
+    iomtflow = os.environ.get("IOMTFLOW")
+    if not iomtflow:
+        fail("set IOMTFLOW")
+    work = s.make_work("sdk-interop")
+    peers = s.Peers(work)
+    container = f"interop-{os.getpid()}"
+    procs = []
+    replica = None
+    try:
+        peers.send(2000, wait=True, prefix="interop")
+        replica = s.Replica(iomtflow, peers, "iomtflow-0", container, work, interval=f"{INTERVAL_MS}ms",
+                            expiry=f"{EXPIRY_MS}ms")
+        sdk = SdkProcessor(peers, container, work, "sdk-0")
+        procs.append(sdk)
+
+        def split(sdk):
+            now = time.time()
+            owners = {p: o for p, (o, t) in peers.ownership(container).items()
+                      if o and now - t < EXPIRY_MS / 1000 + 1}
+            mine = {p for p, o in owners.items() if o == replica.name}
+            theirs = {p for p, o in owners.items() if o == sdk.ident}
+            if len(mine) != 4 or len(theirs) != 4:
+                return None
+            if replica.reading() != mine or sdk.reading() != theirs:
+                return None
+            return mine, theirs
+
+        def never_both(sdk, seconds):
+            end = time.monotonic() + seconds
+            samples = 0
+            while time.monotonic() < end:
+                a, b = replica.reading(), sdk.reading()
+                if a is not None and b is not None:
+                    samples += 1
+                    if a & b:
+                        fail(f"partitions {sorted(a & b)} read by iomtflow and the SDK processor at once")
+                time.sleep(0.2)
+            return samples
+
+        mine, theirs = s.wait_for("iomtflow and the SDK processor split 4 + 4", lambda: split(sdk), 90)
+        n = never_both(sdk, 5 * INTERVAL_MS / 1000)
+        s.log("sdk-interop", f"phase 1: iomtflow reads {sorted(mine)}, the SDK processor {sorted(theirs)}; "
+                             f"{n} samples, never both")
+        rc = sdk.stop()
+        if rc != 0:
+            fail(f"the SDK processor exited with {rc}; see {sdk.logfile}")
+        t = time.monotonic()
+        s.wait_for("iomtflow takes all 8", lambda: replica.reading() == set(peers.partitions), 60)
+        s.log("sdk-interop", f"phase 2: SDK processor stopped; iomtflow reads all 8 after {time.monotonic() - t:.1f} s")
+        sdk2 = SdkProcessor(peers, container, work, "sdk-1")
+        procs.append(sdk2)
+        mine, theirs = s.wait_for("the new SDK processor steals its share", lambda: split(sdk2), 90)
+        n = never_both(sdk2, 5 * INTERVAL_MS / 1000)
+        s.log("sdk-interop", f"phase 3: rebalanced: iomtflow {sorted(mine)}, SDK {sorted(theirs)}; {n} samples, never both")
+        text = replica.metrics()
+        if not s.metric(text, "iomtflow_eventhubs_ownership_total", 'action="lost"'):
+            fail("iomtflow counted no lost partition although the SDK processor stole some")
+        rc = replica.terminate()
+        if rc != 0:
+            fail(f"iomtflow exited with {rc} after SIGTERM; see {replica.logfile}")
+        sdk2.stop()
+        s.log("sdk-interop", "ok")
+    except TimeoutError as e:
+        fail(f"{e}; logs in {work}")
+    finally:
+        for p in procs:
+            if p.proc.poll() is None:
+                p.proc.kill()
+                p.proc.wait()
+        if replica is not None and replica.alive():
+            replica.proc.kill()
+            replica.proc.wait()
+        peers.stop()
+
+
+if __name__ == "__main__":
+    main()
