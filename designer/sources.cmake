@@ -17,4 +17,5 @@ set(IOMT_DESIGNER_WEB_SOURCES
   src/tree.ts
   src/suggest.ts
   src/lenient.ts
+  src/live.ts
   src/style.css)

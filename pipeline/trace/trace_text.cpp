@@ -69,9 +69,15 @@ std::string describe_events(const bjson::value& answer, const text_options& opti
     std::string body = str(ev, "body");
     const bool base64 = body.empty() && ev.contains("bodyBase64");
     if (base64) body = "(not UTF-8 text: " + str(ev, "bodyBytes") + " bytes, base64 in --json)";
+    // One line: runs of white space (a pretty-printed message's indentation) become one space.
+    std::string line;
+    for (char c : body) {
+      const bool space = c == ' ' || c == '\n' || c == '\r' || c == '\t';
+      if (space && (line.empty() || line.back() == ' ')) continue;
+      line.push_back(space ? ' ' : c);
+    }
+    body = std::move(line);
     if (options.body_chars && body.size() > options.body_chars) body = body.substr(0, options.body_chars) + "...";
-    for (auto& c : body)
-      if (c == '\n' || c == '\r') c = ' ';
     out += "  body: " + body +
            (ev.contains("bodyTruncated") ? " (cut: the trace keeps a quarter of debug.trace.max_bytes)" : "") + "\n";
     const bjson::array& ms = arr(ev, "measurements");
