@@ -22,6 +22,12 @@ std::size_t size_of(const group_brief& g) noexcept {
   return n;
 }
 
+// A moved-in string keeps the capacity it had (a reused read buffer, a request body reserved for
+// its Content-Length): keep only what it holds when that wastes much, so the byte bound is memory.
+void fit(std::string& s) {
+  if (s.capacity() > 2 * s.size() + 64) s.shrink_to_fit();
+}
+
 }  // namespace
 
 std::string_view to_string(event_status s) noexcept {
@@ -39,8 +45,9 @@ std::string_view to_string(event_status s) noexcept {
 }
 
 std::size_t event_trace::size_of(const event_record& r) noexcept {
-  std::size_t n = record_overhead + r.source.size() + r.partition_key.size() + r.properties.size() +
-                  r.system_properties.size() + r.body.size();
+  // Capacity, not size: what the record really holds in memory.
+  std::size_t n = record_overhead + r.source.size() + r.partition_key.size() + r.properties.capacity() +
+                  r.system_properties.capacity() + r.body.capacity();
   for (const auto& d : r.devices) n += element_overhead + d.size();
   for (const auto& m : r.measurements)
     n += sizeof(measurement_brief) + m.type.size() + m.device_id.size() + (m.patient_id ? m.patient_id->size() : 0) +
@@ -79,6 +86,9 @@ std::uint64_t event_trace::add(std::span<event_record> records) {
       r.body.resize(cap);
       r.body_truncated = true;
     }
+    fit(r.body);
+    fit(r.properties);
+    fit(r.system_properties);
     r.bytes = size_of(r);
   }
   std::lock_guard lock(mutex_);
