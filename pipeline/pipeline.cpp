@@ -268,6 +268,7 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
       traced[i].properties = std::move(events[i].properties);
       traced[i].system_properties = std::move(events[i].system_properties);
       traced[i].partition_key = std::move(events[i].partition_key);
+      traced[i].partition = events[i].partition;
     }
     sub->set_trace(trace_->add(traced));
   }

@@ -87,6 +87,7 @@ struct event_record {
   std::int64_t received_unix_ms = 0;  // when the pipeline took the event
   std::string source;                 // "http", "http (durable buffer)", "amqp", "eventhubs", "replay", ...
   std::string partition_key;
+  std::int32_t partition = -1;           // Event Hubs partition read from / HTTP partition routed to
   std::string properties = "{}";         // compact JSON, as templates see $.Properties
   std::string system_properties = "{}";  // compact JSON: x-opt-sequence-number, x-opt-offset, ...
   std::string body;

@@ -76,6 +76,7 @@ bjson::object to_json(const event_record& r) {
   o["id"] = r.id;
   o["received"] = iso_ms(r.received_unix_ms);
   o["source"] = r.source;
+  if (r.partition >= 0) o["partition"] = r.partition;
   if (!r.partition_key.empty()) o["partitionKey"] = r.partition_key;
   o["systemProperties"] = embedded(r.system_properties);
   o["properties"] = embedded(r.properties);

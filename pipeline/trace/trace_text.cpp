@@ -63,6 +63,7 @@ std::string describe_events(const bjson::value& answer, const text_options& opti
     if (!v.is_object()) continue;
     const bjson::object& ev = v.get_object();
     out += "event " + str(ev, "id") + "  received " + str(ev, "received") + "  from " + str(ev, "source");
+    if (const std::string p = str(ev, "partition"); !p.empty()) out += " partition " + p;
     if (const std::string pk = str(ev, "partitionKey"); !pk.empty()) out += "  partition key " + pk;
     out += "\n";
     if (const std::string pos = position(ev); !pos.empty()) out += "  at: " + pos + "\n";

@@ -104,6 +104,7 @@ def trace_shows_each_events_path(fhir):
         check_eq([g["type"] for g in failing], ["BloodPulseWave"], "failing groups of VITALS")
         check_eq(vitals["body"], messages["vitals"], "VITALS body as sent (for the designer)")
         check(vitals["measurementCount"] >= 7, f"VITALS measurements {vitals['measurementCount']}")
+        check(vitals.get("partition") in range(4), f"VITALS partition (of 4 HTTP partitions): {vitals.get('partition')}")
 
         # Every Observation named by the trace is on the server, and all 9 are named.
         named = {}
@@ -159,6 +160,7 @@ def trace_through_the_buffer(fhir):
         flow.send(dict(workshop_messages())["weight"])
         ev = final(flow, "MSFT00003WT", 1)[0]
         check_eq(ev["source"], "http via durable buffer", "source")
+        check("partition" not in ev, "the buffer does not keep the HTTP partition")
         check("x-opt-sequence-number" in ev["systemProperties"], f"system properties {ev['systemProperties']}")
         check_eq(ev["status"], "written", "status")
         check_path_against_server(fhir, ev)
