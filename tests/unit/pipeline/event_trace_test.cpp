@@ -172,11 +172,25 @@ BOOST_AUTO_TEST_CASE(completion_sets_the_status) {
 // complete, a reader queries; the bounds and the accounting hold throughout.
 BOOST_AUTO_TEST_CASE(concurrent_use_keeps_the_bounds) {
   event_trace t({.enabled = true, .max_events = 200, .max_bytes = 256 * 1024});
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
+  std::atomic<bool> stop{false}, reading{false};
   std::atomic<std::uint64_t> added{0};
+  // Boost.Test assertions are not thread-safe: the reader counts violations, checked below. It
+  // starts first and queries at least once, so the writers run against a reader.
+  std::size_t queries = 0, violations = 0;
+  std::thread reader([&] {
+    do {
+      for (const auto& r : t.query("dev1", 50))
+        if (r.devices.front() != "dev1") ++violations;
+      const auto st = t.stats();
+      if (st.events > 200u || st.bytes > 256u * 1024u) ++violations;
+      ++queries;
+      reading = true;
+    } while (!stop);
+  });
+  while (!reading) std::this_thread::yield();
+  std::vector<std::thread> writers;
   for (int w = 0; w < 3; ++w)
-    threads.emplace_back([&, w] {
+    writers.emplace_back([&, w] {
       for (int i = 0; i < 500; ++i) {
         std::vector<event_record> batch;
         for (int k = 0; k < 4; ++k) batch.push_back(record("dev" + std::to_string(w), std::string(100 + i, 'x')));
@@ -191,20 +205,9 @@ BOOST_AUTO_TEST_CASE(concurrent_use_keeps_the_bounds) {
         t.complete(c);
       }
     });
-  // Boost.Test assertions are not thread-safe: the reader counts violations, checked below.
-  std::size_t queries = 0, violations = 0;
-  threads.emplace_back([&] {
-    while (!stop) {
-      for (const auto& r : t.query("dev1", 50))
-        if (r.devices.front() != "dev1") ++violations;
-      const auto st = t.stats();
-      if (st.events > 200u || st.bytes > 256u * 1024u) ++violations;
-      ++queries;
-    }
-  });
-  for (int w = 0; w < 3; ++w) threads[static_cast<std::size_t>(w)].join();
+  for (auto& w : writers) w.join();
   stop = true;
-  threads.back().join();
+  reader.join();
   const auto st = t.stats();
   BOOST_TEST(st.recorded == added.load());
   BOOST_TEST(st.recorded == st.events + st.evicted);
