@@ -18,4 +18,5 @@ set(IOMT_DESIGNER_WEB_SOURCES
   src/tree.ts
   src/suggest.ts
   src/lenient.ts
+  src/live.ts
   src/style.css)

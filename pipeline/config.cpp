@@ -157,7 +157,8 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
   reader r(env);
   try {
     if (!root.IsMap()) r.fail("(file)", "expected a YAML mapping at the top level");
-    r.check_keys(root, "", {"source", "mapping", "pipeline", "fhir", "log", "designer", "buffer", "deadletter"});
+    r.check_keys(root, "",
+                 {"source", "mapping", "pipeline", "fhir", "log", "designer", "buffer", "deadletter", "debug"});
 
     // source.http
     const YAML::Node source = root["source"];
@@ -431,6 +432,20 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     const YAML::Node dz = root["designer"];
     r.check_keys(dz, "designer", {"enabled"});
     if (dz) r.get(dz, "designer", "enabled", c.designer.enabled);
+
+    // debug.trace (issue 13): the event trace.
+    const YAML::Node dbg = root["debug"];
+    r.check_keys(dbg, "debug", {"trace"});
+    if (dbg && dbg["trace"]) {
+      const YAML::Node t = dbg["trace"];
+      r.check_keys(t, "debug.trace", {"enabled", "max_events", "max_bytes"});
+      r.get(t, "debug.trace", "enabled", c.debug.trace.enabled);
+      r.get(t, "debug.trace", "max_events", c.debug.trace.max_events);
+      r.get_size(t, "debug.trace", "max_bytes", c.debug.trace.max_bytes);
+    }
+    if (c.debug.trace.max_events < 1 || c.debug.trace.max_events > 1'000'000)
+      r.fail("debug.trace.max_events", "must be from 1 to 1000000");
+    if (c.debug.trace.max_bytes < (64u << 10)) r.fail("debug.trace.max_bytes", "must be at least 64KiB");
 
     const YAML::Node b = root["buffer"];
     r.check_keys(b, "buffer", {"enabled", "dir", "max_bytes", "segment_bytes", "fsync", "fsync_interval"});

@@ -174,6 +174,18 @@ struct deadletter_config {
   std::map<std::string, std::string> policy;      // error type -> store | count (default store)
 };
 
+// debug.trace: the event trace behind GET /debug/events and `iomtflow trace` (issue 13,
+// pipeline/trace/event_trace.hpp). Off by default: it keeps device messages in memory.
+struct trace_config {
+  bool enabled = false;
+  std::uint64_t max_events = 1000;          // the last N events
+  std::uint64_t max_bytes = 16ull << 20;    // and about this much of their text (bodies cut at a quarter)
+};
+
+struct debug_config {
+  trace_config trace;
+};
+
 struct service_config {
   http_source_config http;
   amqp_source_config amqp;
@@ -185,6 +197,7 @@ struct service_config {
   fhir_config fhir;
   mapping_config mapping;
   log_config log;
+  debug_config debug;
   std::string config_dir;                   // relative mapping paths are resolved against it
 };
 

@@ -28,6 +28,19 @@ void log_once(std::string_view msg, std::initializer_list<log::field> fields) {
   if (said.insert(std::string(msg)).second) log::info(msg, fields);
 }
 
+// The event trace's words for a save (docs/event-trace.md).
+std::string_view trace_operation(fhir::save_operation op) {
+  switch (op) {
+    case fhir::save_operation::created:
+      return "created";
+    case fhir::save_operation::updated:
+      return "updated";
+    case fhir::save_operation::no_op:
+      return "no-op";
+  }
+  return "no-op";
+}
+
 }  // namespace
 
 fhir::client_options make_client_options(const fhir_config& cfg) {
@@ -149,6 +162,7 @@ boost::asio::awaitable<std::vector<group_result>> fhir_group_writer::write_all(
       r.errors.push_back(ids[k].error());
       continue;
     }
+    if (details_) r.ids = *ids[k];
     auto found = mapping_.get(groups[k]->measure_type);
     if (!found) {
       r.errors.push_back(found.error());
@@ -185,6 +199,7 @@ boost::asio::awaitable<std::vector<group_result>> fhir_group_writer::write_all(
   for (std::size_t w = 0; w < outcomes.size(); ++w) {
     group_result& r = results[write_group[w]];
     const auto& o = outcomes[w];
+    if (details_) r.observations.push_back({writes[w].id, o ? trace_operation(o->operation) : "failed"});
     if (!o) {
       r.errors.push_back(o.error());
       continue;

@@ -5,13 +5,23 @@
 
 #include "mapping/error.hpp"
 #include "mapping/fhir/fhir_mapping.hpp"
+#include "mapping/fhir/identity_ids.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
+#include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace iomt::pipeline {
+
+// An Observation the group's write touched (details for the event trace).
+struct observation_written {
+  std::string id;              // Observation/<id>
+  std::string_view operation;  // "created" | "updated" | "no-op" | "failed" (static text)
+};
 
 struct group_result {
   std::size_t created = 0;
@@ -19,6 +29,9 @@ struct group_result {
   std::size_t no_op = 0;
   std::size_t contention = 0;
   std::vector<mapping::mapping_error> errors;  // one per failed observation group (or the group itself)
+  // Only when the writer was asked for details (set_details: the event trace is on):
+  std::optional<mapping::fhir::resource_ids> ids;  // Patient / Device / Encounter the identity step resolved
+  std::vector<observation_written> observations;   // every Observation of the group, in write order
   bool failed() const { return !errors.empty(); }
 };
 
@@ -37,6 +50,12 @@ public:
   // its group an UnhandledException (transient) and the others go on.
   virtual boost::asio::awaitable<std::vector<group_result>> write_all(
       std::span<const mapping::fhir::measurement_group* const> groups);
+
+  // Also fill group_result::ids and ::observations (the event trace, issue 13). Set before use.
+  void set_details(bool on) noexcept { details_ = on; }
+
+protected:
+  bool details_ = false;
 };
 
 }  // namespace iomt::pipeline

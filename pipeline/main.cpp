@@ -21,6 +21,8 @@ constexpr const char* usage =
     "      the mapping designer: a web page to build and test mappings against device messages\n"
     "  deadletter list|show ID|replay [--type T] [--since TIME] --config FILE\n"
     "      events the service could not process, kept with their reason; replay them after a fix\n"
+    "  trace --config FILE [--device ID] [--limit N]\n"
+    "      where did a device's data go? each recent event's path through the running service\n"
     "  expr (--jmespath EXPR | --jsonpath EXPR) [FILE]\n"
     "      evaluate one expression against a JSON document exactly as templates do\n"
     "  version\n";
@@ -44,6 +46,8 @@ int main(int argc, char** argv) {
     return iomt::cli::designer(argc, argv, 2);
   } else if (cmd == "deadletter") {
     return iomt::cli::deadletter(argc, argv, 2);
+  } else if (cmd == "trace") {
+    return iomt::cli::trace(argc, argv, 2);
   } else if (cmd == "expr") {
     return iomt::cli::expr(argc, argv, 2);
   } else if (cmd == "version" || cmd == "--version") {

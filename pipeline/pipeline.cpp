@@ -6,7 +6,9 @@
 #include "mapping/json/reader.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/metrics.hpp"
+#include "pipeline/trace/event_trace.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <span>
 
@@ -62,6 +64,12 @@ pipeline::pipeline(const pipeline_config& cfg, std::shared_ptr<const mapping::de
 
 pipeline::~pipeline() { stop(); }
 
+void pipeline::set_trace(trace::event_trace* t) {
+  trace_ = t && t->enabled() ? t : nullptr;
+  context_.trace = trace_;
+  for (auto& s : shards_) s->set_trace(trace_);
+}
+
 void pipeline::start() {
   for (auto& s : shards_) s->start();
   started_ = true;
@@ -108,6 +116,39 @@ struct chunk_result {
   std::size_t dropped = 0;
   std::size_t normalized = 0;
 };
+
+// The event trace's records of a submission (issue 13), built on the submitting thread outside the
+// trace's lock, before routing moves the measurements to the shards; the bodies join them once the
+// submission is accepted.
+std::vector<trace::event_record> trace_records(std::size_t n, std::span<const chunk_result> results,
+                                               std::string_view source) {
+  using namespace std::chrono;
+  const std::int64_t now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  std::vector<trace::event_record> recs(n);
+  for (auto& r : recs) {
+    r.received_unix_ms = now_ms;
+    r.source = source;
+  }
+  for (const auto& c : results) {
+    for (std::size_t i = 0; i < c.measurements.size(); ++i) {
+      const mapping::measurement& m = c.measurements[i];
+      trace::event_record& r = recs[c.event_of[i]];
+      ++r.measurement_count;
+      if (r.measurements.size() < trace::event_record::max_measurements)
+        r.measurements.push_back({m.type, m.device_id, m.patient_id, m.encounter_id, m.occurrence_time.ticks,
+                                  static_cast<std::uint32_t>(m.properties.size())});
+      if (r.devices.size() < trace::event_record::max_devices &&
+          std::find(r.devices.begin(), r.devices.end(), m.device_id) == r.devices.end())
+        r.devices.push_back(m.device_id);
+    }
+    for (const auto& f : c.failures) {
+      trace::event_record& r = recs[f.event];
+      if (r.errors.size() < trace::event_record::max_errors)
+        r.errors.push_back({f.stage, f.type, f.message, mapping::failure_class::permanent});
+    }
+  }
+  return recs;
+}
 
 constexpr std::size_t chunk_events = 64;  // events per task: large enough to amortize, small enough to balance
 
@@ -157,7 +198,8 @@ void normalize_chunk(const mapping::device::device_mapping& device, const mappin
 
 }  // namespace
 
-transport::submit_status pipeline::submit(std::vector<transport::event>&& events, transport::completion done) {
+transport::submit_status pipeline::submit(std::vector<transport::event>&& events, transport::completion done,
+                                          std::string_view source) {
   if (stopping_.load(std::memory_order_acquire) || draining_.load(std::memory_order_acquire))
     return transport::submit_status::shutting_down;
   // Refuse before doing any work when a shard is already full (the usual back-pressure case).
@@ -182,6 +224,8 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
                     results[c]);
   });
   auto sub = std::make_shared<submission>(std::move(keys), std::move(done), context_);
+  std::vector<trace::event_record> traced;
+  if (trace_) traced = trace_records(n, results, source);
   std::vector<work_item> per_shard(shards_.size());
   std::uint64_t bytes = 0;
   std::size_t dropped = 0, normalized = 0;
@@ -217,6 +261,17 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
   std::size_t units = 0;
   for (const auto& w : per_shard) units += w.measurements.size();
   sub->add_units(units);
+  if (trace_) {
+    // Accepted: the events are the pipeline's now; their text moves into the trace (no copy).
+    for (std::size_t i = 0; i < n; ++i) {
+      traced[i].body = std::move(events[i].body);
+      traced[i].properties = std::move(events[i].properties);
+      traced[i].system_properties = std::move(events[i].system_properties);
+      traced[i].partition_key = std::move(events[i].partition_key);
+      traced[i].partition = events[i].partition;
+    }
+    sub->set_trace(trace_->add(traced));
+  }
   for (std::size_t i = 0; i < shards_.size(); ++i)
     if (!per_shard[i].measurements.empty()) shards_[i]->push(std::move(per_shard[i]));
   // Failures too are reported once accepted (the submitter's unit keeps the submission open).

@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace iomt::pipeline {
@@ -35,6 +37,10 @@ public:
            poison_options poison = {});
   ~pipeline() override;
 
+  // debug.trace (issue 13): every accepted event is recorded with its path. Call before start();
+  // `t` must outlive the pipeline.
+  void set_trace(trace::event_trace* t);
+
   void start();
   // Refuses new submissions and makes every shard flush now (SIGTERM: in-flight HTTP requests then
   // complete without waiting for the flush interval). Non-blocking.
@@ -44,7 +50,12 @@ public:
 
   // Thread-safe: parses and normalizes on the calling thread and the pool (as many threads as
   // shards), then routes in event order.
-  transport::submit_status submit(std::vector<transport::event>&& events, transport::completion done) override;
+  transport::submit_status submit(std::vector<transport::event>&& events, transport::completion done) override {
+    return submit(std::move(events), std::move(done), "unknown");
+  }
+  // The same, naming the source for the event trace ("http", "amqp", ...; see source_sink).
+  transport::submit_status submit(std::vector<transport::event>&& events, transport::completion done,
+                                  std::string_view source);
 
   std::size_t shard_count() const { return shards_.size(); }
   // A shard holds as much as it may: submissions are refused (busy) until it writes some.
@@ -66,6 +77,21 @@ private:
   std::atomic<bool> stopping_{false};
   std::atomic<bool> draining_{false};
   bool started_ = false;
+  trace::event_trace* trace_ = nullptr;
+};
+
+// The pipeline as one source sees it: submissions are traced under the source's name.
+class source_sink final : public transport::event_sink {
+public:
+  source_sink(pipeline& p, std::string source) : pipeline_(p), source_(std::move(source)) {}
+  transport::submit_status submit(std::vector<transport::event>&& events, transport::completion done) override {
+    return pipeline_.submit(std::move(events), std::move(done), source_);
+  }
+  std::string busy_reason() const override { return pipeline_.busy_reason(); }
+
+private:
+  pipeline& pipeline_;
+  std::string source_;
 };
 
 }  // namespace iomt::pipeline

@@ -5,6 +5,7 @@
 #include "pipeline/log.hpp"
 #include "pipeline/metrics.hpp"
 #include "pipeline/pipeline.hpp"
+#include "pipeline/trace/trace_json.hpp"
 #include "transport/amqp/eventhubs/eventhubs_source.hpp"
 #include "transport/amqp/source.hpp"
 #include "transport/amqp/source_metrics.hpp"
@@ -214,7 +215,13 @@ struct service::parts {
   metrics m{cfg.pipeline.shards};
   asio::io_context control;  // readiness probe, dead-letter expiry
   std::unique_ptr<fhir::client> probe_client;
+  // The event trace (issue 13): before the pipeline, whose shards and submissions write to it.
+  trace::event_trace events{
+      trace::trace_options{cfg.debug.trace.enabled, cfg.debug.trace.max_events, cfg.debug.trace.max_bytes}};
   std::unique_ptr<pipeline> pipe;
+  // The pipeline as each source sees it (the event trace names the source).
+  std::unique_ptr<source_sink> from_brokers, from_http, from_buffer;
+  std::optional<transport::http::sas_verifier> sas;  // source.http.auth: sas (ingest and /debug/events)
   std::unique_ptr<transport::deadletter::store> dead_letters;
   std::unique_ptr<transport::retrying_sink> guarded;      // AMQP / Event Hubs
   std::unique_ptr<transport::retrying_sink> http_direct;  // HTTP without the buffer
@@ -261,6 +268,15 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
         return std::move(*w);
       },
       poison_options{.max_attempts = cfg.fhir.poison_attempts});
+  p->pipe->set_trace(&p->events);
+  {
+    std::string brokers = cfg.amqp.enabled && cfg.eventhubs.enabled ? "amqp, eventhubs"
+                          : cfg.eventhubs.enabled                   ? "eventhubs"
+                                                                    : "amqp";
+    p->from_brokers = std::make_unique<source_sink>(*p->pipe, std::move(brokers));
+    p->from_http = std::make_unique<source_sink>(*p->pipe, "http");
+    p->from_buffer = std::make_unique<source_sink>(*p->pipe, "http via durable buffer");
+  }
 
   // The dead-letter store (iomt issue 4, bounded: issue 12).
   auto count_dead_letter = [&m](const transport::deadletter::failure& f) { m.dead_lettered(f.stage, f.type); };
@@ -276,13 +292,13 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
   ropt.base_delay = cfg.fhir.resubmit_delay;
   ropt.max_delay = cfg.fhir.resubmit_max_delay;
   ropt.max_age = cfg.fhir.max_age;
-  p->guarded = std::make_unique<transport::retrying_sink>(*p->pipe, p->dead_letters.get(), ropt, component_log("retry"),
-                                                          count_dead_letter);
+  p->guarded = std::make_unique<transport::retrying_sink>(*p->from_brokers, p->dead_letters.get(), ropt,
+                                                          component_log("retry"), count_dead_letter);
   // HTTP without the buffer: the sender waits for the FHIR write; past max_wait it gets 503 and
   // sends again later.
   transport::retrying_options http_ropt = ropt;
   http_ropt.max_wait = std::chrono::seconds(20);
-  p->http_direct = std::make_unique<transport::retrying_sink>(*p->pipe, p->dead_letters.get(), http_ropt,
+  p->http_direct = std::make_unique<transport::retrying_sink>(*p->from_http, p->dead_letters.get(), http_ropt,
                                                               component_log("retry"), count_dead_letter);
   transport::event_sink* ingest_sink = p->http_direct.get();
   // The durable buffer between ingest and the pipeline (iomt issue 4): HTTP ingest answers 201
@@ -307,8 +323,8 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
     dopt.resubmit_delay = cfg.fhir.resubmit_delay;
     dopt.resubmit_max_delay = cfg.fhir.resubmit_max_delay;
     dopt.max_age = cfg.fhir.max_age;
-    p->durable = std::make_unique<transport::buffer::durable_source>(*p->buffer_log, *p->pipe, p->dead_letters.get(),
-                                                                     std::move(dopt), component_log("buffer"));
+    p->durable = std::make_unique<transport::buffer::durable_source>(
+        *p->buffer_log, *p->from_buffer, p->dead_letters.get(), std::move(dopt), component_log("buffer"));
     ingest_sink = p->durable.get();
   }
 
@@ -334,13 +350,12 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
   io.max_body_bytes = cfg.http.max_body_bytes;
   io.max_event_bytes = cfg.http.max_body_bytes;
   io.partition_count = cfg.http.partitions;
-  std::optional<transport::http::sas_verifier> sas;
   if (cfg.http.auth == "sas") {
     transport::http::sas_options so;
     for (const auto& k : cfg.http.keys) so.keys.push_back({k.name, k.key});
-    sas.emplace(std::move(so));
+    p->sas.emplace(std::move(so));
   }
-  p->ingest = std::make_unique<transport::http::eventhub_ingest>(io, std::move(sas));
+  p->ingest = std::make_unique<transport::http::eventhub_ingest>(io, p->sas);
   transport::http::server_options so;
   so.address = cfg.http.listen_address;
   so.port = cfg.http.port;
@@ -349,6 +364,7 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
   so.on_request = [&m](const transport::http::request_record& r) {
     std::string route = r.path == "/metrics" || r.path == "/healthz" || r.path == "/readyz" ? std::string(r.path)
                         : r.path.rfind("/designer", 0) == 0                                 ? "designer"
+                        : r.path.rfind("/debug/", 0) == 0                                   ? "debug"
                                                                                             : "ingest";
     m.http_request(route, r.status);
   };
@@ -407,9 +423,17 @@ void service::mount_routes() {
     if (why.empty()) return text_response(bhttp::status::ok, "ready\n");
     return text_response(bhttp::status::service_unavailable, why + "\n");
   });
+  // The event trace (issue 13): 404 unless debug.trace.enabled; the same SAS keys as ingest.
+  auto debug_events = [&p](const transport::http::request& req) {
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return trace::debug_events_response(req, &p.events, p.sas ? &*p.sas : nullptr, now);
+  };
+  p.server->add_route(bhttp::verb::get, "/debug/events", debug_events);
   if (p.cfg.designer.enabled) {
     designer::designer_options d;
     d.prefix = "/designer";
+    d.events = debug_events;
     designer::add_designer_routes(*p.server, d);
   }
 }

@@ -4,6 +4,7 @@
 #include "mapping/json/dotnet.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/metrics.hpp"
+#include "pipeline/trace/event_trace.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,7 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-
 #include <unordered_map>
 
 namespace iomt::pipeline {
@@ -92,6 +92,7 @@ void shard::wake() {
 
 void shard::start() {
   writer_ = make_writer_(ioc_);
+  if (trace_) writer_->set_details(true);
   asio::co_spawn(ioc_, run(), [this](std::exception_ptr e) {
     if (e) {
       try {
@@ -209,6 +210,7 @@ asio::awaitable<void> shard::flush(std::vector<mapping::measurement> ms, std::ve
                {{"shard", std::to_string(index_)}, {"error", writer_error}});
   }
   const double write_seconds = std::chrono::duration<double>(clock_type::now() - tw).count();
+  if (trace_ && !results.empty()) trace_groups(to_write, results, ms, acks);
 
   for (std::size_t k = 0; k < results.size(); ++k) {
     const mapping::fhir::measurement_group* g = to_write[k];
@@ -261,6 +263,48 @@ asio::awaitable<void> shard::flush(std::vector<mapping::measurement> ms, std::ve
   }
   in_flight_ = 0;
   metrics_.flush_seconds->Observe(std::chrono::duration<double>(clock_type::now() - t0).count());
+}
+
+// The event trace (issue 13): each traced event whose measurements joined a group gets the
+// group's path: its Patient / Device, every Observation and operation, or the errors. One lock
+// of the trace per flush.
+void shard::trace_groups(std::span<const mapping::fhir::measurement_group* const> groups,
+                         std::span<const group_result> results, const std::vector<mapping::measurement>& ms,
+                         const std::vector<ack_ref>& acks) {
+  std::vector<trace::group_update> updates;
+  std::vector<std::uint64_t> ids;
+  for (std::size_t k = 0; k < results.size(); ++k) {
+    const mapping::fhir::measurement_group& g = *groups[k];
+    ids.clear();
+    for (const mapping::measurement* m : g.data) {
+      const ack_ref& a = acks[static_cast<std::size_t>(m - ms.data())];
+      const std::uint64_t id = a.sub->trace_id(a.event);
+      if (id && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    }
+    if (ids.empty()) continue;
+    const group_result& r = results[k];
+    trace::group_brief b;
+    b.type = g.measure_type;
+    b.device_id = g.device_id;
+    b.measurements = static_cast<std::uint32_t>(g.data.size());
+    if (!g.data.empty()) {
+      b.start_ticks = b.end_ticks = g.data.front()->occurrence_time.ticks;
+      for (const auto* m : g.data) {
+        b.start_ticks = std::min(b.start_ticks, m->occurrence_time.ticks);
+        b.end_ticks = std::max(b.end_ticks, m->occurrence_time.ticks);
+      }
+    }
+    if (r.ids) {
+      b.patient = r.ids->patient;
+      b.device = r.ids->device;
+      b.encounter = r.ids->encounter;
+    }
+    for (const auto& o : r.observations) b.observations.push_back({o.id, std::string(o.operation)});
+    for (const auto& e : r.errors) b.errors.push_back({"fhirConversion", e.type, e.message, e.cls});
+    for (std::size_t i = 0; i + 1 < ids.size(); ++i) updates.push_back({ids[i], b});
+    updates.push_back({ids.back(), std::move(b)});
+  }
+  trace_->add_groups(updates);
 }
 
 }  // namespace iomt::pipeline

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -64,6 +65,10 @@ public:
   }
   void push(work_item&& item);  // requires a reservation
 
+  // The event trace is on: the writer reports resource ids and Observations, flushes attach them
+  // to the traced events. Call before start().
+  void set_trace(trace::event_trace* t) noexcept { trace_ = t; }
+
   void start();
   // Refuses new work and flushes the window now instead of at the end of the flush interval.
   // Non-blocking; any thread.
@@ -75,6 +80,9 @@ public:
 private:
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<void> flush(std::vector<mapping::measurement> ms, std::vector<ack_ref> acks);
+  void trace_groups(std::span<const mapping::fhir::measurement_group* const> groups,
+                    std::span<const group_result> results, const std::vector<mapping::measurement>& ms,
+                    const std::vector<ack_ref>& acks);
   void drain();
   void wake();
 
@@ -87,6 +95,7 @@ private:
   prometheus::Gauge* pending_gauge_;
   boost::asio::io_context ioc_{1};
   std::unique_ptr<group_writer> writer_;
+  trace::event_trace* trace_ = nullptr;
   bounded_queue<work_item> queue_;
   std::atomic<std::size_t> reserved_{0};  // work items reserved or queued
   std::atomic<std::size_t> held_{0};      // measurements reserved, queued, windowed or being written

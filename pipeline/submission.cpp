@@ -2,6 +2,7 @@
 
 #include "pipeline/metrics.hpp"
 #include "pipeline/poison.hpp"
+#include "pipeline/trace/event_trace.hpp"
 
 #include <algorithm>
 
@@ -94,6 +95,14 @@ void submission::complete() {
       if (k < o.failures.size() && o.failures[k].index == i) continue;
       ctx_.poison->forget(keys_[i]);
     }
+  }
+  if (ctx_.trace && trace_first_) {
+    // The final outcome of each traced event, as the source will act on it (after poison).
+    std::vector<trace::completion_update> updates(events_);
+    for (std::size_t i = 0; i < events_; ++i) updates[i].id = trace_first_ + i;
+    for (const auto& f : o.failures)
+      if (f.index < events_) updates[f.index].failure = trace::error_brief{f.stage, f.type, f.message, f.cls};
+    ctx_.trace->complete(updates);
   }
   if (ctx_.m) {
     ctx_.m->observe_ingest_to_persisted(std::chrono::duration<double>(now - received_).count(), events_);

@@ -25,12 +25,16 @@ namespace iomt::pipeline {
 
 class metrics;
 class poison_detector;
+namespace trace {
+class event_trace;
+}
 
 // What every submission of one pipeline shares.
 struct submission_context {
   metrics* m = nullptr;
   const std::atomic<std::uint64_t>* written_total = nullptr;  // measurements written by every shard
   poison_detector* poison = nullptr;
+  trace::event_trace* trace = nullptr;  // debug.trace on: the events' paths (trace/event_trace.hpp)
 };
 
 class submission {
@@ -53,6 +57,11 @@ public:
     if (event < events_) written_[event].fetch_add(static_cast<std::uint32_t>(n), std::memory_order_relaxed);
   }
 
+  // The event trace's id of each event: first_id + index (the store numbers a submission's
+  // records consecutively). Set before the measurements are handed to shards; 0: not traced.
+  void set_trace(std::uint64_t first_id) noexcept { trace_first_ = first_id; }
+  std::uint64_t trace_id(std::size_t event) const noexcept { return trace_first_ ? trace_first_ + event : 0; }
+
   static constexpr std::size_t max_groups_per_failure = 8;
 
 private:
@@ -67,6 +76,7 @@ private:
   transport::completion done_;
   submission_context ctx_;
   std::uint64_t written_at_start_ = 0;
+  std::uint64_t trace_first_ = 0;
   std::chrono::steady_clock::time_point received_ = std::chrono::steady_clock::now();
 };
 

@@ -21,6 +21,9 @@ struct event {
   std::string system_properties = "{}";
   json::date_time enqueued_time;  // UTC; IngestionTimeUtc of its measurements (§3.4, §5)
   std::string partition_key;      // may be empty
+  // The partition it was read from (Event Hubs) or routed to (HTTP ingest); -1: unknown or none
+  // (AMQP queues; events read back from the durable buffer). For the event trace.
+  std::int32_t partition = -1;
 };
 
 using mapping::failure_class;

@@ -7,6 +7,7 @@ import { problemLine, toDiagnostics } from "./diagnostics";
 import { DocEditor } from "./editors";
 import { download, readFile } from "./files";
 import { parseLenient } from "./lenient";
+import { failureOf, LiveTab, type LiveEvent } from "./live";
 import { MessageTabs } from "./messages";
 import { errorSource, renderErrors, renderMeasurements, renderObservations } from "./results";
 import { IdentityPanel } from "./identity";
@@ -277,6 +278,30 @@ document.querySelectorAll<HTMLButtonElement>("[data-result-tab]").forEach((tab) 
     document.querySelectorAll<HTMLElement>("[data-result]").forEach((p) => (p.hidden = p.dataset.result !== tab.dataset.resultTab));
   }),
 );
+
+// ---- Live tab (the service's event trace) -----------------------------------------------------
+// "Open in designer": the event's body as a new message tab, with the Properties and
+// SystemProperties the service gave its templates (envelope mode), then a run.
+function openEvent(ev: LiveEvent): void {
+  if (ev.body === undefined) return;
+  const pretty = (v: unknown) => JSON.stringify(v ?? {}, null, 2) + "\n";
+  const device = ev.devices[0] ?? ev.partitionKey ?? "event";
+  messages.add(`event-${ev.id}-${device}.json`, ev.body, {}, { properties: pretty(ev.properties), systemProperties: pretty(ev.systemProperties) });
+  envelope.checked = true;
+  $("envelope-parts").hidden = false;
+  updateTree();
+  const f = failureOf(ev);
+  document.querySelector<HTMLButtonElement>(`[data-result-tab="${f ? "errors" : "observations"}"]`)?.click();
+  void run().then(() => {
+    if (f)
+      setStatus(
+        `event #${ev.id} failed in the service with ${f.type}: fix the mapping here, deploy it, then replay its dead letters (iomtflow deadletter replay --type ${f.type})`,
+        "done",
+      );
+  });
+}
+const live = new LiveTab($("result-live"), $("live-count"), openEvent);
+$("live-tab").addEventListener("click", () => live.shown());
 
 envelope.addEventListener("change", () => {
   $("envelope-parts").hidden = !envelope.checked;

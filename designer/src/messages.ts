@@ -68,12 +68,18 @@ export class MessageTabs {
     this.onChange();
   }
 
-  add(name: string, text: string, file: Partial<FileInfo> = {}): void {
+  // `parts`: the tab's Properties / SystemProperties (envelope mode) instead of the examples.
+  add(name: string, text: string, file: Partial<FileInfo> = {}, parts?: { properties: string; systemProperties: string }): void {
     this.save();
     // An untouched empty first tab is replaced rather than kept.
     const first = this.tabs[0];
     if (this.tabs.length === 1 && first && first.state.doc.length === 0 && this.current === 0) this.tabs = [];
-    this.tabs.push(this.newTab(name, text, file));
+    const tab = this.newTab(name, text, file);
+    if (parts) {
+      tab.properties = this.properties.createState(parts.properties);
+      tab.systemProperties = this.systemProperties.createState(parts.systemProperties);
+    }
+    this.tabs.push(tab);
     this.current = this.tabs.length - 1;
     const t = this.tabs[this.current];
     this.editor.view.setState(t.state);

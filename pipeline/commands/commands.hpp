@@ -13,6 +13,8 @@ int expr(int argc, char** argv, int first);
 int run(int argc, char** argv, int first);
 // iomtflow deadletter list|show|replay ... (--config FILE | --dir DIR)
 int deadletter(int argc, char** argv, int first);
+// iomtflow trace --config FILE [--device ID] [--limit N] [--json] (the service's event trace)
+int trace(int argc, char** argv, int first);
 // iomtflow designer [--port 8090] [--listen 127.0.0.1] [--shared-dir DIR] (pipeline/designer)
 int designer(int argc, char** argv, int first);
 

@@ -97,6 +97,18 @@ void add_designer_routes(transport::http::server& server, const designer_options
     return json_response(error_answer(404, "no example named '" + std::string(name.substr(1)) + "'"), req.version());
   });
 
+  // The Live tab (issue 13): recent events of the running service, with their paths.
+  server.add_route(bhttp::verb::get, prefix + "/api/events", [events = options.events](const request& req) {
+    if (!events)
+      return json_response(error_answer(404,
+                                        "live events come from the service: open the designer of `iomtflow run` "
+                                        "with designer.enabled and debug.trace.enabled"),
+                           req.version());
+    response res = events(req);
+    common_headers(res);
+    return res;
+  });
+
   // The page. Under a prefix, "/designer" redirects to "/designer/" so relative URLs resolve.
   server.add_route(bhttp::verb::get, prefix.empty() ? "/" : prefix, [prefix](const request& req) {
     std::string_view path = path_of(req).substr(prefix.size());

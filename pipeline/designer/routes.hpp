@@ -3,6 +3,8 @@
 //   POST {prefix}/api/mapping/validate   api.hpp
 //   POST {prefix}/api/mapping/test       api.hpp
 //   GET  {prefix}/api/examples/NAME      examples.hpp (workshop, builtin)
+//   GET  {prefix}/api/events?device=&limit=  the service's event trace (the Live tab), when
+//                                        designer_options::events is set (inside `iomtflow run`)
 // prefix: "" for `iomtflow designer`, "/designer" inside `iomtflow run`. POST bodies must be
 // application/json (415 otherwise, which also keeps plain cross-site form posts out) and at most
 // max_body_bytes (413); the server's max_route_body_bytes should be at least as large.
@@ -12,6 +14,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace iomt::designer {
@@ -20,6 +23,9 @@ struct designer_options {
   std::string prefix;                     // "" or "/designer" (no trailing '/')
   std::filesystem::path shared_dir;       // empty: find_shared_dir() (examples.hpp)
   std::size_t max_body_bytes = 4u << 20;  // 4 MiB
+  // The answer to GET {prefix}/api/events (the service's GET /debug/events, with its auth); empty:
+  // 404 saying the Live tab needs `iomtflow run` with debug.trace.enabled.
+  std::function<transport::http::response(const transport::http::request&)> events;
 };
 
 // Registers the routes; call before server.start(). With an empty prefix the page's GET route is

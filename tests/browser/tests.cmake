@@ -23,3 +23,8 @@ set_tests_properties(designer_lookup_browser PROPERTIES ENVIRONMENT "${_designer
 add_test(NAME designer_browser COMMAND ${IOMT_NODE} ${_designer_here}/designer_browser_test.mjs)
 set_tests_properties(designer_browser PROPERTIES ENVIRONMENT "${_designer_env}" LABELS "browser;designer"
                      TIMEOUT 300 SKIP_RETURN_CODE 77 RESOURCE_LOCK designer_browser)
+# The Live tab (issue 13): starts `iomtflow run` with designer.enabled and debug.trace.enabled on a
+# free port (FHIR_URL, when set, adds a written event to the page).
+add_test(NAME designer_live COMMAND ${IOMT_NODE} ${_designer_here}/designer_live_test.mjs)
+set_tests_properties(designer_live PROPERTIES ENVIRONMENT "${_designer_env}" LABELS "browser;designer"
+                     TIMEOUT 300 SKIP_RETURN_CODE 77 RESOURCE_LOCK designer_browser)

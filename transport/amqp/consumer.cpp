@@ -11,6 +11,7 @@
 #include <proton/terminus.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 namespace iomt::transport::amqp {
@@ -260,6 +261,8 @@ void consumer::on_delivery(link_state& ls, std::uint32_t index, pn_delivery_t* d
     settle({index, seq}, disposition::rejected);
     return;
   }
+  if (const std::string& p = ls.spec.partition; !p.empty())  // Event Hubs ids are numbers
+    std::from_chars(p.data(), p.data() + p.size(), ev.partition);
   pending_.events.push_back(std::move(ev));
   pending_.refs.push_back({index, seq});
   if (pending_.events.size() >= options_.max_batch_events && !paused_) submit_pending();

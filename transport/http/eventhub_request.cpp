@@ -332,6 +332,7 @@ boost::system::result<std::vector<event>, http_error> eventhub_ingest::to_events
     fields.enqueued_time = enqueued_text;
     e.system_properties = system_properties_json(fields);
     e.partition_key = std::string(key);
+    e.partition = static_cast<std::int32_t>(partition);
     e.body = std::move(p.body);
     e.properties = std::move(p.properties);
     e.enqueued_time = enqueued_time;

@@ -5,7 +5,7 @@
 # oauth_it.py always starts its own FHIR server (requiring tokens) and the OAuth2 token server
 # (scripts/peers/oauth). One CTest test per script; `python3 X_it.py SCENARIO...` runs a subset.
 iomt_test_program(IOMT_IT_PYTHON python3 "scripts/setup installs it" PATHS /usr/bin)
-foreach(script workshop merge errors oauth service)
+foreach(script workshop merge errors oauth service trace)
   add_test(NAME integration_pipeline_${script}
            COMMAND ${IOMT_IT_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/${script}_it.py
            WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})

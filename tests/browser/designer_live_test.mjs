@@ -1,0 +1,214 @@
+// The designer's Live tab (issue 13) in a real browser: `iomtflow run` with designer.enabled and
+// debug.trace.enabled, a device message that fails the workshop mapping sent over Event Hubs REST
+// with SAS; the Live tab asks for a token (401), lists the event with its error once a namespace
+// token is given, and "Open in designer" loads the exact body as a test message that reproduces
+// the error. Exit 77 (CTest: skipped) when Chromium or playwright-core is missing.
+// With FHIR_URL (a FHIR server, scripts/test) a message that is written is sent too, so the
+// screenshot (IOMT_DESIGNER_SCREENSHOTS=DIR -> designer-live.png) shows a whole path.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, test } from "node:test";
+import { workshopDir } from "./designer_server.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const designerDir = process.env.IOMT_DESIGNER_DIR ?? join(here, "../../designer");
+const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const shots = process.env.IOMT_DESIGNER_SCREENSHOTS;
+
+let chromium;
+try {
+  ({ chromium } = createRequire(join(designerDir, "package.json"))("playwright-core"));
+} catch {
+  console.log(`SKIP: playwright-core is not installed in ${designerDir} (the build runs npm ci there)`);
+  process.exit(77);
+}
+if (!existsSync(chromiumPath)) {
+  console.log(`SKIP: ${chromiumPath} not found (scripts/setup installs Debian's chromium)`);
+  process.exit(77);
+}
+
+const keyName = "RootManageSharedAccessKey";
+const key = "bGl2ZS10YWItdGVzdC1rZXk=";
+// A gateway's new firmware renamed "utctimestamp": the workshop mapping's timestampExpression
+// finds nothing, so normalization fails for this exact message.
+const failing = JSON.stringify({
+  type: "VITALS",
+  data: [{ patient_id: "PatientMary", device_id: "MSFT00042", timestamp: "2020-10-22T01:34:56+00:00", hr: 80 }],
+});
+
+function sasToken(resource, ttl = 3600) {
+  const sr = encodeURIComponent(resource);
+  const se = String(Math.floor(Date.now() / 1000) + ttl);
+  const sig = createHmac("sha256", key).update(`${sr}\n${se}`).digest("base64");
+  return `SharedAccessSignature sr=${sr}&sig=${encodeURIComponent(sig)}&se=${se}&skn=${keyName}`;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let service;
+let browser;
+let page;
+let base;
+const scratch = mkdtempSync(join(tmpdir(), "iomt-designer-live-"));
+
+async function startService() {
+  const binary = process.env.IOMTFLOW;
+  if (!binary) throw new Error("IOMTFLOW (the iomtflow binary) is not set");
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const answers = `${workshopDir()}/Answers`;
+  const config = join(scratch, "iomtflow.yaml");
+  writeFileSync(
+    config,
+    [
+      "source:",
+      "  http:",
+      `    listen: 127.0.0.1`,
+      `    port: ${port}`,
+      "    hubs: [devicedata]",
+      "    auth: sas",
+      `    keys: [{name: ${keyName}, key_env: IOMT_LIVE_TEST_KEY}]`,
+      `mapping: {device: ${JSON.stringify(`${answers}/devicecontent.json`)}, fhir: ${JSON.stringify(`${answers}/fhirmapping.json`)}}`,
+      // Without a FHIR server nothing is written; the failing message needs none.
+      `fhir: {url: ${JSON.stringify(process.env.FHIR_URL ?? "http://127.0.0.1:9/fhir")}, identity: Create}`,
+      "pipeline: {shards: 1, flush_interval: 100ms}",
+      `buffer: {enabled: false, dir: ${JSON.stringify(join(scratch, "buffer"))}}`,
+      `deadletter: {dir: ${JSON.stringify(join(scratch, "deadletter"))}}`,
+      "designer: {enabled: true}",
+      "debug: {trace: {enabled: true, max_events: 100}}",
+      "",
+    ].join("\n"),
+  );
+  const child = spawn(binary, ["run", "--config", config], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, IOMT_LIVE_TEST_KEY: key },
+  });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`iomtflow run exited with ${child.exitCode}:\n${output}`);
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`iomtflow run did not listen in 20 s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function send(body, partitionKey) {
+  const res = await fetch(`${base}/devicedata/messages`, {
+    method: "POST",
+    headers: {
+      Authorization: sasToken(`${base}/devicedata`),
+      "Content-Type": "application/json",
+      BrokerProperties: JSON.stringify({ PartitionKey: partitionKey }),
+    },
+    body,
+  });
+  assert.equal(res.status, 201, `POST /devicedata/messages: ${res.status} ${await res.text()}`);
+}
+
+before(async () => {
+  service = await startService();
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync"],
+  });
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+  page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e));
+});
+
+after(async () => {
+  await browser?.close();
+  await service?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+test("the Live tab lists the service's events with their path, after a SAS token", async () => {
+  if (process.env.FHIR_URL) {
+    const weight = readFileSync(`${workshopDir()}/Three-Sample-Message-Types.json`, "utf8").split(/^=+ WEIGHT =+$/m)[1].trim();
+    await send(weight, "MSFT00003WT");
+  }
+  await send(failing, "MSFT00042");
+  await page.goto(`${base}/designer/`);
+  await page.locator("#status[data-state='done']").waitFor({ timeout: 20_000 });
+  await page.click("#live-tab");
+  // No token yet: the service's answer and what to do.
+  await page.locator("#live-note", { hasText: "401" }).waitFor({ timeout: 10_000 });
+  assert.match(await page.locator("#live-note").textContent(), /namespace-level SAS token/);
+  await page.fill("#live-token", sasToken(base));
+  await page.locator("#live-token").dispatchEvent("change");
+  const row = page.locator(".live-event", { hasText: "MSFT00042" });
+  await row.waitFor({ timeout: 10_000 });
+  assert.match(await row.locator(".live-status").textContent(), /failed/);
+  assert.match(await row.locator(".summary").textContent(), /permanent/);
+  await row.locator("summary").click();
+  assert.match(await row.locator(".live-path").textContent(), /received .* from http, partition key MSFT00042/);
+  assert.match(await row.locator(".live-path").textContent(), /deadletter replay --type/);
+  if (process.env.FHIR_URL) {
+    const written = page.locator(".live-event.status-written", { hasText: "MSFT00003WT" });
+    await written.waitFor({ timeout: 10_000 });
+    await written.locator("summary").click();
+    assert.match(await written.locator(".live-path").textContent(), /Observation\/\S+ (created|updated|no-op)/);
+  }
+  // The device filter.
+  await page.fill("#live-device", "MSFT00042");
+  await page.locator("#live-device").dispatchEvent("change");
+  await page.waitForFunction(() => document.querySelectorAll(".live-event").length === 1);
+  await page.fill("#live-device", "");
+  await page.locator("#live-device").dispatchEvent("change");
+  await page.waitForFunction(() => document.querySelectorAll(".live-event").length >= 1);
+  for (const r of await page.locator(".live-event").all()) await r.locator("summary").click();
+  if (shots) await page.screenshot({ path: join(shots, "designer-live.png") });
+});
+
+test("open in designer loads the exact message and reproduces its error", async () => {
+  const row = page.locator(".live-event", { hasText: "MSFT00042" });
+  await row.locator("button.open-event").click();
+  const tab = page.locator('#message-tabs [data-name^="event-"]');
+  await tab.waitFor();
+  assert.match(await tab.getAttribute("data-name"), /^event-\d+-MSFT00042\.json$/);
+  // The body as the service received it, and the envelope parts the templates saw.
+  await page.waitForFunction((b) => document.querySelector("#message-editor .cm-content")?.textContent === b, failing);
+  assert.ok(await page.locator("#envelope").isChecked());
+  assert.match(await page.locator("#system-properties-editor .cm-content").textContent(), /x-opt-sequence-number/);
+  await page.locator("#status", { hasText: "failed in the service" }).waitFor({ timeout: 20_000 });
+  // The designer's run of that message fails as the service did.
+  assert.equal(await page.locator('[data-result-tab="errors"]').getAttribute("class"), "active");
+  assert.ok(Number(await page.locator("#error-count").textContent()) >= 1);
+  assert.match(await page.locator("#status").textContent(), /iomtflow deadletter replay --type \w+/);
+  if (shots) await page.screenshot({ path: join(shots, "designer-live-open.png") });
+});

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""The event trace (issue 13 item 5) through `iomtflow run` against the real FHIR server:
+- the workshop's three messages, one that is not JSON, and the same messages again: GET
+  /debug/events shows each event's path, and every Observation id and operation it names matches
+  what the FHIR server holds (created first, no-op when the same values come again); the event
+  whose mapping fails (VITALS: bloodPulseWave has no FHIR template) and the one that is not JSON
+  show their errors and failure class; the Patient/Device ids are the server's;
+- `iomtflow trace --config FILE --device ID` prints the same path readably;
+- auth: no token, a hub-level token, a wrong key -> 401; the designer's Live API takes the same;
+- through the durable buffer the source says so and the Event Hubs position is kept;
+- tracing off (the default) -> 404, and `iomtflow trace` says how to turn it on."""
+
+import json
+import os
+import subprocess
+import sys
+
+from harness import (HUB, SAS_KEY_NAME, FhirServer, Iomtflow, check, check_eq, http_call, log, run, sas_token,
+                     wait_until, workshop_mappings, workshop_messages)
+
+TRACE_ON = {"debug": {"trace": {"enabled": True, "max_events": 200, "max_bytes": "4MiB"}}}
+
+
+def events(flow, query="", token=None):
+    """GET /debug/events -> (status, parsed body)."""
+    headers = {"Authorization": token if token is not None else namespace_token(flow)}
+    status, _, data = http_call(f"{flow.base}/debug/events{query}", headers=headers if headers["Authorization"] else {})
+    try:
+        return status, json.loads(data)
+    except ValueError:
+        return status, data
+
+
+def namespace_token(flow, key=None):
+    return sas_token(flow.base, SAS_KEY_NAME, key or flow.sas_key)
+
+
+def trace_cli(flow, *args, key=None):
+    env = dict(os.environ, IOMT_IT_SAS_KEY=key or flow.sas_key)
+    return subprocess.run([flow.binary, "trace", "--config", flow.config_path, *args], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+
+
+def final(flow, device, count):
+    """The device's last `count` events once none is pending."""
+    def done():
+        status, body = events(flow, f"?device={device}&limit={count}")
+        check_eq(status, 200, f"GET /debug/events?device={device}")
+        evs = body["events"]
+        return evs if len(evs) >= count and all(e["status"] != "pending" for e in evs) else None
+    return wait_until(done, 30, f"{count} final events of {device}")
+
+
+def check_path_against_server(fhir, ev):
+    """Every Observation the event's groups name is on the server, for the group's Patient and Device."""
+    for g in ev["groups"]:
+        if g["errors"]:
+            continue
+        check(g.get("patient", "").startswith("Patient/"), f"group {g['type']}: no Patient ({g})")
+        check(g.get("device", "").startswith("Device/"), f"group {g['type']}: no Device ({g})")
+        fhir.get(g["patient"])
+        dev = fhir.get(g["device"])
+        check(any(i.get("value") == g["deviceId"] for i in dev.get("identifier", [])),
+              f"{g['device']} does not carry identifier {g['deviceId']}")
+        check_eq(len(g["observations"]), 1, f"Observations of group {g['type']}")
+        for o in g["observations"]:
+            obs = fhir.get(f"Observation/{o['id']}")
+            check_eq(obs["subject"], {"reference": g["patient"]}, f"Observation/{o['id']} subject")
+            check_eq(obs["device"], {"reference": g["device"]}, f"Observation/{o['id']} device")
+            check_eq(obs["code"]["text"], g["type"], f"Observation/{o['id']} code.text")
+
+
+def trace_shows_each_events_path(fhir):
+    fhir.reset()
+    device, mapping = workshop_mappings()
+    with Iomtflow(fhir.url, device, mapping, config=dict(TRACE_ON, designer={"enabled": True})) as flow:
+        messages = dict(workshop_messages())
+        for name, text in messages.items():
+            flow.send(text)
+        flow.send("not json {", headers={"BrokerProperties": json.dumps({"PartitionKey": "broken-gateway"})})
+
+        # Auth: the same SAS keys as ingest, namespace-level.
+        check_eq(events(flow, token="")[0], 401, "no token")
+        check_eq(events(flow, token=flow.token(HUB))[0], 401, "a token for one event hub")
+        check_eq(events(flow, token=namespace_token(flow, key="d3Jvbmc="))[0], 401, "a wrong key")
+        status, body = events(flow, "?limit=50")
+        check_eq(status, 200, f"GET /debug/events {body!r}")
+        check_eq(len(body["events"]), 4, "traced events")
+        check(all(e["source"] == "http" for e in body["events"]), "source of every event: http")
+
+        # The message that is not JSON: its error and class, found by its partition key.
+        broken = final(flow, "broken-gateway", 1)[0]
+        check_eq(broken["status"], "failed", "not-JSON status")
+        check_eq(broken["errors"][0]["type"], "InvalidDataFormatException", "not-JSON error")
+        check_eq(broken["outcome"]["class"], "permanent", "not-JSON class")
+        check_eq(broken["body"], "not json {", "not-JSON body kept as sent")
+
+        # VITALS (MSFT00001): written groups, and bloodPulseWave failing (no FHIR template).
+        vitals = final(flow, "MSFT00001", 1)[0]
+        check_eq(vitals["status"], "failed", "VITALS status")
+        check_eq(vitals["outcome"]["type"], "TemplateNotFoundException", "VITALS outcome")
+        check_eq(vitals["outcome"]["class"], "permanent", "VITALS class")
+        failing = [g for g in vitals["groups"] if g["errors"]]
+        check_eq([g["type"] for g in failing], ["BloodPulseWave"], "failing groups of VITALS")
+        check_eq(vitals["body"], messages["vitals"], "VITALS body as sent (for the designer)")
+        check(vitals["measurementCount"] >= 7, f"VITALS measurements {vitals['measurementCount']}")
+        check(vitals.get("partition") in range(4), f"VITALS partition (of 4 HTTP partitions): {vitals.get('partition')}")
+
+        # Every Observation named by the trace is on the server, and all 9 are named.
+        named = {}
+        for dev_id in ("MSFT00001", "MSFT00002BP", "MSFT00003WT"):
+            ev = final(flow, dev_id, 1)[0]
+            check_path_against_server(fhir, ev)
+            for g in ev["groups"]:
+                for o in g["observations"]:
+                    named[o["id"]] = o["operation"]
+        on_server = {o["id"] for o in fhir.search("Observation")}
+        check_eq(set(named), on_server, "Observation ids in the trace vs on the FHIR server")
+        check_eq(set(named.values()), {"created"}, "operations of the first writes")
+        log(f"{len(named)} Observations traced and found on the server; VITALS and the not-JSON event failed")
+
+        # The same weight again: same id, no-op.
+        flow.send(messages["weight"])
+        again = final(flow, "MSFT00003WT", 2)
+        newest, first = again
+        wid = first["groups"][0]["observations"][0]["id"]
+        check_eq(newest["groups"][0]["observations"], [{"id": wid, "operation": "no-op"}],
+                 "the repeated weight's Observation")
+
+        # iomtflow trace: the same path, readably.
+        r = trace_cli(flow, "--device", "MSFT00003WT", "--limit", "2")
+        check_eq(r.returncode, 0, f"iomtflow trace exit status (stderr {r.stderr})")
+        check(f"Observation/{wid}  no-op" in r.stdout and f"Observation/{wid}  created" in r.stdout,
+              f"iomtflow trace output:\n{r.stdout}")
+        r = trace_cli(flow, "--device", "MSFT00001")
+        check_eq(r.returncode, 0, f"iomtflow trace exit status (stderr {r.stderr})")
+        check("TemplateNotFoundException" in r.stdout and "deadletter replay" in r.stdout,
+              f"iomtflow trace of VITALS:\n{r.stdout}")
+        r = trace_cli(flow, "--device", "MSFT00001", key="d3Jvbmc=")
+        check_eq(r.returncode, 1, "iomtflow trace with a wrong key")
+        check("401" in r.stderr and "d3Jvbmc" not in r.stderr, f"wrong key message: {r.stderr}")
+        r = trace_cli(flow, "--device", "MSFT00001", "--json")
+        check_eq(json.loads(r.stdout)["events"][0]["id"], vitals["id"], "iomtflow trace --json")
+        log("iomtflow trace prints the path, the error and the replay hint")
+
+        # The designer's Live tab reads the same, with the same auth.
+        status, _, _ = http_call(f"{flow.base}/designer/api/events?device=MSFT00001")
+        check_eq(status, 401, "designer api/events without a token")
+        status, _, data = http_call(f"{flow.base}/designer/api/events?device=MSFT00001",
+                                    headers={"Authorization": namespace_token(flow)})
+        check_eq(status, 200, "designer api/events")
+        check_eq(json.loads(data)["events"][0]["id"], vitals["id"], "designer api/events: the newest VITALS")
+        check_eq(flow.stop(), 0, "exit status after SIGTERM")
+
+
+def trace_through_the_buffer(fhir):
+    fhir.reset()
+    device, mapping = workshop_mappings()
+    with Iomtflow(fhir.url, device, mapping, config=dict(TRACE_ON, buffer={"enabled": True})) as flow:
+        flow.send(dict(workshop_messages())["weight"])
+        ev = final(flow, "MSFT00003WT", 1)[0]
+        check_eq(ev["source"], "http via durable buffer", "source")
+        check("partition" not in ev, "the buffer does not keep the HTTP partition")
+        check("x-opt-sequence-number" in ev["systemProperties"], f"system properties {ev['systemProperties']}")
+        check_eq(ev["status"], "written", "status")
+        check_path_against_server(fhir, ev)
+        check_eq(flow.stop(), 0, "exit status after SIGTERM")
+
+
+def tracing_off_is_404(fhir):
+    device, mapping = workshop_mappings()
+    with Iomtflow(fhir.url, device, mapping) as flow:
+        flow.send(dict(workshop_messages())["weight"])
+        check_eq(events(flow)[0], 404, "GET /debug/events with tracing off")
+        r = trace_cli(flow, "--device", "MSFT00003WT")
+        check_eq(r.returncode, 1, "iomtflow trace with tracing off")
+        check("debug.trace.enabled" in r.stderr, f"iomtflow trace hint: {r.stderr}")
+        check_eq(flow.stop(), 0, "exit status after SIGTERM")
+
+
+if __name__ == "__main__":
+    with FhirServer() as server:
+        sys.exit(run([trace_shows_each_events_path, trace_through_the_buffer, tracing_off_is_404], server))
