@@ -134,7 +134,8 @@ boost::json::object mapping_session::validation_report() const {
           {"fhirMapping", boost::json::object{{"errors", errors_to_json(fhir_errors_)}}}};
 }
 
-boost::json::object mapping_session::run_test(const std::vector<message_input>& inputs, const test_options& opt) const {
+boost::json::object mapping_session::run_test(const std::vector<message_input>& inputs, const test_options& opt,
+                                              std::string* bound_hit) const {
   std::vector<mapping::measurement> measurements;
   std::vector<stage_error> errors;
   const json::date_time issued = opt.issued.value_or(now_utc());
@@ -168,7 +169,19 @@ boost::json::object mapping_session::run_test(const std::vector<message_input>& 
       envelope = json::make_envelope(*body, json::value{}, json::value{}, arena);
     }
     const std::size_t before = measurements.size();
-    auto r = device_->normalize(envelope, arena, measurements);
+    auto r = device_->normalize(envelope, arena, measurements, opt.max_measurements);
+    if (!r && r.error().type == "MeasurementLimitException") {
+      const std::string why = "the test made more than " + std::to_string(opt.max_measurements) + " measurements (at " +
+                              in.source +
+                              "; designer.max_measurements): a typeMatchExpression that matches too much (such as "
+                              "$..a[*] over a big body), or too many messages at once";
+      if (bound_hit) {
+        *bound_hit = why;
+        return {};
+      }
+      fail("MeasurementLimitException", why);
+      break;
+    }
     // IngestionTimeUtc: messages are taken as enqueued in order, 1 ms apart (dedupe, iomt-spec §5).
     for (std::size_t k = before; k < measurements.size(); ++k)
       measurements[k].ingestion_time =

@@ -28,6 +28,9 @@ struct test_options {
   bool envelope = false;                  // inputs are {"Body","Properties","SystemProperties"} objects
   std::string device_identifier_system;   // ResourceIdentity:DefaultDeviceIdentifierSystem
   std::optional<json::date_time> issued;  // Observation.issued; default: now
+  // Stop once this many measurements were made (the designer's bound, issue 15); the run then
+  // reports the bound instead of a result.
+  std::size_t max_measurements = static_cast<std::size_t>(-1);
 };
 
 class mapping_session {
@@ -43,7 +46,9 @@ public:
   // {"valid", "deviceMapping":{"errors":[...]}, "fhirMapping":{"errors":[...]}}
   boost::json::object validation_report() const;
   // {"measurements":[...], "observations":[...], "errors":[...]} (README "Mapping CLI").
-  boost::json::object run_test(const std::vector<message_input>& inputs, const test_options& opt) const;
+  // With `bound_hit`: a run stopped by opt.max_measurements says so there (and returns {}).
+  boost::json::object run_test(const std::vector<message_input>& inputs, const test_options& opt,
+                               std::string* bound_hit = nullptr) const;
 
 private:
   std::shared_ptr<const mapping::device::device_mapping> device_;

@@ -5,9 +5,14 @@
 //   GET  {prefix}/api/examples/NAME      examples.hpp (workshop, builtin)
 // prefix: "" for `iomtflow designer`, "/designer" inside `iomtflow run`. POST bodies must be
 // application/json (415 otherwise, which also keeps plain cross-site form posts out) and at most
-// max_body_bytes (413); the server's max_route_body_bytes should be at least as large.
+// max_body_bytes (413); the server's max_route_body_bytes should be at least as large. Answers
+// are at most max_answer_bytes of JSON (422 {error} beyond, found while serializing, so an
+// oversized answer is never built whole); api_limits bound what one test may produce.
+// With a password, every route needs HTTP Basic authentication (401 + WWW-Authenticate otherwise):
+// what `iomtflow run` requires when the designer listens beyond loopback (issue 15).
 #pragma once
 
+#include "pipeline/designer/api.hpp"
 #include "transport/http/server.hpp"
 
 #include <cstddef>
@@ -20,6 +25,10 @@ struct designer_options {
   std::string prefix;                     // "" or "/designer" (no trailing '/')
   std::filesystem::path shared_dir;       // empty: find_shared_dir() (examples.hpp)
   std::size_t max_body_bytes = 4u << 20;  // 4 MiB
+  std::size_t max_answer_bytes = 8u << 20;  // 8 MiB
+  api_limits limits;
+  std::string basic_user;  // HTTP Basic credentials; no password: no authentication
+  std::string basic_password;
 };
 
 // Registers the routes; call before server.start(). With an empty prefix the page's GET route is
