@@ -93,6 +93,7 @@ std::string without_endpoints(std::string text, const std::vector<std::string>& 
   static const std::regex address(
       R"(\[[0-9A-Fa-f:.]+\](:\d+)?|\b([0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}\b|\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b)");
   text = std::regex_replace(text, url, "<endpoint>");
+  text = std::regex_replace(text, address, "<endpoint>");
   // A configured host name, where it stands as a word of its own ("fhir" in "fhir:8080", not in
   // "fhirmapping").
   auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.'; };
@@ -101,10 +102,16 @@ std::string without_endpoints(std::string text, const std::vector<std::string>& 
     for (auto pos = text.find(h); pos != std::string::npos; pos = text.find(h, pos + 1)) {
       const bool starts = pos == 0 || !word_char(text[pos - 1]);
       const bool ends = pos + h.size() == text.size() || !word_char(text[pos + h.size()]);
-      if (starts && ends) text.replace(pos, h.size(), "<endpoint>");
+      if (!starts || !ends) continue;
+      // ... with its port, if one follows.
+      std::size_t end = pos + h.size();
+      if (end < text.size() && text[end] == ':' && end + 1 < text.size() &&
+          std::isdigit(static_cast<unsigned char>(text[end + 1])))
+        for (++end; end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]));) ++end;
+      text.replace(pos, end - pos, "<endpoint>");
     }
   }
-  return std::regex_replace(text, address, "<endpoint>");
+  return text;
 }
 
 // The host part of "scheme://host[:port]/...", or "".
