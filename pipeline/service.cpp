@@ -534,6 +534,26 @@ void service::mount_routes() {
         if (p.amqp) amqp_stats.emplace_back("amqp", p.amqp->stats());
         if (p.eventhubs) amqp_stats.emplace_back("eventhubs", p.eventhubs->stats());
         for (auto& f : transport::amqp::source_families(amqp_stats)) out.push_back(std::move(f));
+        // The ingest listener's connections and what its limit did (issue 15).
+        auto open = transport::metrics::family("iomtflow_http_connections", "Open connections of the ingest listener",
+                                               MetricType::Gauge);
+        transport::metrics::add_sample(open, static_cast<double>(p.server->connections()));
+        out.push_back(std::move(open));
+        auto limit = transport::metrics::family(
+            "iomtflow_http_connection_limit",
+            "Connections the ingest listener serves at once (source.http.max_connections, or the fd limit)",
+            MetricType::Gauge);
+        transport::metrics::add_sample(limit, static_cast<double>(p.server->connection_limit()));
+        out.push_back(std::move(limit));
+        auto closed = transport::metrics::family(
+            "iomtflow_http_connections_limited_total",
+            "Connections closed at the limit: evicted (waiting longest for a request head) or refused (503)",
+            MetricType::Counter);
+        transport::metrics::add_sample(closed, static_cast<double>(p.server->evicted_connections()),
+                                       {{"action", "evicted"}});
+        transport::metrics::add_sample(closed, static_cast<double>(p.server->refused_connections()),
+                                       {{"action", "refused"}});
+        out.push_back(std::move(closed));
       }));
   // /metrics, /healthz, /readyz: on the admin port when there is one, else on the ingest port.
   transport::http::server& health = p.admin ? *p.admin : *p.server;

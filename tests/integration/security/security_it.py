@@ -39,7 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "pipeline"))
 
 from harness import (HUB, SAS_KEY_NAME, FhirServer, Iomtflow, OAuthServer, TestFailure, check, check_eq,  # noqa: E402
-                     free_port, http_call, log, run, wait_until, workshop_mappings, workshop_messages)
+                     free_port, http_call, metric, run, wait_until, workshop_mappings, workshop_messages)
 
 
 def observed(what):
@@ -378,6 +378,12 @@ def limits(ctx):
                                     "X-Big": "a" * 20000})
         check_eq(status, 431, f"20 KB header ({body})")
         observed(f"20 KB request head: {status} {json.loads(body)['message']!r}")
+        values, _ = flow.metrics()
+        evicted = metric(values, "iomtflow_http_connections_limited_total", action="evicted")
+        refused = metric(values, "iomtflow_http_connections_limited_total", action="refused")
+        check(evicted >= 1 and refused >= 1, f"limit counters evicted={evicted} refused={refused}")
+        observed(f"/metrics: iomtflow_http_connection_limit {metric(values, 'iomtflow_http_connection_limit'):.0f}, "
+                 f"connections_limited_total evicted {evicted:.0f}, refused {refused:.0f}")
         check_eq(flow.stop(), 0, "exit status")
 
 
