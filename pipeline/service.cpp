@@ -486,7 +486,11 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
     dopt.max_route_body_bytes = cfg.designer.max_body_bytes;
     dopt.server_name = "iomtflow designer";
     dopt.on_log = listener_log("designer");
-    dopt.on_request = [&m](const transport::http::request_record& r) { m.http_request("designer", r.status); };
+    dopt.on_request = [&m](const transport::http::request_record& r) {
+      m.http_request("designer", r.status);
+      if (r.status == 401)
+        log::warn("designer authentication failed", {{"peer", r.peer}, {"path", r.path.substr(0, 200)}});
+    };
     p->designer = std::make_unique<transport::http::server>(p->designer_ioc, dopt, *p->no_hubs, p->nothing);
   }
   for (const std::string& url : {cfg.fhir.url, cfg.fhir.auth.token_url, cfg.amqp.url})
