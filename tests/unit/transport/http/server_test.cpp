@@ -15,6 +15,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace asio = boost::asio;
@@ -515,6 +517,56 @@ BOOST_AUTO_TEST_CASE(connection_cap_evicts_waiting_connections_then_refuses, *ut
   BOOST_TEST(f.srv->refused_connections() >= 1u);
   std::lock_guard lock(log_mutex);
   BOOST_TEST(logged.size() >= 2u);
+}
+
+// Out of file descriptors (EMFILE on accept): logged, and the waiting client is accepted on the
+// spare descriptor and answered 503 instead of hanging in the backlog.
+BOOST_AUTO_TEST_CASE(out_of_descriptors_is_logged_and_answered, *utf::timeout(30)) {
+  fixture f;
+  server_options so;
+  so.max_connections = 100000;
+  so.reserved_fds = 0;
+  std::mutex log_mutex;
+  std::vector<std::string> logged;
+  so.on_log = [&](int, const std::string& message, const std::string&) {
+    std::lock_guard lock(log_mutex);
+    logged.push_back(message);
+  };
+  f.start({}, std::move(so));
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::socket>> sockets;
+  for (int i = 0; i < 3; ++i) {
+    sockets.push_back(std::make_unique<tcp::socket>(io));
+    sockets.back()->open(tcp::v4());
+  }
+  // No descriptor left for the server's accept: a low limit, and every descriptor under it taken
+  // (the open sockets above need none to connect).
+  rlimit old{};
+  BOOST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+  rlimit low = old;
+  low.rlim_cur = 256;
+  BOOST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  std::vector<int> filler;
+  for (int fd; (fd = ::dup(0)) >= 0;) filler.push_back(fd);
+  std::string answer;
+  {
+    auto& s = *sockets.front();
+    s.connect({asio::ip::make_address("127.0.0.1"), f.port()});
+    std::array<char, 512> buf{};
+    boost::system::error_code ec;
+    const std::size_t n = s.read_some(asio::buffer(buf), ec);
+    answer.assign(buf.data(), n);
+  }
+  for (int fd : filler) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &old);
+  BOOST_TEST(answer.rfind("HTTP/1.1 503", 0) == 0u, answer);
+  BOOST_TEST(answer.find("too many connections") != std::string::npos, answer);
+  // The server works again once descriptors are back.
+  client c(f.port());
+  BOOST_TEST(c.send(request{bhttp::verb::get, "/healthz", 11}).result_int() == 200u);
+  std::lock_guard lock(log_mutex);
+  BOOST_TEST_REQUIRE(!logged.empty());
+  BOOST_TEST(logged.front().find("out of file descriptors") != std::string::npos, logged.front());
 }
 
 BOOST_AUTO_TEST_CASE(malformed_requests, *utf::timeout(30)) {
