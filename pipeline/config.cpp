@@ -158,14 +158,17 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
   try {
     if (!root.IsMap()) r.fail("(file)", "expected a YAML mapping at the top level");
     r.check_keys(root, "",
-                 {"source", "mapping", "pipeline", "fhir", "log", "designer", "buffer", "deadletter", "debug"});
+                 {"source", "mapping", "pipeline", "fhir", "log", "designer", "admin", "buffer", "deadletter", "debug"});
 
     // source.http
     const YAML::Node source = root["source"];
     r.check_keys(source, "source", {"http", "amqp", "eventhubs"});
     if (source) {
       const YAML::Node h = source["http"];
-      r.check_keys(h, "source.http", {"enabled", "listen", "port", "hubs", "max_body_bytes", "partitions", "auth", "keys", "threads"});
+      r.check_keys(h, "source.http",
+                   {"enabled", "listen", "port", "hubs", "max_body_bytes", "partitions", "auth", "keys", "threads",
+                    "tls", "hosts", "max_token_lifetime", "max_connections", "first_byte_timeout", "header_timeout",
+                    "body_timeout", "idle_timeout", "max_header_bytes"});
       if (h) {
         r.get(h, "source.http", "enabled", c.http.enabled);
         r.get(h, "source.http", "listen", c.http.listen_address);
@@ -175,6 +178,29 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
         r.get(h, "source.http", "partitions", c.http.partitions);
         r.get(h, "source.http", "auth", c.http.auth);
         r.get(h, "source.http", "threads", c.http.threads);
+        r.get(h, "source.http", "hosts", c.http.hosts);
+        r.get(h, "source.http", "max_token_lifetime", c.http.max_token_lifetime);
+        r.get(h, "source.http", "max_connections", c.http.max_connections);
+        r.get(h, "source.http", "first_byte_timeout", c.http.first_byte_timeout);
+        r.get(h, "source.http", "header_timeout", c.http.header_timeout);
+        r.get(h, "source.http", "body_timeout", c.http.body_timeout);
+        r.get(h, "source.http", "idle_timeout", c.http.idle_timeout);
+        r.get(h, "source.http", "max_header_bytes", c.http.max_header_bytes);
+        if (const YAML::Node t = h["tls"]; t && !t.IsNull()) {
+          const std::string q = "source.http.tls";
+          r.check_keys(t, q, {"cert_file", "key_file", "client_ca_file", "min_version"});
+          r.get(t, q, "cert_file", c.http.tls.cert_file);
+          r.get(t, q, "key_file", c.http.tls.key_file);
+          r.get(t, q, "client_ca_file", c.http.tls.client_ca_file);
+          r.get(t, q, "min_version", c.http.tls.min_version);
+          if (c.http.tls.cert_file.empty()) r.fail(q + ".cert_file", "required: the PEM certificate chain (tls.crt)");
+          if (c.http.tls.key_file.empty()) r.fail(q + ".key_file", "required: the PEM private key (tls.key)");
+          if (c.http.tls.min_version != "1.2" && c.http.tls.min_version != "1.3")
+            r.fail(q + ".min_version", "expected 1.2 or 1.3");
+          c.http.tls.cert_file = resolve(config_dir, c.http.tls.cert_file);
+          c.http.tls.key_file = resolve(config_dir, c.http.tls.key_file);
+          c.http.tls.client_ca_file = resolve(config_dir, c.http.tls.client_ca_file);
+        }
         if (const YAML::Node keys = h["keys"]) {
           if (!keys.IsSequence()) r.fail("source.http.keys", "expected a list of {name, key_env}");
           for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -321,6 +347,30 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       r.fail("source.http.keys", "auth is sas but no keys are configured (or set auth: none for local use)");
     if (c.http.partitions == 0) r.fail("source.http.partitions", "must be at least 1");
     if (c.http.threads == 0) r.fail("source.http.threads", "must be at least 1");
+    if (c.http.max_connections == 0) r.fail("source.http.max_connections", "must be at least 1");
+    if (c.http.max_token_lifetime.count() < 0) r.fail("source.http.max_token_lifetime", "must not be negative");
+    for (const auto& [field, value] : {std::pair{"first_byte_timeout", c.http.first_byte_timeout},
+                                       {"header_timeout", c.http.header_timeout},
+                                       {"body_timeout", c.http.body_timeout},
+                                       {"idle_timeout", c.http.idle_timeout}})
+      if (value.count() <= 0) r.fail(std::string("source.http.") + field, "must be positive");
+    if (c.http.max_header_bytes < 1024) r.fail("source.http.max_header_bytes", "must be at least 1024");
+    for (const auto& host : c.http.hosts)
+      if (host.empty() || (host.find('/') != std::string::npos && host.find("://") == std::string::npos))
+        r.fail("source.http.hosts",
+               "expected host names such as ingest.example.org or https://ingest.example.org, got '" + host + "'");
+
+    // admin: /metrics, /healthz, /readyz on their own port (issue 15)
+    if (const YAML::Node ad = root["admin"]; ad && !ad.IsNull()) {
+      r.check_keys(ad, "admin", {"enabled", "listen", "port"});
+      c.admin.enabled = true;
+      r.get(ad, "admin", "enabled", c.admin.enabled);
+      r.get(ad, "admin", "listen", c.admin.listen_address);
+      r.get(ad, "admin", "port", c.admin.port);
+      if (c.admin.enabled && c.http.enabled && c.admin.port != 0 && c.admin.port == c.http.port &&
+          c.admin.listen_address == c.http.listen_address)
+        r.fail("admin.port", "is the ingest port: choose another one (or leave admin out to serve both on one port)");
+    }
 
     const YAML::Node m = root["mapping"];
     r.check_keys(m, "mapping", {"device", "fhir"});
@@ -390,7 +440,10 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
         r.get(rt, "fhir.retry", "max_age", c.fhir.max_age);
       }
       if (const YAML::Node a = f["auth"]) {
-        r.check_keys(a, "fhir.auth", {"mode", "token_env", "token_url", "client_id", "client_secret_env", "scope", "resource"});
+        r.check_keys(a, "fhir.auth",
+                     {"mode", "token_env", "token_url", "client_id", "client_secret_env", "scope", "resource",
+                      "allow_insecure_token_url"});
+        r.get(a, "fhir.auth", "allow_insecure_token_url", c.fhir.auth.allow_insecure_token_url);
         r.get(a, "fhir.auth", "mode", c.fhir.auth.mode);
         c.fhir.auth.token = r.secret(a, "fhir.auth", "token_env");
         r.get(a, "fhir.auth", "token_url", c.fhir.auth.token_url);
@@ -421,6 +474,16 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       if (c.fhir.auth.client_id.empty()) r.fail("fhir.auth.client_id", "required for oauth2 auth");
       if (c.fhir.auth.client_secret.empty()) r.fail("fhir.auth.client_secret_env", "required for oauth2 auth");
     }
+    // The client secret (or assertion) travels to the token endpoint: never in clear (issue 15).
+    if (!c.fhir.auth.token_url.empty()) {
+      std::string scheme = c.fhir.auth.token_url.substr(0, c.fhir.auth.token_url.find("://"));
+      for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (scheme == "http" && !c.fhir.auth.allow_insecure_token_url)
+        r.fail("fhir.auth.token_url",
+               "is http://: the client secret would travel in clear; use https:// (or, for tests only, set "
+               "fhir.auth.allow_insecure_token_url: true)");
+      if (scheme != "http" && scheme != "https") r.fail("fhir.auth.token_url", "must start with https://");
+    }
     if (c.fhir.max_connections == 0) r.fail("fhir.max_connections", "must be at least 1");
     if (c.fhir.bundle_max_entries == 0) r.fail("fhir.bundle_max_entries", "must be at least 1");
     if (c.fhir.max_attempts == 0) r.fail("fhir.retry.max_attempts", "must be at least 1");
@@ -430,8 +493,43 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     c.fhir.ca_file = resolve(config_dir, c.fhir.ca_file);
 
     const YAML::Node dz = root["designer"];
-    r.check_keys(dz, "designer", {"enabled"});
-    if (dz) r.get(dz, "designer", "enabled", c.designer.enabled);
+    r.check_keys(dz, "designer",
+                 {"enabled", "listen", "port", "auth", "max_body_bytes", "max_messages", "max_measurements",
+                  "max_observations", "max_answer_bytes"});
+    if (dz) {
+      r.get(dz, "designer", "enabled", c.designer.enabled);
+      r.get(dz, "designer", "listen", c.designer.listen_address);
+      r.get(dz, "designer", "port", c.designer.port);
+      if (const YAML::Node da = dz["auth"]; da && !da.IsNull()) {
+        r.check_keys(da, "designer.auth", {"user", "password_env"});
+        r.get(da, "designer.auth", "user", c.designer.user);
+        c.designer.password = r.secret(da, "designer.auth", "password_env");
+      }
+      r.get(dz, "designer", "max_body_bytes", c.designer.max_body_bytes);
+      r.get(dz, "designer", "max_messages", c.designer.max_messages);
+      r.get(dz, "designer", "max_measurements", c.designer.max_measurements);
+      r.get(dz, "designer", "max_observations", c.designer.max_observations);
+      r.get(dz, "designer", "max_answer_bytes", c.designer.max_answer_bytes);
+    }
+    if (c.designer.enabled) {
+      // Loopback: 127.0.0.0/8, ::1, localhost. Anywhere else the designer needs a password.
+      const std::string& l = c.designer.listen_address;
+      const bool loopback = l == "localhost" || l == "::1" || l.rfind("127.", 0) == 0;
+      if (!loopback && c.designer.password.empty())
+        r.fail("designer.auth.password_env",
+               "required when designer.listen is not a loopback address (" + l +
+                   "): the designer runs any mapping on any input, so it needs HTTP Basic authentication");
+      if (c.designer.user.empty() || c.designer.user.find(':') != std::string::npos)
+        r.fail("designer.auth.user", "must be non-empty and without ':'");
+      for (const auto& [field, value] : {std::pair{"max_body_bytes", c.designer.max_body_bytes},
+                                         {"max_messages", c.designer.max_messages},
+                                         {"max_measurements", c.designer.max_measurements},
+                                         {"max_observations", c.designer.max_observations},
+                                         {"max_answer_bytes", c.designer.max_answer_bytes}})
+        if (value == 0) r.fail(std::string("designer.") + field, "must be at least 1");
+      if (c.http.enabled && c.designer.port != 0 && c.designer.port == c.http.port)
+        r.fail("designer.port", "is the ingest port: the designer has its own listener");
+    }
 
     // debug.trace (issue 13): the event trace.
     const YAML::Node dbg = root["debug"];

@@ -21,6 +21,15 @@ struct sas_key {
   std::string key;  // resolved from key_env at load
 };
 
+// source.http.tls: TLS on the ingest listener (issue 15, net/tls_server.hpp).
+struct tls_listener_config {
+  std::string cert_file;            // PEM chain (cert-manager tls.crt); empty: plain HTTP
+  std::string key_file;             // PEM key (tls.key)
+  std::string client_ca_file;       // PEM CAs (ca.crt): clients must present a certificate (mTLS)
+  std::string min_version = "1.2";  // 1.2 | 1.3
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct http_source_config {
   bool enabled = true;
   std::string listen_address = "0.0.0.0";
@@ -31,6 +40,24 @@ struct http_source_config {
   std::string auth = "sas";                 // sas | none
   std::vector<sas_key> keys;
   std::uint32_t threads = 1;
+  tls_listener_config tls;
+  // SAS (issue 15): accepted hosts of a token's sr ("host" or "scheme://host"); empty = any host.
+  std::vector<std::string> hosts;
+  milliseconds max_token_lifetime{30ll * 24 * 3600 * 1000};  // se - now at most this; 0 = no bound
+  // Limits that hold under abuse (issue 15, transport/http/server.hpp).
+  std::size_t max_connections = 1024;        // lowered to what the file-descriptor limit allows
+  milliseconds first_byte_timeout{10000};    // new connection: TLS handshake + first request byte
+  milliseconds header_timeout{10000};        // first byte -> complete request head
+  milliseconds body_timeout{30000};          // the whole request body
+  milliseconds idle_timeout{60000};          // keep-alive: between requests
+  std::size_t max_header_bytes = 16 * 1024;  // request head (431 beyond)
+};
+
+// admin: /metrics, /healthz and /readyz on their own listener (issue 15); absent: on the ingest port.
+struct admin_config {
+  bool enabled = false;  // on when the section is present, unless enabled: false
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t port = 9090;
 };
 
 // source.amqp: receiver links on any AMQP 1.0 broker (docs/amqp.md, transport/amqp/source.hpp).
@@ -107,6 +134,7 @@ struct fhir_auth_config {
   std::string client_secret;                // from client_secret_env
   std::string scope;
   std::string resource;
+  bool allow_insecure_token_url = false;  // accept an http:// token_url (tests only: the secret travels in clear)
 };
 
 // fhir.bundles: batch Bundles for a flush's requests (issue 11, docs/configuration.md).
@@ -149,8 +177,18 @@ struct log_config {
   milliseconds error_interval{10000};       // one more line per type per interval after that
 };
 
+// designer: the mapping designer in `iomtflow run`, on its own listener and thread (issue 15).
 struct designer_config {
-  bool enabled = false;                     // serve the mapping designer under /designer/ in `iomtflow run`
+  bool enabled = false;  // serve the mapping designer at http://listen:port/designer/
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t port = 8090;
+  std::string user = "designer";            // HTTP Basic; required when listen is not loopback
+  std::string password;                     // from auth.password_env
+  std::size_t max_body_bytes = 1 << 20;     // request body (413 beyond)
+  std::size_t max_messages = 1000;          // messages in one test request
+  std::size_t max_measurements = 10000;     // measurements one test request may produce
+  std::size_t max_observations = 1000;      // Observations one test request may produce
+  std::size_t max_answer_bytes = 8u << 20;  // JSON answer
 };
 
 // The durable local buffer between ingest and the pipeline (iomt issue 4, transport/buffer/).
@@ -193,6 +231,7 @@ struct service_config {
   buffer_config buffer;
   deadletter_config deadletter;
   designer_config designer;
+  admin_config admin;
   pipeline_config pipeline;
   fhir_config fhir;
   mapping_config mapping;

@@ -23,11 +23,15 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <cctype>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>
 
 namespace iomt::pipeline {
 
@@ -55,6 +59,81 @@ std::function<void(int, const std::string&, const std::string&)> component_log(c
     else
       log::info(message, {{"detail", detail}});
   };
+}
+
+// The HTTP server's connection events (accept failures, refusals at the limit, failed TLS
+// handshakes) into the log; warnings are rate-limited per message, errors per key.
+std::function<void(int, const std::string&, const std::string&)> listener_log(std::string listener) {
+  return [listener = std::move(listener)](int level, const std::string& message, const std::string& detail) {
+    if (level >= 2)
+      log::error("http-listener", message, {{"listener", listener}, {"detail", detail}});
+    else
+      log::warn(message, {{"listener", listener}, {"detail", detail}});
+  };
+}
+
+// Never answered a request: accepts nothing, submits nothing (the admin and designer listeners).
+class no_ingest final : public transport::event_sink {
+public:
+  transport::submit_status submit(std::vector<transport::event>&&, transport::completion) override {
+    return transport::submit_status::shutting_down;
+  }
+};
+
+std::unique_ptr<transport::http::eventhub_ingest> make_no_ingest() {
+  transport::http::ingest_options none;
+  // A hub name that cannot appear in a URL path: every send route answers 404.
+  none.hubs = {"none: this listener has no ingest"};
+  return std::make_unique<transport::http::eventhub_ingest>(none, std::nullopt);
+}
+
+// /readyz is answered to anyone who can reach the port: it says what is wrong, never where
+// (issue 15). URLs, IP addresses and the configured host names are replaced by "<endpoint>".
+std::string without_endpoints(std::string text, const std::vector<std::string>& hosts) {
+  static const std::regex url(R"([A-Za-z][A-Za-z0-9+.-]*://[^\s'",;)]+)");
+  static const std::regex address(
+      R"(\[[0-9A-Fa-f:.]+\](:\d+)?|\b([0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}\b|\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b)");
+  text = std::regex_replace(text, url, "<endpoint>");
+  text = std::regex_replace(text, address, "<endpoint>");
+  // A configured host name, where it stands as a word of its own ("fhir" in "fhir:8080", not in
+  // "fhirmapping").
+  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.'; };
+  for (const auto& h : hosts) {
+    if (h.empty()) continue;
+    for (auto pos = text.find(h); pos != std::string::npos; pos = text.find(h, pos + 1)) {
+      const bool starts = pos == 0 || !word_char(text[pos - 1]);
+      const bool ends = pos + h.size() == text.size() || !word_char(text[pos + h.size()]);
+      if (!starts || !ends) continue;
+      // ... with its port, if one follows.
+      std::size_t end = pos + h.size();
+      if (end < text.size() && text[end] == ':' && end + 1 < text.size() &&
+          std::isdigit(static_cast<unsigned char>(text[end + 1])))
+        for (++end; end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]));) ++end;
+      text.replace(pos, end - pos, "<endpoint>");
+    }
+  }
+  return text;
+}
+
+// The host part of "scheme://host[:port]/...", or "".
+std::string host_of(const std::string& url) {
+  auto start = url.find("://");
+  if (start == std::string::npos) return {};
+  start += 3;
+  auto end = url.find_first_of("/?#", start);
+  std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  if (auto at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
+  if (!authority.empty() && authority.front() == '[') return authority.substr(0, authority.find(']') + 1);
+  return authority.substr(0, authority.find(':'));
+}
+
+// As many file descriptors as the hard limit allows (the connection cap is derived from it).
+void raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
 }
 
 // Readiness (GET /readyz): the FHIR server answers an authorized identifier search.
@@ -232,6 +311,14 @@ struct service::parts {
   std::unique_ptr<transport::http::eventhub_ingest> ingest;
   asio::io_context http_ioc{static_cast<int>(cfg.http.threads)};
   std::unique_ptr<transport::http::server> server;
+  // admin: /metrics, /healthz, /readyz on their own port (on http_ioc).
+  no_ingest nothing;
+  std::unique_ptr<transport::http::eventhub_ingest> no_hubs = make_no_ingest();
+  std::unique_ptr<transport::http::server> admin;
+  // The designer: its own listener, io_context and thread, off the ingest threads (issue 15).
+  asio::io_context designer_ioc{1};
+  std::unique_ptr<transport::http::server> designer;
+  std::vector<std::string> endpoint_hosts;  // hidden from /readyz
   readiness ready;
   std::atomic<bool> stopping{false};
 
@@ -246,6 +333,13 @@ struct service::parts {
       if (auto why = durable->failing_reason(); !why.empty()) return why;
     if (auto why = guarded->failing_reason(); !why.empty()) return why;
     return http_direct->failing_reason();
+  }
+
+  // GET /debug/events (issue 13): 404 unless debug.trace.enabled; the same SAS checks as ingest.
+  transport::http::response debug_events_answer(const transport::http::request& req) {
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return trace::debug_events_response(req, &events, sas ? &*sas : nullptr, now);
   }
 };
 
@@ -350,30 +444,104 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
   io.max_body_bytes = cfg.http.max_body_bytes;
   io.max_event_bytes = cfg.http.max_body_bytes;
   io.partition_count = cfg.http.partitions;
+  // The authentication entry point (transport/http/ingest_auth.hpp): one authenticator per scheme.
+  std::vector<std::shared_ptr<const transport::http::ingest_authenticator>> authenticators;
   if (cfg.http.auth == "sas") {
-    transport::http::sas_options so;
-    for (const auto& k : cfg.http.keys) so.keys.push_back({k.name, k.key});
-    p->sas.emplace(std::move(so));
+    transport::http::sas_options sas;
+    for (const auto& k : cfg.http.keys) sas.keys.push_back({k.name, k.key});
+    sas.hosts = cfg.http.hosts;
+    sas.max_lifetime_seconds = std::chrono::duration_cast<std::chrono::seconds>(cfg.http.max_token_lifetime).count();
+    p->sas.emplace(sas);  // the same checks for GET /debug/events
+    authenticators.push_back(
+        std::make_shared<transport::http::sas_authenticator>(transport::http::sas_verifier(std::move(sas))));
   }
-  p->ingest = std::make_unique<transport::http::eventhub_ingest>(io, p->sas);
+  p->ingest = std::make_unique<transport::http::eventhub_ingest>(io, std::move(authenticators));
+  raise_fd_limit();
   transport::http::server_options so;
   so.address = cfg.http.listen_address;
   so.port = cfg.http.port;
-  if (cfg.designer.enabled)
-    so.max_route_body_bytes = std::max(so.max_route_body_bytes, designer::designer_options{}.max_body_bytes);
+  so.max_connections = cfg.http.max_connections;
+  so.first_byte_timeout = cfg.http.first_byte_timeout;
+  so.header_timeout = cfg.http.header_timeout;
+  so.read_timeout = cfg.http.body_timeout;
+  so.idle_timeout = cfg.http.idle_timeout;
+  so.max_header_bytes = cfg.http.max_header_bytes;
+  so.on_log = listener_log("ingest");
+  if (cfg.http.tls.enabled()) {
+    net::tls_server_options t;
+    t.cert_file = cfg.http.tls.cert_file;
+    t.key_file = cfg.http.tls.key_file;
+    t.client_ca_file = cfg.http.tls.client_ca_file;
+    t.min_version = cfg.http.tls.min_version;
+    auto tls = net::reloading_server_context::create(t, [](int level, const std::string& what, const std::string& d) {
+      if (level >= 2)
+        log::error("tls-reload", what, {{"detail", d}});
+      else
+        log::info(what, {{"file", d}});
+    });
+    if (!tls) return start_error{"config: source.http.tls: " + tls.error()};
+    so.tls = std::move(*tls);
+  }
   so.on_request = [&m](const transport::http::request_record& r) {
     std::string route = r.path == "/metrics" || r.path == "/healthz" || r.path == "/readyz" ? std::string(r.path)
                         : r.path.rfind("/designer", 0) == 0                                 ? "designer"
                         : r.path.rfind("/debug/", 0) == 0                                   ? "debug"
                                                                                             : "ingest";
     m.http_request(route, r.status);
+    // Failed authentications, with who tried (rate-limited per message by the log).
+    if (r.status == 401 || r.status == 403)
+      log::warn("ingest authentication failed", {{"peer", r.peer},
+                                                 {"status", std::to_string(r.status)},
+                                                 {"path", r.path.substr(0, 200)},
+                                                 {"reason", r.detail.empty() ? r.error : r.detail}});
   };
   p->server = std::make_unique<transport::http::server>(p->http_ioc, so, *p->ingest, *ingest_sink);
+
+  if (cfg.admin.enabled) {
+    transport::http::server_options ao;
+    ao.address = cfg.admin.listen_address;
+    ao.port = cfg.admin.port;
+    ao.max_connections = 64;
+    ao.server_name = "iomtflow admin";
+    ao.on_log = listener_log("admin");
+    ao.on_request = [&m](const transport::http::request_record& r) {
+      const bool known = r.path == "/metrics" || r.path == "/healthz" || r.path == "/readyz";
+      m.http_request(known ? r.path : std::string_view("other"), r.status);
+    };
+    p->admin = std::make_unique<transport::http::server>(p->http_ioc, ao, *p->no_hubs, p->nothing);
+  }
+  if (cfg.designer.enabled) {
+    transport::http::server_options dopt;
+    dopt.address = cfg.designer.listen_address;
+    dopt.port = cfg.designer.port;
+    dopt.max_connections = 64;
+    dopt.max_route_body_bytes = cfg.designer.max_body_bytes;
+    dopt.server_name = "iomtflow designer";
+    dopt.on_log = listener_log("designer");
+    dopt.on_request = [&m](const transport::http::request_record& r) {
+      m.http_request("designer", r.status);
+      if (r.status == 401)
+        log::warn("designer authentication failed", {{"peer", r.peer}, {"path", r.path.substr(0, 200)}});
+    };
+    p->designer = std::make_unique<transport::http::server>(p->designer_ioc, dopt, *p->no_hubs, p->nothing);
+  }
+  for (const std::string& url : {cfg.fhir.url, cfg.fhir.auth.token_url, cfg.amqp.url})
+    if (auto h = host_of(url); !h.empty()) p->endpoint_hosts.push_back(h);
+
   std::unique_ptr<service> s(new service(std::move(p)));
   s->mount_routes();
-  if (auto ec = s->p_->server->listen())
+  parts& q = *s->p_;
+  if (auto ec = q.server->listen())
     return start_error{"source.http: cannot listen on " + so.address + ":" + std::to_string(so.port) + ": " +
                        ec.message()};
+  if (q.admin)
+    if (auto ec = q.admin->listen())
+      return start_error{"admin: cannot listen on " + cfg.admin.listen_address + ":" + std::to_string(cfg.admin.port) +
+                         ": " + ec.message()};
+  if (q.designer)
+    if (auto ec = q.designer->listen())
+      return start_error{"designer: cannot listen on " + cfg.designer.listen_address + ":" +
+                         std::to_string(cfg.designer.port) + ": " + ec.message()};
   return s;
 }
 
@@ -402,8 +570,30 @@ void service::mount_routes() {
         if (p.amqp) amqp_stats.emplace_back("amqp", p.amqp->stats());
         if (p.eventhubs) amqp_stats.emplace_back("eventhubs", p.eventhubs->stats());
         for (auto& f : transport::amqp::source_families(amqp_stats)) out.push_back(std::move(f));
+        // The ingest listener's connections and what its limit did (issue 15).
+        auto open = transport::metrics::family("iomtflow_http_connections", "Open connections of the ingest listener",
+                                               MetricType::Gauge);
+        transport::metrics::add_sample(open, static_cast<double>(p.server->connections()));
+        out.push_back(std::move(open));
+        auto limit = transport::metrics::family(
+            "iomtflow_http_connection_limit",
+            "Connections the ingest listener serves at once (source.http.max_connections, or the fd limit)",
+            MetricType::Gauge);
+        transport::metrics::add_sample(limit, static_cast<double>(p.server->connection_limit()));
+        out.push_back(std::move(limit));
+        auto closed = transport::metrics::family(
+            "iomtflow_http_connections_limited_total",
+            "Connections closed at the limit: evicted (waiting longest for a request head) or refused (503)",
+            MetricType::Counter);
+        transport::metrics::add_sample(closed, static_cast<double>(p.server->evicted_connections()),
+                                       {{"action", "evicted"}});
+        transport::metrics::add_sample(closed, static_cast<double>(p.server->refused_connections()),
+                                       {{"action", "refused"}});
+        out.push_back(std::move(closed));
       }));
-  p.server->add_route(bhttp::verb::get, "/metrics", [&p](const transport::http::request&) {
+  // /metrics, /healthz, /readyz: on the admin port when there is one, else on the ingest port.
+  transport::http::server& health = p.admin ? *p.admin : *p.server;
+  health.add_route(bhttp::verb::get, "/metrics", [&p](const transport::http::request&) {
     std::uint64_t waiting = p.guarded->stats().waiting_events.load() + p.http_direct->stats().waiting_events.load();
     std::int64_t oldest_ms =
         std::max(p.guarded->stats().oldest_waiting_ms.load(), p.http_direct->stats().oldest_waiting_ms.load());
@@ -416,29 +606,41 @@ void service::mount_routes() {
     p.m.fhir_failing->Set(p.fhir_failing_reason().empty() ? 0 : 1);
     return text_response(bhttp::status::ok, p.m.serialize(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  p.server->add_route(bhttp::verb::get, "/healthz",
-                      [](const transport::http::request&) { return text_response(bhttp::status::ok, "ok\n"); });
-  p.server->add_route(bhttp::verb::get, "/readyz", [this](const transport::http::request&) {
+  health.add_route(bhttp::verb::get, "/healthz",
+                   [](const transport::http::request&) { return text_response(bhttp::status::ok, "ok\n"); });
+  health.add_route(bhttp::verb::get, "/readyz", [this](const transport::http::request&) {
     const std::string why = not_ready_reason();
     if (why.empty()) return text_response(bhttp::status::ok, "ready\n");
     return text_response(bhttp::status::service_unavailable, why + "\n");
   });
   // The event trace (issue 13): 404 unless debug.trace.enabled; the same SAS keys as ingest.
-  auto debug_events = [&p](const transport::http::request& req) {
-    const auto now =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    return trace::debug_events_response(req, &p.events, p.sas ? &*p.sas : nullptr, now);
-  };
-  p.server->add_route(bhttp::verb::get, "/debug/events", debug_events);
-  if (p.cfg.designer.enabled) {
-    designer::designer_options d;
-    d.prefix = "/designer";
-    d.events = debug_events;
-    designer::add_designer_routes(*p.server, d);
-  }
+  p.server->add_route(bhttp::verb::get, "/debug/events",
+                      [&p](const transport::http::request& req) { return p.debug_events_answer(req); });
+  mount_designer_routes();
 }
 
-std::string service::not_ready_reason() const {
+// The designer on its own listener (issue 15): under /designer/, with HTTP Basic when a password
+// is configured, and the bounds of designer.* (docs/configuration.md).
+void service::mount_designer_routes() {
+  parts& p = *p_;
+  if (!p.designer) return;
+  const designer_config& c = p.cfg.designer;
+  designer::designer_options d;
+  d.prefix = "/designer";
+  d.max_body_bytes = c.max_body_bytes;
+  d.max_answer_bytes = c.max_answer_bytes;
+  d.limits.max_messages = c.max_messages;
+  d.limits.max_measurements = c.max_measurements;
+  d.limits.max_observations = c.max_observations;
+  d.basic_user = c.user;
+  d.basic_password = c.password;
+  d.events = [&p](const transport::http::request& req) { return p.debug_events_answer(req); };
+  designer::add_designer_routes(*p.designer, d);
+}
+
+std::string service::not_ready_reason() const { return without_endpoints(not_ready_detail(), p_->endpoint_hosts); }
+
+std::string service::not_ready_detail() const {
   const parts& p = *p_;
   if (p.buffer_log) {
     if (auto e = p.buffer_log->write_error()) return "durable buffer not writable: " + e->message;
@@ -471,7 +673,11 @@ void service::request_stop() {
     if (p.stopping.exchange(true)) return;
     p.ready.source_ok = false;
     p.pipe->begin_drain();
-    p.server->shutdown(std::chrono::seconds(30), [&p] { p.http_ioc.stop(); });
+    if (p.designer) p.designer->shutdown(std::chrono::seconds(1), [&p] { p.designer_ioc.stop(); });
+    p.server->shutdown(std::chrono::seconds(30), [&p] {
+      if (!p.admin) return p.http_ioc.stop();
+      p.admin->shutdown(std::chrono::seconds(1), [&p] { p.http_ioc.stop(); });
+    });
   });
 }
 
@@ -489,11 +695,26 @@ int service::run() {
   p.guarded->start();
   p.http_direct->start();
   p.server->start();
+  if (p.admin) p.admin->start();
+  std::thread designer_thread;
+  if (p.designer) {
+    p.designer->start();
+    designer_thread = std::thread([&p] { p.designer_ioc.run(); });
+  }
   if (p.amqp) p.amqp->start();
   if (p.eventhubs) p.eventhubs->start();
   p.ready.source_ok = true;
   log::info("iomtflow started",
             {{"listen", p.cfg.http.listen_address + ":" + std::to_string(p.server->local_endpoint().port())},
+             {"tls", !p.cfg.http.tls.enabled()               ? "off"
+                     : p.cfg.http.tls.client_ca_file.empty() ? "on"
+                                                             : "on, client certificates required"},
+             {"max_connections", std::to_string(p.server->connection_limit())},
+             {"admin", p.admin ? p.cfg.admin.listen_address + ":" + std::to_string(p.admin->local_endpoint().port())
+                               : std::string("on the ingest port")},
+             {"designer", p.designer ? "http://" + p.cfg.designer.listen_address + ":" +
+                                           std::to_string(p.designer->local_endpoint().port()) + "/designer/"
+                                     : std::string("off")},
              {"fhir", p.cfg.fhir.url},
              {"identity", p.cfg.fhir.identity},
              {"shards", std::to_string(p.pipe->shard_count())}});
@@ -513,6 +734,10 @@ int service::run() {
   for (std::uint32_t i = 1; i < p.cfg.http.threads; ++i) http_threads.emplace_back([&p] { p.http_ioc.run(); });
   p.http_ioc.run();
   for (auto& t : http_threads) t.join();
+  if (designer_thread.joinable()) {
+    p.designer_ioc.stop();
+    designer_thread.join();
+  }
   // Reverse order: no more ingest. What waits in the retrying sinks goes back to its source first
   // (AMQP: modified, redelivered); the broker sources wait (drain_timeout) for their in-flight
   // submissions and settle them; the buffer consumer lets in-flight batches finish and

@@ -37,13 +37,17 @@ public:
   int run();
   // Begins the same orderly stop as SIGTERM. Any thread.
   void request_stop();
-  // "" when ready, else why (the text of GET /readyz). Any thread.
+  // "" when ready, else why (the text of GET /readyz, without URLs, addresses or host names of
+  // the peers: issue 15). Any thread.
   std::string not_ready_reason() const;
+  // The same with every detail, for the log.
+  std::string not_ready_detail() const;
 
 private:
   struct parts;
   explicit service(std::unique_ptr<parts> p);
   void mount_routes();
+  void mount_designer_routes();
   std::unique_ptr<parts> p_;
 };
 

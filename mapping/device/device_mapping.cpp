@@ -178,8 +178,8 @@ std::vector<std::string> device_mapping::type_names() const {
   return names;
 }
 
-result<void> device_mapping::normalize(const json::value& envelope, json::arena& scratch,
-                                       std::vector<measurement>& out) const {
+result<void> device_mapping::normalize(const json::value& envelope, json::arena& scratch, std::vector<measurement>& out,
+                                       std::size_t max_out) const {
   if (templates_.empty()) return {};
   // Upstream GetMeasurements: EnsureArg.IsOfType(token, typeof(JObject)).
   if (!envelope.is_object())
@@ -216,6 +216,9 @@ result<void> device_mapping::normalize(const json::value& envelope, json::arena&
     }
     if (!matches.empty() && t.wraps_match && !wrapper.members) wrapper.build(envelope, scratch);
     for (const json::value& match : matches) {
+      if (out.size() >= max_out)
+        return mapping_error{"MeasurementLimitException",
+                             "more than " + std::to_string(max_out) + " measurements from one event"};
       const json::value root = t.wraps_match ? wrapper.with(match) : match;
       const std::size_t index = out.size();
       measurement& m = out.emplace_back();

@@ -52,8 +52,11 @@ public:
   // Normalizes one envelope (iomt-spec §3.4): appends the measurements of every template in
   // template order, then match order. On the first error it stops and returns it; measurements
   // appended before it stay in `out` (partial output, §13.1). Temporaries (the matchedToken
-  // wrapper, JMESPath results) go to `scratch`; the caller sets ingestion_time.
-  result<void> normalize(const json::value& envelope, json::arena& scratch, std::vector<measurement>& out) const;
+  // wrapper, JMESPath results) go to `scratch`; the caller sets ingestion_time. `max_out` bounds
+  // out.size(): reaching it stops with a MeasurementLimitException (the designer's bound against
+  // amplifying mappings, issue 15).
+  result<void> normalize(const json::value& envelope, json::arena& scratch, std::vector<measurement>& out,
+                         std::size_t max_out = static_cast<std::size_t>(-1)) const;
 
 private:
   explicit device_mapping(std::vector<content_template> t);

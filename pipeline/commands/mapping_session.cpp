@@ -150,7 +150,7 @@ boost::json::object mapping_session::validation_report() const {
 }
 
 mapping::result<boost::json::object> mapping_session::run_test(const std::vector<message_input>& inputs,
-                                                               const test_options& opt) const {
+                                                               const test_options& opt, std::string* bound_hit) const {
   // Where identities are resolved: memory (the --resources), over a live server read only.
   boost::asio::io_context ioc;
   std::unique_ptr<fhir::client> server;
@@ -202,7 +202,19 @@ mapping::result<boost::json::object> mapping_session::run_test(const std::vector
       envelope = json::make_envelope(*body, json::value{}, json::value{}, arena);
     }
     const std::size_t before = measurements.size();
-    auto r = device_->normalize(envelope, arena, measurements);
+    auto r = device_->normalize(envelope, arena, measurements, opt.max_measurements);
+    if (!r && r.error().type == "MeasurementLimitException") {
+      const std::string why = "the test made more than " + std::to_string(opt.max_measurements) + " measurements (at " +
+                              in.source +
+                              "; designer.max_measurements): a typeMatchExpression that matches too much (such as "
+                              "$..a[*] over a big body), or too many messages at once";
+      if (bound_hit) {
+        *bound_hit = why;
+        return boost::json::object{};
+      }
+      fail("MeasurementLimitException", why);
+      break;
+    }
     // IngestionTimeUtc: messages are taken as enqueued in order, 1 ms apart (dedupe, iomt-spec §5).
     for (std::size_t k = before; k < measurements.size(); ++k)
       measurements[k].ingestion_time = json::date_time{

@@ -40,6 +40,9 @@ struct test_options {
   std::string device_identifier_system;   // ResourceIdentity:DefaultDeviceIdentifierSystem
   std::optional<json::date_time> issued;  // Observation.issued; default: now
   identity_source identity;
+  // Stop once this many measurements were made (the designer's bound, issue 15); the run then
+  // reports the bound instead of a result.
+  std::size_t max_measurements = static_cast<std::size_t>(-1);
 };
 
 class mapping_session {
@@ -56,9 +59,10 @@ public:
   boost::json::object validation_report() const;
   // {"measurements", "observations", "errors", "warnings", "identity"} (docs/mapping-cli.md).
   // Fails only when the live server cannot be set up (bad URL, unreadable CA file): data and
-  // server errors are in "errors".
-  mapping::result<boost::json::object> run_test(const std::vector<message_input>& inputs,
-                                                const test_options& opt) const;
+  // server errors are in "errors". With `bound_hit`: a run stopped by opt.max_measurements says so
+  // there (and returns an empty object).
+  mapping::result<boost::json::object> run_test(const std::vector<message_input>& inputs, const test_options& opt,
+                                                std::string* bound_hit = nullptr) const;
 
 private:
   std::shared_ptr<const mapping::device::device_mapping> device_;

@@ -208,9 +208,18 @@ api_answer test_mappings(std::string_view request_body, const api_limits& limits
     a.body["validation"] = loaded.session->validation_report();
     return a;
   }
-  auto result = loaded.session->run_test(*messages, opt);
+  opt.max_measurements = limits.max_measurements;
+  std::string bound;
+  auto result = loaded.session->run_test(*messages, opt, &bound);
   if (!result) return error_answer(400, "identity.serverUrl: " + result.error().message);
-  return {200, std::move(*result)};
+  if (!bound.empty()) return error_answer(422, bound);
+  boost::json::object out = std::move(*result);
+  if (const auto* obs = out.if_contains("observations");
+      obs && obs->is_array() && obs->as_array().size() > limits.max_observations)
+    return error_answer(422, "the test made " + std::to_string(obs->as_array().size()) +
+                                 " Observations, over the limit of " + std::to_string(limits.max_observations) +
+                                 " (designer.max_observations): test fewer messages at a time");
+  return {200, std::move(out)};
 }
 
 }  // namespace iomt::designer

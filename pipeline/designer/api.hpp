@@ -26,9 +26,13 @@
 
 namespace iomt::designer {
 
+// Bounds of one request (issue 15: an amplifying mapping such as typeMatchExpression "$..a[*]"
+// over a big body must not turn into gigabytes). A bound hit is 422 {error} naming the bound.
 struct api_limits {
-  std::size_t max_messages = 1000;  // messages in one test request (after .ndjson splitting)
-  std::size_t max_depth = 256;      // JSON nesting of the request itself
+  std::size_t max_messages = 1000;       // messages in one test request (after .ndjson splitting)
+  std::size_t max_depth = 256;           // JSON nesting of the request itself
+  std::size_t max_measurements = 10000;  // measurements one test request may produce
+  std::size_t max_observations = 1000;   // Observations one test request may produce
 };
 
 struct api_answer {

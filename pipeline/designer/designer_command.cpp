@@ -1,4 +1,5 @@
-// `iomtflow designer [--port 8090] [--listen 127.0.0.1] [--shared-dir DIR] [--base-path /PATH]`: the
+// `iomtflow designer [--port 8090] [--listen 127.0.0.1] [--shared-dir DIR] [--base-path /PATH]
+// [--user NAME --password-env VAR]`: the
 // mapping designer on its own (issue 6): the transport HTTP server with the designer's routes and
 // an ingest that accepts no hub.
 #include "pipeline/commands/cli_args.hpp"
@@ -12,6 +13,7 @@
 
 #include <charconv>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -31,7 +33,10 @@ public:
 
 constexpr const char* designer_usage =
     "usage: iomtflow designer [--port 8090] [--listen 127.0.0.1] [--shared-dir DIR] [--base-path /PATH]\n"
+    "                         [--user designer --password-env VAR]\n"
     "  serves the mapping designer page and its JSON API; --port 0 picks a free port.\n"
+    "  --password-env: HTTP Basic authentication with the password in $VAR (required when --listen is not\n"
+    "    a loopback address: the designer runs any mapping on any input)\n"
     "  --shared-dir: where the workshop example is read (default $IOMT_SHARED_DIR, else ../shared)\n"
     "  --base-path: serve under /PATH/ instead of / (e.g. behind a reverse proxy)\n";
 
@@ -39,7 +44,8 @@ constexpr const char* designer_usage =
 
 int designer(int argc, char** argv, int first) {
   args a(argc, argv, first, {});
-  if (!a.ok() || a.unknown({"port", "listen", "shared-dir", "base-path"}) || !a.positionals().empty()) {
+  if (!a.ok() || a.unknown({"port", "listen", "shared-dir", "base-path", "user", "password-env"}) ||
+      !a.positionals().empty()) {
     std::cerr << designer_usage;
     if (!a.ok()) std::cerr << "error: " << a.error() << '\n';
     return 2;
@@ -63,6 +69,24 @@ int designer(int argc, char** argv, int first) {
   if (!dopt.prefix.empty() && (dopt.prefix.front() != '/' || dopt.prefix.find_first_of("?#% ") != std::string::npos)) {
     std::cerr << "error: --base-path: expected a path such as /designer, got " << *a.get("base-path") << '\n';
     return 2;
+  }
+  if (auto var = a.get("password-env")) {
+    const char* value = std::getenv(std::string(*var).c_str());
+    if (!value || !*value) {
+      std::cerr << "error: --password-env: environment variable " << *var << " is not set\n";
+      return 2;
+    }
+    dopt.basic_user = a.get("user").value_or("designer");
+    dopt.basic_password = value;
+  }
+  {
+    const std::string& l = so.address;
+    const bool loopback = l == "localhost" || l == "::1" || l.rfind("127.", 0) == 0;
+    if (!loopback && dopt.basic_password.empty()) {
+      std::cerr << "error: --listen " << l
+                << " is not a loopback address: set --password-env VAR (HTTP Basic authentication)\n";
+      return 2;
+    }
   }
   so.max_route_body_bytes = dopt.max_body_bytes;
   so.server_name = "iomtflow designer";

@@ -4,9 +4,15 @@
 #include "pipeline/designer/examples.hpp"
 #include "pipeline/designer/static_files.hpp"
 
-#include <boost/json/serialize.hpp>
+#include "transport/http/encoding.hpp"
 
+#include <boost/json/serializer.hpp>
+
+#include <openssl/crypto.h>
+
+#include <array>
 #include <cctype>
+#include <optional>
 
 namespace iomt::designer {
 
@@ -27,14 +33,55 @@ void common_headers(response& res) {
   res.set("X-Content-Type-Options", "nosniff");
 }
 
-response json_response(const api_answer& a, unsigned version) {
-  response res{static_cast<bhttp::status>(a.status), version};
+// Serializes at most `max_bytes`; past it, nullopt (the rest is never produced).
+std::optional<std::string> serialize_bounded(const boost::json::object& o, std::size_t max_bytes) {
+  boost::json::serializer sr;
+  sr.reset(&o);
+  std::string out;
+  std::array<char, 64 * 1024> chunk;
+  while (!sr.done()) {
+    const std::string_view part = sr.read(chunk.data(), chunk.size());
+    if (out.size() + part.size() > max_bytes) return std::nullopt;
+    out += part;
+  }
+  return out;
+}
+
+response json_response(const api_answer& a, unsigned version, std::size_t max_bytes = static_cast<std::size_t>(-1)) {
+  auto text = serialize_bounded(a.body, max_bytes);
+  const bool too_big = !text;
+  if (too_big) {
+    const api_answer refused = error_answer(
+        422, "the answer is over the limit of " + std::to_string(max_bytes) +
+                 " bytes (designer.max_answer_bytes): test fewer messages, or a mapping that matches less");
+    text = serialize_bounded(refused.body, static_cast<std::size_t>(-1));
+  }
+  response res{static_cast<bhttp::status>(too_big ? 422 : a.status), version};
   common_headers(res);
   res.set(bhttp::field::content_type, "application/json; charset=utf-8");
   res.set(bhttp::field::cache_control, "no-store");
-  res.body() = boost::json::serialize(a.body);
+  res.body() = std::move(*text);
   res.body() += '\n';
   res.prepare_payload();
+  return res;
+}
+
+// HTTP Basic (RFC 7617) against the configured user and password; constant-time comparison.
+bool basic_auth_ok(const request& req, const std::string& expected) {
+  std::string_view h = req[bhttp::field::authorization];
+  constexpr std::string_view word = "Basic ";
+  if (h.size() <= word.size()) return false;
+  for (std::size_t i = 0; i < word.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(h[i])) != std::tolower(static_cast<unsigned char>(word[i])))
+      return false;
+  auto decoded = transport::http::base64_decode(h.substr(word.size()));
+  if (!decoded || decoded->size() != expected.size()) return false;
+  return CRYPTO_memcmp(decoded->data(), expected.data(), expected.size()) == 0;
+}
+
+response unauthorized(unsigned version) {
+  response res = json_response(error_answer(401, "authentication required (HTTP Basic: designer.auth)"), version);
+  res.set(bhttp::field::www_authenticate, "Basic realm=\"iomtflow designer\", charset=\"UTF-8\"");
   return res;
 }
 
@@ -65,19 +112,31 @@ std::optional<api_answer> check_post(const request& req, std::size_t max_body_by
 void add_designer_routes(transport::http::server& server, const designer_options& options) {
   const std::string prefix = options.prefix;
   const std::size_t max_body = options.max_body_bytes;
+  const std::size_t max_answer = options.max_answer_bytes;
+  const api_limits limits = options.limits;
+  // Every route goes through `guarded`: the credentials check when a password is set.
+  const std::string credentials =
+      options.basic_password.empty() ? std::string() : options.basic_user + ":" + options.basic_password;
+  auto add = [&server, credentials](bhttp::verb method, std::string path, transport::http::server::handler h) {
+    if (credentials.empty()) return server.add_route(method, std::move(path), std::move(h));
+    server.add_route(method, std::move(path), [credentials, h = std::move(h)](const request& req) {
+      if (!basic_auth_ok(req, credentials)) return unauthorized(req.version());
+      return h(req);
+    });
+  };
 
   using api_fn = api_answer (*)(std::string_view, const api_limits&);
   auto post = [&](const char* path, api_fn fn) {
-    server.add_route(bhttp::verb::post, prefix + path, [fn, max_body](const request& req) {
+    add(bhttp::verb::post, prefix + path, [fn, max_body, max_answer, limits](const request& req) {
       if (auto refused = check_post(req, max_body)) return json_response(*refused, req.version());
-      return json_response(fn(req.body(), api_limits{}), req.version());
+      return json_response(fn(req.body(), limits), req.version(), max_answer);
     });
   };
   post("/api/mapping/validate", &validate_mappings);
   post("/api/mapping/test", &test_mappings);
 
   const std::string examples = prefix + "/api/examples";
-  server.add_route(bhttp::verb::get, examples, [examples, shared = options.shared_dir](const request& req) {
+  add(bhttp::verb::get, examples, [examples, shared = options.shared_dir](const request& req) {
     std::string_view name = path_of(req).substr(examples.size());
     if (name == "" || name == "/") {
       boost::json::array names{"workshop", "builtin"};
@@ -110,7 +169,7 @@ void add_designer_routes(transport::http::server& server, const designer_options
   });
 
   // The page. Under a prefix, "/designer" redirects to "/designer/" so relative URLs resolve.
-  server.add_route(bhttp::verb::get, prefix.empty() ? "/" : prefix, [prefix](const request& req) {
+  add(bhttp::verb::get, prefix.empty() ? "/" : prefix, [prefix](const request& req) {
     std::string_view path = path_of(req).substr(prefix.size());
     if (path.empty()) {
       response res{bhttp::status::permanent_redirect, req.version()};

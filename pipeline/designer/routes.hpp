@@ -7,9 +7,14 @@
 //                                        designer_options::events is set (inside `iomtflow run`)
 // prefix: "" for `iomtflow designer`, "/designer" inside `iomtflow run`. POST bodies must be
 // application/json (415 otherwise, which also keeps plain cross-site form posts out) and at most
-// max_body_bytes (413); the server's max_route_body_bytes should be at least as large.
+// max_body_bytes (413); the server's max_route_body_bytes should be at least as large. Answers
+// are at most max_answer_bytes of JSON (422 {error} beyond, found while serializing, so an
+// oversized answer is never built whole); api_limits bound what one test may produce.
+// With a password, every route needs HTTP Basic authentication (401 + WWW-Authenticate otherwise):
+// what `iomtflow run` requires when the designer listens beyond loopback (issue 15).
 #pragma once
 
+#include "pipeline/designer/api.hpp"
 #include "transport/http/server.hpp"
 
 #include <cstddef>
@@ -26,6 +31,10 @@ struct designer_options {
   // The answer to GET {prefix}/api/events (the service's GET /debug/events, with its auth); empty:
   // 404 saying the Live tab needs `iomtflow run` with debug.trace.enabled.
   std::function<transport::http::response(const transport::http::request&)> events;
+  std::size_t max_answer_bytes = 8u << 20;  // 8 MiB
+  api_limits limits;
+  std::string basic_user;  // HTTP Basic credentials; no password: no authentication
+  std::string basic_password;
 };
 
 // Registers the routes; call before server.start(). With an empty prefix the page's GET route is

@@ -79,8 +79,20 @@ std::uint32_t partition_for_key(std::string_view key, std::uint32_t partition_co
   return partition_count == 0 ? 0 : h % partition_count;
 }
 
+namespace {
+std::vector<std::shared_ptr<const ingest_authenticator>> sas_only(std::optional<sas_verifier> auth) {
+  std::vector<std::shared_ptr<const ingest_authenticator>> out;
+  if (auth) out.push_back(std::make_shared<sas_authenticator>(std::move(*auth)));
+  return out;
+}
+}  // namespace
+
 eventhub_ingest::eventhub_ingest(ingest_options options, std::optional<sas_verifier> auth)
-    : options_(std::move(options)), auth_(std::move(auth)) {
+    : eventhub_ingest(std::move(options), sas_only(std::move(auth))) {}
+
+eventhub_ingest::eventhub_ingest(ingest_options options,
+                                 std::vector<std::shared_ptr<const ingest_authenticator>> authenticators)
+    : options_(std::move(options)), auth_(std::move(authenticators)) {
   if (options_.partition_count == 0) options_.partition_count = 1;
   if (options_.partition_count > 1024) options_.partition_count = 1024;
   for (const auto& name : options_.hubs)
@@ -112,30 +124,15 @@ boost::system::result<ingest_plan, http_error> eventhub_ingest::check_header(con
                                                         std::string(header.target().substr(0, 200)) + "' (got " +
                                                         std::string(header.method_string()) + ")");
 
-  if (auth_) {
-    const std::string_view authorization = header[bhttp::field::authorization];
-    auto unauthorized = [](const sas_error& e) {
-      return error(bhttp::status::unauthorized, std::string("SAS ") + to_string(e.code) + ": " + e.message);
-    };
-    const sas_token* token = nullptr;
-    std::optional<sas_token> fresh;
-    if (cache && !authorization.empty() && cache->authorization == authorization) {
-      token = &cache->token;  // signature verified earlier on this connection
-    } else {
-      auto parsed = parse_sas_token(authorization);
-      if (!parsed) return unauthorized(parsed.error());
-      if (auto r = auth_->verify_signature(*parsed); !r) return unauthorized(r.error());
-      if (cache) {
-        cache->authorization = std::string(authorization);
-        cache->token = std::move(*parsed);
-        token = &cache->token;
-      } else {
-        fresh = std::move(*parsed);
-        token = &*fresh;
-      }
-    }
-    if (auto r = auth_->check_claims(*token, route->entity_path(), now_unix); !r) return unauthorized(r.error());
-  }
+  // Publisher and partition ids are compared exactly after decoding: one that decodes to
+  // something with a '/' ("x%2F..%2Fadmin") would name another entity (issue 15).
+  if (route->kind != route_kind::hub && route->id.find_first_of("/\\") != std::string::npos)
+    return error(bhttp::status::bad_request,
+                 std::string(route->kind == route_kind::publisher ? "publisher" : "partition") + " id '" +
+                     route->id.substr(0, 200) + "' contains '/' or '\\' once decoded: not a valid id");
+
+  if (!auth_.empty())
+    if (auto r = authenticate(header[bhttp::field::authorization], *route, now_unix, cache); !r) return r.error();
 
   ingest_plan plan;
   plan.hub = find_hub(route->hub);
@@ -179,6 +176,20 @@ boost::system::result<ingest_plan, http_error> eventhub_ingest::check_header(con
                  "a batch send must be UTF-8 JSON: charset '" + media.charset + "' is not supported");
   plan.route = std::move(*route);
   return plan;
+}
+
+boost::system::result<void, http_error> eventhub_ingest::authenticate(std::string_view authorization,
+                                                                      const eventhub_route& route,
+                                                                      std::int64_t now_unix, auth_cache* cache) const {
+  for (const auto& a : auth_)
+    if (a->handles(authorization)) return a->authenticate(authorization, route, now_unix, cache);
+  // No authenticator reads this header: the only one says what it expects, else list them.
+  if (auth_.size() == 1) return auth_.front()->authenticate(authorization, route, now_unix, cache);
+  std::string schemes;
+  for (const auto& a : auth_) schemes += (schemes.empty() ? "" : " or ") + std::string(a->scheme());
+  return error(bhttp::status::unauthorized, authorization.empty()
+                                                ? "no Authorization header: " + schemes + " is required"
+                                                : "the Authorization header must be " + schemes);
 }
 
 namespace {

@@ -24,6 +24,7 @@
 #include "transport/event.hpp"
 #include "transport/http/eventhub_route.hpp"
 #include "transport/http/http_types.hpp"
+#include "transport/http/ingest_auth.hpp"
 #include "transport/http/sas.hpp"
 
 #include <boost/system/result.hpp>
@@ -56,18 +57,13 @@ struct ingest_plan {
   hub_log* hub = nullptr;
 };
 
-// Remembers the last token a connection verified, so a keep-alive client does not pay one HMAC
-// per request; expiry and resource are still checked every time. One per connection.
-struct auth_cache {
-  std::string authorization;
-  sas_token token;
-};
-
 // Thread-safe: any number of connections may call it concurrently.
 class eventhub_ingest {
 public:
   // `auth`: nullopt switches authorization off (explicit local-use choice).
   eventhub_ingest(ingest_options options, std::optional<sas_verifier> auth);
+  // Any authenticators (ingest_auth.hpp: SAS, bearer tokens, ...); empty switches authorization off.
+  eventhub_ingest(ingest_options options, std::vector<std::shared_ptr<const ingest_authenticator>> authenticators);
   ~eventhub_ingest();
   eventhub_ingest(const eventhub_ingest&) = delete;
   eventhub_ingest& operator=(const eventhub_ingest&) = delete;
@@ -86,8 +82,11 @@ public:
 private:
   hub_log* find_hub(std::string_view name);
 
+  boost::system::result<void, http_error> authenticate(std::string_view authorization, const eventhub_route& route,
+                                                       std::int64_t now_unix, auth_cache* cache) const;
+
   ingest_options options_;
-  std::optional<sas_verifier> auth_;
+  std::vector<std::shared_ptr<const ingest_authenticator>> auth_;
   std::vector<std::unique_ptr<hub_log>> configured_;  // immutable after construction
   std::mutex dynamic_mutex_;
   std::vector<std::unique_ptr<hub_log>> dynamic_;  // any-name mode, guarded by dynamic_mutex_

@@ -18,6 +18,9 @@ using response = bhttp::response<bhttp::string_body>;
 struct http_error {
   bhttp::status status = bhttp::status::bad_request;
   std::string message;
+  // For the service's log only, never sent: what a deliberately generic answer leaves out (which
+  // authentication check failed, issue 15). Never holds a secret.
+  std::string detail = {};
 };
 
 // `{"status":413,"error":"Payload Too Large","message":"..."}` with Content-Type application/json.

@@ -13,19 +13,23 @@ constexpr std::string_view scheme_word = "SharedAccessSignature";
 
 using mapping::text::iequals;
 
-sas_error error(sas_errc code, std::string message) { return {code, std::move(message)}; }
+sas_error error(sas_errc code, std::string message) { return {code, std::move(message), {}}; }
 
-// Splits "scheme://host/path?query" into host and path (no leading/trailing '/'), ignoring scheme
-// and query.
+// Splits "[scheme://]host[/path][?query]" into scheme (may be empty), host and path (no leading
+// or trailing '/').
 struct uri_parts {
+  std::string_view scheme;
   std::string_view host;
   std::string_view path;
 };
 
 uri_parts split_uri(std::string_view uri) {
-  if (auto p = uri.find("://"); p != std::string_view::npos) uri.remove_prefix(p + 3);
-  if (auto q = uri.find_first_of("?#"); q != std::string_view::npos) uri = uri.substr(0, q);
   uri_parts parts;
+  if (auto p = uri.find("://"); p != std::string_view::npos) {
+    parts.scheme = uri.substr(0, p);
+    uri.remove_prefix(p + 3);
+  }
+  if (auto q = uri.find_first_of("?#"); q != std::string_view::npos) uri = uri.substr(0, q);
   const auto slash = uri.find('/');
   parts.host = uri.substr(0, slash);
   if (slash != std::string_view::npos) parts.path = uri.substr(slash + 1);
@@ -42,14 +46,22 @@ std::string_view strip_port(std::string_view host) {
   return host;
 }
 
-// Is every '/'-separated segment of `prefix` equal (case-insensitively) to the segment of `path`
-// at the same position? Empty prefix covers everything.
+bool known_scheme(std::string_view scheme) {
+  for (std::string_view s : {"https", "http", "sb", "amqps", "amqp"})
+    if (iequals(scheme, s)) return true;
+  return false;
+}
+
+// Is `prefix` (the token's path) a segment-wise prefix of `path` (the requested entity)? Segment
+// 0 is the hub and segment 1 a literal ("partitions", "publishers"): case-insensitive, as Event
+// Hubs entity paths; segment 2 and beyond (the publisher or partition id) must match exactly.
+// Empty prefix covers everything.
 bool segment_prefix(std::string_view prefix, std::string_view path) {
-  while (!prefix.empty()) {
+  for (int index = 0; !prefix.empty(); ++index) {
     auto ps = prefix.find('/');
     auto qs = path.find('/');
     std::string_view a = prefix.substr(0, ps), b = path.substr(0, qs);
-    if (path.empty() || !iequals(a, b)) return false;
+    if (path.empty() || !(index < 2 ? iequals(a, b) : a == b)) return false;
     prefix = ps == std::string_view::npos ? std::string_view{} : prefix.substr(ps + 1);
     path = qs == std::string_view::npos ? std::string_view{} : path.substr(qs + 1);
   }
@@ -72,8 +84,14 @@ const char* to_string(sas_errc e) noexcept {
       return "expired";
     case sas_errc::wrong_resource:
       return "wrong-resource";
+    case sas_errc::too_long:
+      return "lifetime-too-long";
   }
   return "unknown";
+}
+
+const char* public_reason(sas_errc e) noexcept {
+  return e == sas_errc::unknown_key || e == sas_errc::bad_signature ? "invalid-signature" : to_string(e);
 }
 
 boost::system::result<sas_token, sas_error> parse_sas_token(std::string_view header) {
@@ -140,29 +158,39 @@ boost::system::result<sas_token, sas_error> parse_sas_token(std::string_view hea
 sas_verifier::sas_verifier(sas_options options) : options_(std::move(options)) {}
 
 boost::system::result<void, sas_error> sas_verifier::verify_signature(const sas_token& token) const {
+  // One generic answer for "no such key name" and "wrong signature" (issue 15); the detail is
+  // for the log.
+  constexpr std::string_view generic =
+      "the SAS signature is not valid: wrong key name or key, or the token was altered";
   const sas_key* key = nullptr;
   for (const auto& k : options_.keys)
     if (iequals(k.name, token.key_name)) {
       key = &k;
       break;
     }
-  if (!key) return error(sas_errc::unknown_key, "SAS key name '" + token.key_name + "' is not configured");
-
   const auto given = base64_decode(token.signature);
-  if (!given || given->size() != 32)
-    return error(sas_errc::bad_signature, "SAS signature 'sig' is not a base64 HMAC-SHA256 (32 bytes)");
-
-  auto matches = [&](std::string_view encoded_resource) {
+  auto matches = [&](std::string_view key_text, std::string_view encoded_resource) {
     std::string message(encoded_resource);
     message.push_back('\n');
     message += token.expiry_text;
-    const std::string expected = hmac_sha256(key->key, message);
-    return CRYPTO_memcmp(expected.data(), given->data(), 32) == 0;
+    const std::string expected = hmac_sha256(key_text, message);
+    return given && given->size() == 32 && CRYPTO_memcmp(expected.data(), given->data(), 32) == 0;
   };
-  if (matches(token.resource_raw) || matches(url_encode(token.resource)) || matches(url_encode(token.resource, true)))
+  if (!key) {
+    // The same work as for a known key, so the time taken does not tell either.
+    [[maybe_unused]] const bool ignored = matches("iomtflow: no such key", token.resource_raw);
+    return sas_error{sas_errc::unknown_key, std::string(generic),
+                     "key name '" + token.key_name.substr(0, 64) + "' is not configured"};
+  }
+  if (!given || given->size() != 32)
+    return sas_error{sas_errc::bad_signature, std::string(generic),
+                     "signature 'sig' is not a base64 HMAC-SHA256 (32 bytes); key name '" + key->name + "'"};
+  if (matches(key->key, token.resource_raw) || matches(key->key, url_encode(token.resource)) ||
+      matches(key->key, url_encode(token.resource, true)))
     return {};
-  return error(sas_errc::bad_signature, "SAS signature does not match (key '" + key->name + "', resource '" +
-                                            token.resource + "'): wrong key, or the token was altered");
+  return sas_error{
+      sas_errc::bad_signature, std::string(generic),
+      "signature does not match (key name '" + key->name + "', resource '" + token.resource.substr(0, 200) + "')"};
 }
 
 boost::system::result<void, sas_error> sas_verifier::check_claims(const sas_token& token, std::string_view entity_path,
@@ -170,18 +198,38 @@ boost::system::result<void, sas_error> sas_verifier::check_claims(const sas_toke
   if (token.expiry <= now_unix)
     return error(sas_errc::expired, "SAS token expired: se=" + token.expiry_text + " is " +
                                         std::to_string(now_unix - token.expiry) + " s in the past");
+  if (options_.max_lifetime_seconds > 0 && token.expiry - now_unix > options_.max_lifetime_seconds)
+    return error(sas_errc::too_long, "SAS token lifetime too long: se=" + token.expiry_text + " is " +
+                                         std::to_string(token.expiry - now_unix) + " s from now, over the maximum of " +
+                                         std::to_string(options_.max_lifetime_seconds) +
+                                         " s (source.http.max_token_lifetime)");
   const uri_parts parts = split_uri(token.resource);
+  if (!parts.scheme.empty() && !known_scheme(parts.scheme))
+    return error(sas_errc::wrong_resource, "SAS token resource '" + token.resource.substr(0, 200) + "' has scheme '" +
+                                               std::string(parts.scheme.substr(0, 16)) +
+                                               "': expected https://, http://, sb://, amqps:// or amqp://");
+  if (strip_port(parts.host).empty())
+    return error(sas_errc::wrong_resource, "SAS token resource '" + token.resource.substr(0, 200) +
+                                               "' names no host: expected [https://]HOST[/HUB[/publishers/ID]]");
   if (!options_.hosts.empty()) {
     const std::string_view host = strip_port(parts.host);
     bool ok = false;
-    for (const auto& h : options_.hosts) ok = ok || iequals(strip_port(h), host);
+    for (const auto& h : options_.hosts) {
+      const uri_parts accepted = split_uri(h);
+      if (!iequals(strip_port(accepted.host), host)) continue;
+      if (!accepted.scheme.empty() && !iequals(accepted.scheme, parts.scheme)) continue;
+      ok = true;
+      break;
+    }
     if (!ok)
-      return error(sas_errc::wrong_resource, "SAS token resource '" + token.resource + "' names host '" +
-                                                 std::string(host) + "', which is not an accepted host");
+      return error(sas_errc::wrong_resource,
+                   "SAS token resource '" + token.resource.substr(0, 200) + "' names " +
+                       (parts.scheme.empty() ? "" : "scheme '" + std::string(parts.scheme) + "' and ") + "host '" +
+                       std::string(host.substr(0, 200)) + "', which is not accepted here (source.http.hosts)");
   }
   if (!segment_prefix(parts.path, entity_path))
-    return error(sas_errc::wrong_resource,
-                 "SAS token resource '" + token.resource + "' does not cover '/" + std::string(entity_path) + "'");
+    return error(sas_errc::wrong_resource, "SAS token resource '" + token.resource.substr(0, 200) +
+                                               "' does not cover '/" + std::string(entity_path) + "'");
   return {};
 }
 

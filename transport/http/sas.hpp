@@ -13,12 +13,22 @@
 // verifier accepts a signature over the token's `sr` text as sent, or over the decoded URI encoded
 // with upper-case or lower-case hex (unreserved: A-Z a-z 0-9 - _ . ~).
 //
-// Resource check (documented simplification of the Azure rule "sr is a prefix of the entity URI"):
-// the scheme of `sr` is ignored (https://, http://, sb://, amqps:// or none); its host is ignored
-// unless `sas_options::hosts` lists the accepted host names (compared case-insensitively, port
-// ignored); its path must be a case-insensitive, segment-wise prefix of the requested entity path,
-// e.g. sr ".../devicedata" or ".../devicedata/publishers/x" for POST /devicedata/publishers/x/messages,
-// and a namespace-level sr (host only, empty path) grants every hub.
+// Resource check (issue 15; a documented simplification of the Azure rule "sr is a prefix of the
+// entity URI"):
+//   - `sr` is "[scheme://]host[:port][/path]"; the scheme, when given, is https, http, sb, amqps or
+//     amqp; the host must not be empty ("sr=/" and "sr=" are refused);
+//   - when `sas_options::hosts` lists accepted hosts, the host of `sr` must be one of them
+//     (case-insensitively, port ignored); an entry written "scheme://host" also fixes the scheme;
+//   - its path must be a segment-wise prefix of the requested entity path: the hub name and the
+//     literal segments ("partitions", "publishers") compare case-insensitively, as Event Hubs entity
+//     paths do; publisher and partition ids compare exactly, because "a client that holds a token
+//     can only send to one publisher, and no other publisher" (Event Hubs publisher policy): a
+//     token for publishers/dev-01 does not cover publishers/DEV-01. A namespace-level sr (host
+//     only, empty path) grants every hub;
+//   - the token's lifetime (se - now) may not exceed `max_lifetime_seconds` (0: no bound), so a
+//     token that never expires (se=253402300799) is refused.
+// Unknown key name and wrong signature give the same message (the detail, for logs only, says
+// which), after the same amount of work, so an answer never tells whether a key name exists.
 #pragma once
 
 #include "transport/http/encoding.hpp"  // url_encode, base64, hmac_sha256 (the token's encodings)
@@ -39,14 +49,19 @@ enum class sas_errc {
   unknown_key,     // skn names no configured key
   bad_signature,   // sig does not match
   expired,         // se is not in the future
-  wrong_resource,  // sr does not cover the requested entity
+  wrong_resource,  // sr does not cover the requested entity (or names a host that is not accepted)
+  too_long,        // se is further in the future than the maximum token lifetime
 };
 const char* to_string(sas_errc) noexcept;
 
 struct sas_error {
   sas_errc code;
-  std::string message;  // says what is wrong and why, never the key or the expected signature
+  std::string message;      // says what is wrong and why, never the key or the expected signature
+  std::string detail = {};  // for logs only (e.g. which key name was unknown); never a secret
 };
+
+// The reason given to the client: unknown_key and bad_signature are both "invalid-signature".
+const char* public_reason(sas_errc) noexcept;
 
 // The fields of a token, decoded.
 struct sas_token {
@@ -69,7 +84,8 @@ struct sas_key {
 
 struct sas_options {
   std::vector<sas_key> keys;
-  std::vector<std::string> hosts;  // accepted sr host names; empty: any host
+  std::vector<std::string> hosts;         // accepted sr hosts ("host" or "scheme://host"); empty: any host
+  std::int64_t max_lifetime_seconds = 0;  // se - now at most this; 0: no bound
 };
 
 // Verifies tokens against configured keys. Immutable after construction: thread-safe.
@@ -86,7 +102,7 @@ public:
                                                       std::int64_t now_unix) const;
 
   // parse + verify_signature + check_claims. Errors in that order: missing/malformed, unknown key,
-  // bad signature, expired, wrong resource.
+  // bad signature, expired, too long, wrong resource.
   boost::system::result<sas_token, sas_error> verify(std::string_view authorization, std::string_view entity_path,
                                                      std::int64_t now_unix) const;
 

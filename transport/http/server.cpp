@@ -15,12 +15,19 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <array>
 #include <atomic>
 #include <mutex>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace iomt::transport::http {
 
@@ -48,7 +55,38 @@ std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-class session;
+std::int64_t steady_ticks() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
+// What the server knows of every connection, whatever its stream type.
+class session_base {
+public:
+  // A new connection waits for its request head from the start (a TLS handshake included).
+  explicit session_base(std::uint64_t id) : head_since(steady_ticks()), id_(id) {}
+  virtual ~session_base() = default;
+  std::uint64_t id() const noexcept { return id_; }
+  virtual void notify_shutdown() = 0;
+  virtual void force_close() = 0;
+
+  // steady_clock ticks since the connection began waiting for a request head (0: not waiting);
+  // the connection-limit eviction picks the smallest.
+  std::atomic<std::int64_t> head_since;
+  std::atomic<bool> evicted{false};
+
+private:
+  std::uint64_t id_;
+};
+
+constexpr std::string_view too_many_connections =
+    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain; "
+    "charset=utf-8\r\nContent-Length: 51\r\n\r\ntoo many connections to this server: retry shortly\n";
+
+// Answers a connection the server will not serve, without waiting: the answer is small enough
+// for the socket's send buffer.
+void refuse_now(int fd) {
+  [[maybe_unused]] auto sent =
+      ::send(fd, too_many_connections.data(), too_many_connections.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
+}
 
 }  // namespace
 
@@ -60,6 +98,9 @@ struct server::state : std::enable_shared_from_this<server::state> {
         sink(s),
         acceptor(asio::make_strand(context)),
         grace_timer(acceptor.get_executor()) {}
+  ~state() {
+    if (spare_fd >= 0) ::close(spare_fd);
+  }
 
   std::chrono::system_clock::time_point now() const {
     return options.clock ? options.clock() : std::chrono::system_clock::now();
@@ -81,6 +122,16 @@ struct server::state : std::enable_shared_from_this<server::state> {
   }
 
   void start_session(tcp::socket socket);
+  // Is there room for one more connection? At the limit, closes the connection waiting longest
+  // for a request head to make room (see server.hpp).
+  bool admit();
+  void log(int level, const std::string& message, const std::string& detail) const {
+    if (!options.on_log) return;
+    try {
+      options.on_log(level, message, detail);
+    } catch (...) {
+    }
+  }
   void remove_session(std::uint64_t id) {
     {
       std::lock_guard lock(mutex);
@@ -100,7 +151,11 @@ struct server::state : std::enable_shared_from_this<server::state> {
   std::atomic<bool> stopping{false};
 
   mutable std::mutex mutex;  // guards the members below
-  std::unordered_map<std::uint64_t, std::weak_ptr<session>> sessions;
+  std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions;
+  std::size_t limit = 1024;  // effective connection cap (listen())
+  int spare_fd = -1;         // released to accept (and close) one client when out of descriptors
+  std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> evicted{0};
   std::uint64_t next_id = 0;
   bool accepting = false;
   bool shutdown_requested = false;
@@ -120,30 +175,39 @@ struct ack_state {
 
 using request_parser = bhttp::request_parser<bhttp::string_body>;
 
-// One connection: a coroutine on its own strand, reading requests one after the other.
-class session : public std::enable_shared_from_this<session> {
+// One connection: a coroutine on its own strand, reading requests one after the other. Stream is
+// beast::tcp_stream (plain HTTP) or beast::ssl_stream<beast::tcp_stream> (TLS).
+template <class Stream>
+class session : public session_base, public std::enable_shared_from_this<session<Stream>> {
 public:
-  session(std::shared_ptr<server::state> st, tcp::socket socket, std::uint64_t id)
-      : st_(std::move(st)), stream_(std::move(socket)), id_(id) {}
+  static constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  // `keep`: what the stream refers to and must outlive it (the TLS context).
+  session(std::shared_ptr<server::state> st, Stream stream, std::uint64_t id, std::string peer,
+          std::shared_ptr<void> keep = {})
+      : session_base(id),
+        st_(std::move(st)),
+        keep_(std::move(keep)),
+        stream_(std::move(stream)),
+        peer_(std::move(peer)) {}
 
   asio::any_io_executor executor() { return stream_.get_executor(); }
-  std::uint64_t id() const noexcept { return id_; }
 
   asio::awaitable<void> run();
 
   // Thread-safe. Closes the connection if it is waiting for a request; otherwise the request in
   // flight finishes and its answer closes the connection.
-  void notify_shutdown() {
-    asio::post(executor(), [self = shared_from_this()] {
-      if (self->idle_) self->stream_.cancel();
+  void notify_shutdown() override {
+    asio::post(executor(), [self = this->shared_from_this()] {
+      if (self->idle_) self->tcp().cancel();
     });
   }
 
   // Thread-safe. Closes the connection now, whatever it is doing.
-  void force_close() {
-    asio::post(executor(), [self = shared_from_this()] {
+  void force_close() override {
+    asio::post(executor(), [self = this->shared_from_this()] {
       self->forced_ = true;
-      self->stream_.close();
+      self->tcp().close();
       if (self->ack_) self->ack_->timer.cancel();
     });
   }
@@ -151,24 +215,29 @@ public:
 private:
   enum class next_step { keep_alive, close };
 
+  beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+  asio::awaitable<bool> handshake();
+  asio::awaitable<boost::system::error_code> read_head(request_parser& parser, bool first);
   asio::awaitable<next_step> handle(request_parser& parser);
   asio::awaitable<bool> read_body(request_parser& parser, std::size_t limit);
   asio::awaitable<next_step> submit(std::vector<event>&& events, unsigned version, bool keep_alive);
   asio::awaitable<next_step> answer(response& res, bool keep_alive);
   asio::awaitable<next_step> answer_error(const http_error& e, unsigned version, bool keep_alive,
                                           std::string_view allow = {});
-  asio::awaitable<next_step> answer_early(request_parser& parser, const http_error& e, std::string_view allow = {});
+  asio::awaitable<next_step> answer_early(request_parser& parser, const http_error& e, std::string_view allow = {},
+                                          bool close_after = false);
   asio::awaitable<void> linger();
   void report(unsigned status);
   void close();
 
   std::shared_ptr<server::state> st_;
-  beast::tcp_stream stream_;
+  std::shared_ptr<void> keep_;  // declared before stream_: destroyed after it
+  Stream stream_;
   beast::flat_buffer buffer_;
-  std::uint64_t id_;
+  std::string peer_;
   auth_cache auth_cache_;
   std::shared_ptr<ack_state> ack_;  // while waiting for the pipeline
-  bool idle_ = false;               // waiting for a request head
+  bool idle_ = false;               // waiting for a request (no byte of it received yet)
   bool forced_ = false;
 
   // The request being answered (for request_record).
@@ -177,44 +246,89 @@ private:
   std::size_t events_ = 0;
   std::size_t failed_ = 0;
   std::string error_;
+  std::string detail_;
   std::chrono::steady_clock::time_point started_;
 };
 
-asio::awaitable<void> session::run() {
+template <class Stream>
+asio::awaitable<bool> session<Stream>::handshake() {
+  if constexpr (is_tls) {
+    tcp().expires_after(st_->options.first_byte_timeout);
+    auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (ec) {
+      // Plain HTTP sent to the TLS port, a client certificate missing or refused, a protocol or
+      // cipher the client cannot speak, or a client that never finished.
+      if (ec != beast::error::timeout && ec != asio::error::eof && ec != asio::error::connection_reset)
+        st_->log(1, "TLS handshake failed", "peer " + peer_ + ": " + ec.message());
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+// Waits for the first byte of a request (first_byte_timeout on a new connection, idle_timeout on
+// a kept-alive one), then reads the rest of its head within header_timeout.
+template <class Stream>
+asio::awaitable<boost::system::error_code> session<Stream>::read_head(request_parser& parser, bool first) {
   const auto& opts = st_->options;
-  for (;;) {
-    if (st_->stopping || forced_) break;
-    request_parser parser;
-    parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
-    parser.body_limit(boost::none);  // set per route once the head is known
+  head_since = steady_ticks();
+  if (buffer_.size() == 0) {
     idle_ = true;
-    stream_.expires_after(opts.idle_timeout);
-    auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+    tcp().expires_after(first ? opts.first_byte_timeout : opts.idle_timeout);
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_tuple);
     idle_ = false;
     if (ec) {
-      // Peer closed, idle timeout, shutdown of an idle connection: just close.
-      if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == asio::error::eof ||
-          ec == beast::error::timeout || ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-          forced_)
-        break;
-      method_ = bhttp::verb::unknown;
-      path_.clear();
-      started_ = std::chrono::steady_clock::now();
-      const http_error e = ec == bhttp::error::header_limit
-                               ? http_error{bhttp::status::request_header_fields_too_large,
-                                            "request head is over " + std::to_string(opts.max_header_bytes) + " bytes"}
-                               : http_error{bhttp::status::bad_request, "malformed HTTP request: " + ec.message()};
-      co_await answer_error(e, 11, false);
-      co_await linger();
-      break;
+      head_since = 0;
+      co_return ec;
     }
-    started_ = std::chrono::steady_clock::now();
-    if (co_await handle(parser) != next_step::keep_alive) break;
+    buffer_.commit(n);
+  }
+  tcp().expires_after(opts.header_timeout);
+  auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+  head_since = 0;
+  co_return ec;
+}
+
+template <class Stream>
+asio::awaitable<void> session<Stream>::run() {
+  const auto& opts = st_->options;
+  bool first = true;
+  if (co_await handshake()) {
+    for (;;) {
+      if (st_->stopping || forced_) break;
+      request_parser parser;
+      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+      parser.body_limit(boost::none);  // set per route once the head is known
+      const auto ec = co_await read_head(parser, first);
+      first = false;
+      if (ec) {
+        // Peer closed, a timeout, shutdown of an idle connection, a TLS or socket error: just
+        // close. Only a head that does not parse is answered.
+        const boost::system::error_code http_parse_error = bhttp::error::end_of_stream;
+        if (ec.category() != http_parse_error.category() ||  // not an HTTP parse error
+            ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || forced_)
+          break;
+        method_ = bhttp::verb::unknown;
+        path_.clear();
+        started_ = std::chrono::steady_clock::now();
+        const http_error e =
+            ec == bhttp::error::header_limit
+                ? http_error{bhttp::status::request_header_fields_too_large,
+                             "request head is over " + std::to_string(opts.max_header_bytes) + " bytes"}
+                : http_error{bhttp::status::bad_request, "malformed HTTP request: " + ec.message()};
+        co_await answer_error(e, 11, false);
+        co_await linger();
+        break;
+      }
+      started_ = std::chrono::steady_clock::now();
+      if (co_await handle(parser) != next_step::keep_alive) break;
+    }
   }
   close();
 }
 
-asio::awaitable<session::next_step> session::handle(request_parser& parser) {
+template <class Stream>
+asio::awaitable<typename session<Stream>::next_step> session<Stream>::handle(request_parser& parser) {
   const auto& opts = st_->options;
   auto& req = parser.get();
   const unsigned version = req.version();
@@ -223,6 +337,7 @@ asio::awaitable<session::next_step> session::handle(request_parser& parser) {
   path_ = std::string(target.substr(0, target.find('?')));
   events_ = failed_ = 0;
   error_.clear();
+  detail_.clear();
 
   std::string allow;
   const route_entry* route = st_->find_route(req.method(), path_, allow);
@@ -260,7 +375,10 @@ asio::awaitable<session::next_step> session::handle(request_parser& parser) {
   auto plan = st_->ingest.check_header(req, unix_seconds(st_->now()), &auth_cache_);
   if (!plan) {
     const std::string_view allowed = plan.error().status == bhttp::status::method_not_allowed ? "POST" : "";
-    co_return co_await answer_early(parser, plan.error(), allowed);
+    // A failed authentication does not keep its connection: each guess costs a new one.
+    const auto status = plan.error().status;
+    const bool close_after = status == bhttp::status::unauthorized || status == bhttp::status::forbidden;
+    co_return co_await answer_early(parser, plan.error(), allowed, close_after);
   }
   if (!co_await read_body(parser, st_->ingest.options().max_body_bytes)) co_return next_step::close;
   const bool keep_alive = parser.get().keep_alive();
@@ -270,21 +388,22 @@ asio::awaitable<session::next_step> session::handle(request_parser& parser) {
 }
 
 // Reads the rest of the request. On failure the connection is done (answered when possible).
-asio::awaitable<bool> session::read_body(request_parser& parser, std::size_t limit) {
+template <class Stream>
+asio::awaitable<bool> session<Stream>::read_body(request_parser& parser, std::size_t limit) {
   const auto& opts = st_->options;
   if (parser.is_done()) co_return true;
   parser.body_limit(limit);
   auto& req = parser.get();
   if (iequals(req[bhttp::field::expect], "100-continue")) {
     bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, req.version()};
-    stream_.expires_after(opts.write_timeout);
+    tcp().expires_after(opts.write_timeout);
     auto [ec, n] = co_await bhttp::async_write(stream_, go_on, use_tuple);
     if (ec) {
       report(0);
       co_return false;
     }
   }
-  stream_.expires_after(opts.read_timeout);
+  tcp().expires_after(opts.read_timeout);
   auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
   if (!ec) co_return true;
   if (ec == bhttp::error::body_limit) {
@@ -300,7 +419,9 @@ asio::awaitable<bool> session::read_body(request_parser& parser, std::size_t lim
   co_return false;
 }
 
-asio::awaitable<session::next_step> session::submit(std::vector<event>&& events, unsigned version, bool keep_alive) {
+template <class Stream>
+asio::awaitable<typename session<Stream>::next_step> session<Stream>::submit(std::vector<event>&& events,
+                                                                             unsigned version, bool keep_alive) {
   const auto& opts = st_->options;
   events_ = events.size();
   auto ack = std::make_shared<ack_state>(executor());
@@ -341,7 +462,7 @@ asio::awaitable<session::next_step> session::submit(std::vector<event>&& events,
   }
 
   ack_ = ack;
-  stream_.expires_never();
+  tcp().expires_never();
   co_await ack->timer.async_wait(use_tuple);
   ack_.reset();
   if (forced_) {
@@ -367,22 +488,26 @@ asio::awaitable<session::next_step> session::submit(std::vector<event>&& events,
   co_return co_await answer(res, keep_alive);
 }
 
-asio::awaitable<session::next_step> session::answer(response& res, bool keep_alive) {
+template <class Stream>
+asio::awaitable<typename session<Stream>::next_step> session<Stream>::answer(response& res, bool keep_alive) {
   const auto& opts = st_->options;
   if (st_->stopping || forced_) keep_alive = false;
   res.keep_alive(keep_alive);
   res.set(bhttp::field::server, opts.server_name);
   res.prepare_payload();
-  stream_.expires_after(opts.write_timeout);
+  tcp().expires_after(opts.write_timeout);
   auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
   report(ec ? 0 : res.result_int());
   if (ec) co_return next_step::close;
   co_return keep_alive ? next_step::keep_alive : next_step::close;
 }
 
-asio::awaitable<session::next_step> session::answer_error(const http_error& e, unsigned version, bool keep_alive,
-                                                          std::string_view allow) {
+template <class Stream>
+asio::awaitable<typename session<Stream>::next_step> session<Stream>::answer_error(const http_error& e,
+                                                                                   unsigned version, bool keep_alive,
+                                                                                   std::string_view allow) {
   error_ = e.message;
+  detail_ = e.detail;
   response res = make_error_response(e, version, keep_alive);
   if (!allow.empty()) res.set(bhttp::field::allow, allow);
   co_return co_await answer(res, keep_alive);
@@ -390,14 +515,17 @@ asio::awaitable<session::next_step> session::answer_error(const http_error& e, u
 
 // An error decided from the head alone. A small announced body (no 100-continue) is read and
 // dropped so the connection can stay open; otherwise answer, then drain briefly and close.
-asio::awaitable<session::next_step> session::answer_early(request_parser& parser, const http_error& e,
-                                                          std::string_view allow) {
+template <class Stream>
+asio::awaitable<typename session<Stream>::next_step> session<Stream>::answer_early(request_parser& parser,
+                                                                                   const http_error& e,
+                                                                                   std::string_view allow,
+                                                                                   bool close_after) {
   constexpr std::uint64_t small_body = 64 * 1024;
   auto& req = parser.get();
   const auto length = parser.content_length();
   if (!parser.is_done() && length && *length <= small_body && !iequals(req[bhttp::field::expect], "100-continue")) {
     parser.body_limit(small_body);
-    stream_.expires_after(st_->options.read_timeout);
+    tcp().expires_after(st_->options.read_timeout);
     auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
     if (ec) {
       report(0);
@@ -405,7 +533,7 @@ asio::awaitable<session::next_step> session::answer_early(request_parser& parser
     }
   }
   const bool body_pending = !parser.is_done();
-  const bool keep_alive = !body_pending && req.keep_alive();
+  const bool keep_alive = !body_pending && !close_after && req.keep_alive();
   auto next = co_await answer_error(e, parser.get().version(), keep_alive, allow);
   if (body_pending) {
     co_await linger();
@@ -416,11 +544,12 @@ asio::awaitable<session::next_step> session::answer_early(request_parser& parser
 
 // Half-close, then read and discard what the client still sends for a short while, so that it
 // reads our answer rather than a connection reset (the "lingering close" of HTTP servers).
-asio::awaitable<void> session::linger() {
+template <class Stream>
+asio::awaitable<void> session<Stream>::linger() {
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec || forced_) co_return;
-  stream_.expires_after(st_->options.linger_timeout);
+  tcp().expires_after(st_->options.linger_timeout);
   std::array<char, 16 * 1024> sink;
   for (std::size_t total = 0; total < 64u * 1024 * 1024;) {
     auto [rec, n] = co_await stream_.async_read_some(asio::buffer(sink), use_tuple);
@@ -429,7 +558,8 @@ asio::awaitable<void> session::linger() {
   }
 }
 
-void session::report(unsigned status) {
+template <class Stream>
+void session<Stream>::report(unsigned status) {
   const auto& on_request = st_->options.on_request;
   if (!on_request) return;
   request_record r;
@@ -440,6 +570,8 @@ void session::report(unsigned status) {
   r.failed = failed_;
   r.duration = std::chrono::steady_clock::now() - started_;
   r.error = error_;
+  r.detail = detail_;
+  r.peer = peer_;
   try {
     on_request(r);
   } catch (...) {
@@ -447,10 +579,11 @@ void session::report(unsigned status) {
   }
 }
 
-void session::close() {
+template <class Stream>
+void session<Stream>::close() {
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.close();
+  tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+  tcp().close();
 }
 
 }  // namespace
@@ -458,14 +591,65 @@ void session::close() {
 void server::state::start_session(tcp::socket socket) {
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
-  std::shared_ptr<session> s;
+  std::string peer = "unknown";
+  if (auto ep = socket.remote_endpoint(ec); !ec) {
+    const auto address = ep.address();
+    peer = (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" + std::to_string(ep.port());
+  }
+  auto spawn = [this](auto s) {
+    {
+      std::lock_guard lock(mutex);
+      sessions.emplace(s->id(), s);
+    }
+    asio::co_spawn(s->executor(), s->run(),
+                   [s, self = shared_from_this()](std::exception_ptr) { self->remove_session(s->id()); });
+  };
+  std::uint64_t id = 0;
   {
     std::lock_guard lock(mutex);
-    s = std::make_shared<session>(shared_from_this(), std::move(socket), next_id++);
-    sessions.emplace(s->id(), s);
+    id = next_id++;
   }
-  asio::co_spawn(s->executor(), s->run(),
-                 [s, self = shared_from_this()](std::exception_ptr) { self->remove_session(s->id()); });
+  if (options.tls) {
+    using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+    // Each connection keeps the context it was accepted with; current() may load a renewed one.
+    auto context = options.tls->current();
+    tls_stream stream(std::move(socket), *context);
+    auto s = std::make_shared<session<tls_stream>>(shared_from_this(), std::move(stream), id, std::move(peer), context);
+    spawn(std::move(s));
+  } else {
+    spawn(std::make_shared<session<beast::tcp_stream>>(shared_from_this(), beast::tcp_stream(std::move(socket)), id,
+                                                       std::move(peer)));
+  }
+}
+
+bool server::state::admit() {
+  std::shared_ptr<session_base> victim;
+  {
+    std::lock_guard lock(mutex);
+    if (sessions.size() < limit) return true;
+    std::int64_t oldest = 0;
+    for (auto& [id, weak] : sessions) {
+      auto s = weak.lock();
+      if (!s || s->evicted) continue;
+      const std::int64_t since = s->head_since.load();
+      if (since != 0 && (!victim || since < oldest)) {
+        victim = std::move(s);
+        oldest = since;
+      }
+    }
+    if (victim) victim->evicted = true;
+  }
+  if (!victim) {
+    ++refused;
+    log(1, "connection refused: the connection limit is reached and every connection is serving a request",
+        std::to_string(limit) + " connections (source.http.max_connections, or the file-descriptor limit)");
+    return false;
+  }
+  ++evicted;
+  log(1, "connection limit reached: closed the connection waiting longest for a request head",
+      std::to_string(limit) + " connections (source.http.max_connections, or the file-descriptor limit)");
+  victim->force_close();
+  return true;
 }
 
 void server::state::maybe_finish() {
@@ -484,16 +668,54 @@ void server::state::maybe_finish() {
 
 namespace {
 
+// Out of file descriptors: accept the waiting client on the spare descriptor, answer and close
+// it, so it is neither left hanging in the backlog nor retried in a tight loop.
+void shed_one(server::state& st) {
+  if (st.spare_fd >= 0) {
+    ::close(st.spare_fd);
+    st.spare_fd = -1;
+  }
+  const int fd = ::accept4(st.acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    refuse_now(fd);
+    ::close(fd);
+    ++st.refused;
+  }
+  st.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st) {
   for (;;) {
     const asio::any_io_executor connection_strand = asio::make_strand(st->ioc);
     auto [ec, socket] = co_await st->acceptor.async_accept(connection_strand, use_tuple);
     if (st->stopping || ec == asio::error::operation_aborted || !st->acceptor.is_open()) break;
     if (ec) {
-      // e.g. too many open files: back off a little instead of spinning.
+      const bool out_of_fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;
+      st->log(2,
+              out_of_fds ? "accept failed: the process is out of file descriptors (raise its limit, or lower "
+                           "source.http.max_connections)"
+                         : "accept failed",
+              ec.message());
+      if (out_of_fds) shed_one(*st);
+      // Back off a little instead of spinning.
       const auto executor = co_await asio::this_coro::executor;
       asio::steady_timer pause(executor, std::chrono::milliseconds(50));
       co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    if (!st->admit()) {
+      refuse_now(socket.native_handle());
+      beast::error_code ignored;
+      socket.close(ignored);
+      if (st->options.on_request) {
+        request_record r;
+        r.status = 503;
+        r.error = "too many connections";
+        try {
+          st->options.on_request(r);
+        } catch (...) {
+        }
+      }
       continue;
     }
     st->start_session(std::move(socket));
@@ -521,7 +743,20 @@ boost::system::error_code server::listen() {
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) acceptor.close();
+  if (ec) {
+    acceptor.close();
+    return ec;
+  }
+  // The connection cap: what is configured, but never more than the file descriptors left after
+  // reserved_fds for the rest of the process (FHIR connections, buffer files, the AMQP source).
+  std::size_t limit = std::max<std::size_t>(1, state_->options.max_connections);
+  if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    const auto fds = static_cast<std::size_t>(rl.rlim_cur);
+    const std::size_t room = fds > state_->options.reserved_fds + 16 ? fds - state_->options.reserved_fds : 16;
+    limit = std::min(limit, room);
+  }
+  state_->limit = limit;
+  if (state_->spare_fd < 0) state_->spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   return ec;
 }
 
@@ -548,7 +783,7 @@ void server::start() {
 void server::shutdown(std::chrono::milliseconds grace, std::function<void()> on_stopped) {
   auto st = state_;
   st->stopping = true;  // before the snapshot: a connection accepted later sees it and closes
-  std::vector<std::shared_ptr<session>> live;
+  std::vector<std::shared_ptr<session_base>> live;
   {
     std::lock_guard lock(st->mutex);
     if (st->shutdown_requested) return;
@@ -567,7 +802,7 @@ void server::shutdown(std::chrono::milliseconds grace, std::function<void()> on_
     st->grace_timer.expires_after(grace);
     st->grace_timer.async_wait([st](boost::system::error_code wait_ec) {
       if (wait_ec) return;  // everything closed in time
-      std::vector<std::shared_ptr<session>> remaining;
+      std::vector<std::shared_ptr<session_base>> remaining;
       {
         std::lock_guard lock(st->mutex);
         for (auto& [id, weak] : st->sessions)
@@ -584,5 +819,13 @@ std::size_t server::connections() const {
   std::lock_guard lock(state_->mutex);
   return state_->sessions.size();
 }
+
+std::size_t server::connection_limit() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->limit;
+}
+
+std::uint64_t server::refused_connections() const { return state_->refused.load(); }
+std::uint64_t server::evicted_connections() const { return state_->evicted.load(); }
 
 }  // namespace iomt::transport::http

@@ -2,7 +2,23 @@
 // asio::use_awaitable tokens, tcp_stream::expires_after timeouts).
 //
 // Each connection is one coroutine on its own strand, so any number of threads may run the
-// io_context. Per request:
+// io_context. Over TLS (options.tls, net/tls_server.hpp) the handshake comes first.
+//
+// Limits that hold under abuse (issue 15):
+//   - at most connection_limit() connections: options.max_connections, lowered to what the
+//     process's file-descriptor limit allows after options.reserved_fds for everything else. At the
+//     limit, the connection that has waited longest for its request head (silent, slow-header or
+//     idle keep-alive: never one whose request is being served) is closed to make room; when every
+//     connection is busy with a request the new one is answered "503 too many connections" and
+//     closed. Both are logged (on_log, rate-limited by the caller). An accept that fails for want
+//     of file descriptors (EMFILE) is logged, and the waiting client is accepted on a spare
+//     descriptor and closed, instead of being left hanging in the backlog;
+//   - timeouts: first_byte_timeout for a new connection's TLS handshake and first request byte,
+//     idle_timeout between keep-alive requests, header_timeout from the first byte to the end of the
+//     head, read_timeout for the whole body, write_timeout for an answer. Each is a deadline for
+//     the whole step, so a client dripping one byte a second gains nothing;
+//   - a failed authentication (401/403) closes the connection after its answer.
+// Per request:
 //   - routes added with add_route (GET /metrics, /healthz, ...) are matched first: longest
 //     path-prefix at a segment boundary, then method (405 with Allow when only the method differs,
 //     unless the path is a send route: a GET catch-all "/" does not shadow POST /{hub}/messages);
@@ -26,6 +42,7 @@
 // pipeline only after it settled what it accepted.
 #pragma once
 
+#include "net/tls_server.hpp"
 #include "transport/event.hpp"
 #include "transport/http/eventhub_request.hpp"
 #include "transport/http/http_types.hpp"
@@ -52,23 +69,34 @@ struct request_record {
   std::size_t failed = 0;                          // events the pipeline reported failed
   std::chrono::steady_clock::duration duration{};  // head received -> answer written
   std::string_view error;                          // the error message of a 4xx/5xx answer
+  std::string_view detail;                         // http_error::detail: for logs, never sent
+  std::string_view peer;                           // the client's address "ip:port"
 };
 
 struct server_options {
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;                        // 0: any free port (see local_endpoint)
-  std::chrono::milliseconds idle_timeout{60'000};   // waiting for a request head (keep-alive idle)
-  std::chrono::milliseconds read_timeout{30'000};   // reading a request body
+  // Plain HTTP when empty; else every connection starts with a TLS handshake.
+  std::shared_ptr<net::reloading_server_context> tls;
+  std::chrono::milliseconds first_byte_timeout{10'000};  // new connection: TLS handshake + first byte
+  std::chrono::milliseconds idle_timeout{60'000};        // keep-alive: waiting for the next request
+  std::chrono::milliseconds header_timeout{10'000};      // first byte -> complete request head
+  std::chrono::milliseconds read_timeout{30'000};        // reading a request body (the whole body)
   std::chrono::milliseconds write_timeout{30'000};  // writing an answer
   std::chrono::milliseconds ack_timeout{300'000};   // waiting for the pipeline; 0: no limit
   std::chrono::milliseconds linger_timeout{2'000};  // draining an unread body before closing
   std::size_t max_header_bytes = 16 * 1024;         // request head (431 beyond)
   std::size_t max_route_body_bytes = 1024 * 1024;   // bodies of add_route handlers
+  std::size_t max_connections = 1024;               // see connection_limit()
+  std::size_t reserved_fds = 128;                   // file descriptors left for the rest of the process
   std::string server_name = "iomtflow";
   // Wall clock for SAS expiry and x-opt-enqueued-time; empty: system_clock::now.
   std::function<std::chrono::system_clock::time_point()> clock;
   // Called once per answered request (or connection closed mid-request); may be empty.
   std::function<void(const request_record&)> on_request;
+  // Connection-level events (level 1 warn, 2 error): accept failures, refusals at the connection
+  // limit, failed TLS handshakes. Any thread; the callee rate-limits. May be empty.
+  std::function<void(int level, const std::string& message, const std::string& detail)> on_log;
 };
 
 class server {
@@ -98,6 +126,11 @@ public:
 
   // Open connections (thread-safe, for metrics and tests).
   std::size_t connections() const;
+  // The effective connection cap (known after listen()).
+  std::size_t connection_limit() const;
+  // Connections refused or closed to make room at the limit, since start (thread-safe).
+  std::uint64_t refused_connections() const;
+  std::uint64_t evicted_connections() const;
 
   struct state;  // shared with the connections; defined in server.cpp
 

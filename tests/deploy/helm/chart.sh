@@ -56,7 +56,10 @@ for values in "$chart"/ci/*-values.yaml; do
       expect "default: oauth client secret env" "$(config_of "$out" 'c["fhir"]["auth"]["client_secret_env"]')" IOMT_FHIR_CLIENT_SECRET
       expect "default: SAS key env from the Secret" "$(query "$out" '[(e["name"], e["valueFrom"]["secretKeyRef"]["name"]) for o in objs if o["kind"]=="Deployment" for e in o["spec"]["template"]["spec"]["containers"][0]["env"]]')" "[('IOMT_SAS_KEY_0', 'iomtflow-ingest'), ('IOMT_FHIR_CLIENT_SECRET', 'iomtflow-fhir')]"
       expect "default: buffer off, data on emptyDir" "$(query "$out" '[v.get("emptyDir") is not None for o in objs if o["kind"]=="Deployment" for v in o["spec"]["template"]["spec"]["volumes"] if v["name"]=="data"]')" "[True]"
-      expect "default: no secret value in the ConfigMap" "$(query "$out" '"key_env" in [o for o in objs if o["kind"]=="ConfigMap"][0]["data"]["iomtflow.yaml"]')" True ;;
+      expect "default: no secret value in the ConfigMap" "$(query "$out" '"key_env" in [o for o in objs if o["kind"]=="ConfigMap"][0]["data"]["iomtflow.yaml"]')" True
+      expect "default: probes on the admin port" "$(query "$out" '[c[p]["httpGet"]["port"] for o in objs if o["kind"]=="Deployment" for c in o["spec"]["template"]["spec"]["containers"] for p in ("startupProbe","livenessProbe","readinessProbe")]')" "['admin', 'admin', 'admin']"
+      expect "default: admin port in the config, plain HTTP ingest" "$(config_of "$out" '(c["admin"], "tls" in c["source"]["http"])')" "({'listen': '0.0.0.0', 'port': 9090}, False)"
+      expect "default: ServiceMonitor scrapes the admin port" "$(query "$out" '[e["port"] for o in objs if o["kind"]=="ServiceMonitor" for e in o["spec"]["endpoints"]]')" "['admin']" ;;
     durable)
       expect "durable: kind" "$(query "$out" '[o["kind"] for o in objs if o["kind"] in ("Deployment","StatefulSet")]')" "['StatefulSet']"
       expect "durable: claim per pod" "$(query "$out" '[(t["metadata"]["name"], t["spec"]["resources"]["requests"]["storage"], t["spec"]["storageClassName"]) for o in objs if o["kind"]=="StatefulSet" for t in o["spec"]["volumeClaimTemplates"]]')" "[('data', '10Gi', 'fast-ssd')]"
@@ -75,6 +78,9 @@ for values in "$chart"/ci/*-values.yaml; do
       expect "amqp: password and token env" "$(config_of "$out" '(c["source"]["amqp"]["password_env"], c["fhir"]["auth"]["token_env"])')" "('IOMT_AMQP_PASSWORD', 'IOMT_FHIR_TOKEN')" ;;
     hpa)
       expect "hpa: target and no fixed replicas" "$(query "$out" '[(o["spec"]["scaleTargetRef"]["kind"], o["spec"]["maxReplicas"]) for o in objs if o["kind"]=="HorizontalPodAutoscaler"] + [o["spec"].get("replicas") for o in objs if o["kind"]=="Deployment"]')" "[('Deployment', 10), None]"
+      expect "hpa: TLS from the cert-manager Secret" "$(query "$out" '[(v["secret"]["secretName"], m["mountPath"]) for o in objs if o["kind"]=="Deployment" for v in o["spec"]["template"]["spec"]["volumes"] if v["name"]=="tls" for m in o["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"]=="tls"]')" "[('iomtflow-ingest-tls', '/etc/iomtflow-tls')]"
+      expect "hpa: source.http.tls and hosts" "$(config_of "$out" '(c["source"]["http"]["tls"]["cert_file"], c["source"]["http"]["tls"]["key_file"], c["source"]["http"]["hosts"])')" "('/etc/iomtflow-tls/tls.crt', '/etc/iomtflow-tls/tls.key', ['ingest.example.org'])"
+      expect "hpa: the LoadBalancer exposes ingest only" "$(query "$out" '[p["name"] for o in objs if o["kind"]=="Service" and o["spec"].get("type")=="LoadBalancer" for p in o["spec"]["ports"]]')" "['http']"
       expect "hpa: image by digest" "$(query "$out" '[o["spec"]["template"]["spec"]["containers"][0]["image"] for o in objs if o["kind"]=="Deployment"]')" "['registry.example.org/iomtflow@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef']" ;;
   esac
 done
@@ -92,14 +98,21 @@ if [ -x "${IOMTFLOW:-}" ]; then
     etc=$work/$set_name.etc
     mkdir -p "$etc" "$etc.data"
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    python3 - "$work/$set_name.yaml" "$etc" "$port" <<'EOF'
+    admin_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # The TLS Secret (tls.enabled): a throw-away certificate where the Secret volume would be.
+    mkdir -p "$etc.tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=ingest.example.org \
+      -keyout "$etc.tls/tls.key" -out "$etc.tls/tls.crt" 2>/dev/null && cp "$etc.tls/tls.crt" "$etc.tls/ca.crt"
+    python3 - "$work/$set_name.yaml" "$etc" "$port" "$admin_port" <<'EOF'
 import re, sys, yaml
 objs = [o for o in yaml.safe_load_all(open(sys.argv[1])) if o]
 cm = [o for o in objs if o["kind"] == "ConfigMap"][0]
 for name, text in cm["data"].items():
     if name == "iomtflow.yaml":
         text = text.replace("/etc/iomtflow/", sys.argv[2] + "/").replace("/var/lib/iomtflow/", sys.argv[2] + ".data/")
+        text = text.replace("/etc/iomtflow-tls/", sys.argv[2] + ".tls/")
         text = text.replace("listen: 0.0.0.0", "listen: 127.0.0.1").replace("port: 8080", "port: " + sys.argv[3])
+        text = text.replace("port: 9090", "port: " + sys.argv[4])
         # no DNS look-ups of the example hosts, and no contact with the test peers (FHIR server,
         # broker): every URL points at a closed loopback port
         text = re.sub(r"((?:https?|amqps?)://)[^/\s]+", r"\g<1>127.0.0.1:9", text)
@@ -169,6 +182,12 @@ must_fail "no FHIR URL" "config.fhir.url is required" render /dev/null "${maps[@
 must_fail "no mappings" "mappings.device is required" render /dev/null -f "$d"
 must_fail "sas without keys" "secrets.sasKeys is empty" render /dev/null -f "$d" "${maps[@]}" --set 'secrets.sasKeys=null'
 must_fail "oauth2 without client secret" "secrets.fhirClientSecret.secretName" render /dev/null -f "$d" "${maps[@]}" --set 'secrets.fhirClientSecret=null'
+must_fail "LoadBalancer without TLS" "would expose plain HTTP ingest beyond the cluster" \
+  render /dev/null -f "$chart/ci/hpa-values.yaml" "${maps[@]}" --set tls.enabled=false
+must_fail "TLS without a Secret" "tls.enabled needs tls.secretName" \
+  render /dev/null -f "$d" "${maps[@]}" --set tls.enabled=true
+must_fail "chart-owned config key config.source.http.tls" "Additional property tls is not allowed" \
+  render /dev/null -f "$d" "${maps[@]}" --set config.source.http.tls.cert_file=/x
 must_fail "Event Hubs without connection string" "secrets.eventhubsConnectionString.secretName" \
   render /dev/null -f "$chart/ci/eventhubs-values.yaml" "${maps[@]}" --set 'secrets.eventhubsConnectionString=null'
 must_fail "dynamic ownership with file checkpoints" "ownership dynamic keeps its ownership records" \

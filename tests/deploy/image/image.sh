@@ -76,7 +76,7 @@ expect() { if [ "$2" = "$3" ]; then ok "$1 = $3"; else fail "$1: expected '$3', 
 expect "User" "$(inspect '{{.Config.User}}')" "10001:10001"
 expect "Entrypoint" "$(inspect '{{json .Config.Entrypoint}}')" '["iomtflow"]'
 expect "Cmd" "$(inspect '{{json .Config.Cmd}}')" '["run","--config","/etc/iomtflow/iomtflow.yaml"]'
-expect "ExposedPorts" "$(inspect '{{range $p, $v := .Config.ExposedPorts}}{{$p}} {{end}}')" "8080/tcp "
+expect "ExposedPorts" "$(inspect '{{range $p, $v := .Config.ExposedPorts}}{{$p}} {{end}}')" "8080/tcp 9090/tcp "
 expect "label org.opencontainers.image.revision" "$(inspect '{{index .Config.Labels "org.opencontainers.image.revision"}}')" "$revision"
 expect "label org.opencontainers.image.title" "$(inspect '{{index .Config.Labels "org.opencontainers.image.title"}}')" "iomtflow"
 expect "iomtflow version" "$(podman run --rm --network=none "$image" version)" "iomtflow 0.1.0"
@@ -88,10 +88,11 @@ expect "libraries not found by ldd" "$missing" ""
 
 # ---- 3. config: the Helm chart's ConfigMap -----------------------------------------------------
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+admin_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$work/etc"
 helm template iot "$src/deploy/helm/iomtflow" --namespace iomt \
   --set-string config.fhir.url="$FHIR_URL" --set config.pipeline.flush_interval=500ms --set config.pipeline.shards=2 \
-  --set port="$port" --set 'secrets.sasKeys[0].name=RootManageSharedAccessKey' \
+  --set port="$port" --set adminPort="$admin_port" --set 'secrets.sasKeys[0].name=RootManageSharedAccessKey' \
   --set 'secrets.sasKeys[0].secretName=iomtflow-ingest' --set 'secrets.sasKeys[0].secretKey=sas-key' \
   --set-file mappings.device="$workshop/Answers/devicecontent.json" \
   --set-file mappings.fhir="$workshop/Answers/fhirmapping.json" >"$work/chart.yaml"
@@ -116,16 +117,17 @@ podman run -d --name "$name" --network=host --read-only --cap-drop ALL --securit
   --tmpfs /tmp:rw,size=64m,mode=1777 \
   -e IOMT_SAS_KEY_0="$IOMT_SAS_KEY" "$image" >/dev/null || fail "podman run"
 base=http://127.0.0.1:$port
+admin=http://127.0.0.1:$admin_port   # /healthz, /readyz, /metrics (the chart's adminPort)
 code() { curl -s -o "$work/answer" -w '%{http_code}' "$@" 2>/dev/null || true; }
 t0=$(now)
 deadline=$(( $(date +%s) + 90 ))
-until [ "$(code "$base/readyz")" = 200 ]; do
+until [ "$(code "$admin/readyz")" = 200 ]; do
   [ "$(podman inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = true ] || fail "the container exited during start-up"
   [ "$(date +%s)" -lt "$deadline" ] || fail "GET /readyz not 200 after 90 s: $(cat "$work/answer" 2>/dev/null)"
   sleep 0.2
 done
 ok "GET /readyz = 200 ($(since "$t0") s after start)"
-expect "GET /healthz" "$(code "$base/healthz")" 200
+expect "GET /healthz" "$(code "$admin/healthz")" 200
 expect "process user in the container (user, host uid)" "$(podman top "$name" user huser | sed -n 2p | xargs)" "iomtflow 10001"
 # as root in the container, so that only the read-only mount can refuse the write
 if out=$(podman exec --user 0 "$name" /bin/sh -c 'touch /usr/local/bin/x' 2>&1); then fail "the root file system is writable"; fi

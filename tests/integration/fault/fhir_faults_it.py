@@ -166,7 +166,8 @@ def token_endpoint_down(_fhir):
         with Workdir() as w:
             cfg = config(w, auth={"mode": "oauth2", "token_url": token_url, "client_id": CLIENT_ID,
                                   "client_secret_env": "IOMT_IT_CLIENT_SECRET",
-                                  "scope": "system/*.read system/*.write"})
+                                  "scope": "system/*.read system/*.write",
+                                  "allow_insecure_token_url": True})  # plain HTTP on loopback (issue 15)
             with Iomtflow(fhir.url, w.device, w.fhir, config=cfg, env={"IOMT_IT_CLIENT_SECRET": secret}) as flow:
                 def inject():
                     proxy.down()

@@ -326,7 +326,7 @@ class Iomtflow:
     `env` adds environment variables (secrets)."""
 
     def __init__(self, fhir_url, device_mapping, fhir_mapping, identity="Create", config=None, env=None,
-                 wait_ready=True, ready_timeout=30):
+                 wait_ready=True, ready_timeout=30, preexec_fn=None, health_base=None):
         self.binary = os.environ.get("IOMTFLOW") or os.path.join(SOURCE_DIR, "build", "release", "pipeline", "iomtflow")
         check(os.access(self.binary, os.X_OK), f"iomtflow binary not found at {self.binary} (set IOMTFLOW)")
         self.dir = tempfile.mkdtemp(prefix="iomt-it-run-")
@@ -349,10 +349,12 @@ class Iomtflow:
             f.write(to_yaml(cfg) + "\n")
         self.log_path = os.path.join(self.dir, "iomtflow.log")
         self.base = f"http://127.0.0.1:{self.port}"
+        # /healthz, /readyz, /metrics: on the ingest port unless an admin port is configured.
+        self.health_base = health_base or self.base
         run_env = dict(os.environ, IOMT_IT_SAS_KEY=self.sas_key, **(env or {}))
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([self.binary, "run", "--config", self.config_path], stdout=self._log,
-                                     stderr=subprocess.STDOUT, env=run_env)
+                                     stderr=subprocess.STDOUT, env=run_env, preexec_fn=preexec_fn)
         self.returncode = None
         if wait_ready:
             self.wait_ready(ready_timeout)
@@ -363,7 +365,7 @@ class Iomtflow:
             if self.proc.poll() is not None:
                 raise TestFailure(f"iomtflow exited with {self.proc.returncode} during start-up:\n{self.log_tail()}")
             try:
-                return http_call(self.base + "/healthz", timeout=2)[0] == 200
+                return http_call(self.health_base + "/healthz", timeout=2)[0] == 200
             except OSError:
                 return False
         wait_until(up, timeout, "iomtflow to listen")
@@ -434,7 +436,7 @@ class Iomtflow:
 
     # -- HTTP
     def get(self, path):
-        status, _, data = http_call(self.base + path, timeout=10)
+        status, _, data = http_call(self.health_base + path, timeout=10)
         return status, data.decode("utf-8", errors="replace")
 
     def token(self, hub=HUB):

@@ -18,7 +18,9 @@ CLIENT_ID = "iomtflow-it"
 
 def oauth_config(oauth):
     return {"fhir": {"auth": {"mode": "oauth2", "token_url": oauth.token_url, "client_id": CLIENT_ID,
-                              "client_secret_env": "IOMT_IT_CLIENT_SECRET", "scope": "system/*.read system/*.write"}}}
+                              "client_secret_env": "IOMT_IT_CLIENT_SECRET", "scope": "system/*.read system/*.write",
+                              # the test token server speaks plain HTTP on loopback (issue 15)
+                              "allow_insecure_token_url": True}}}
 
 
 def oauth_client_credentials(ctx):

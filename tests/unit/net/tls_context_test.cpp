@@ -2,6 +2,7 @@
 // server with a self-signed certificate for localhost plays the peer.
 #define BOOST_TEST_MODULE net
 #include "net/tls_context.hpp"
+#include "net/tls_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,11 +15,13 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -200,4 +203,62 @@ BOOST_AUTO_TEST_CASE(verification_off_accepts_anything) {
   auto r = handshake(pem, {false, ""}, "broker.example.org");
   BOOST_TEST(!r.ec, r.ec.message());
   BOOST_TEST(r.refusal.empty());
+}
+
+// ---- net/tls_server.hpp: the listener's context and its reload (issue 15) ----------------------
+
+BOOST_AUTO_TEST_CASE(a_server_context_names_the_file_at_fault) {
+  const pem_pair pem = self_signed_localhost();
+  temp_file cert(pem.cert), key(pem.key);
+  net::tls_server_options o{cert.path, key.path, "", "1.2"};
+  auto ok = net::make_server_context(o);
+  BOOST_TEST_REQUIRE(ok.has_value());
+  BOOST_TEST(SSL_CTX_get_min_proto_version((*ok)->native_handle()) == TLS1_2_VERSION);
+
+  o.cert_file = "/nonexistent/tls.crt";
+  auto missing = net::make_server_context(o);
+  BOOST_TEST_REQUIRE(!missing);
+  BOOST_TEST(missing.error().find("'/nonexistent/tls.crt'") != std::string::npos, missing.error());
+
+  const pem_pair other = self_signed_localhost("other");
+  temp_file other_key(other.key);
+  o = {cert.path, other_key.path, "", "1.2"};
+  auto mismatch = net::make_server_context(o);
+  BOOST_TEST_REQUIRE(!mismatch);
+  BOOST_TEST_MESSAGE(mismatch.error());
+
+  o = {cert.path, key.path, "", "1.1"};
+  BOOST_TEST(!net::make_server_context(o));
+}
+
+BOOST_AUTO_TEST_CASE(the_server_context_reloads_when_its_files_change) {
+  const pem_pair first = self_signed_localhost("first");
+  temp_file cert(first.cert), key(first.key);
+  std::vector<std::string> events;
+  auto r = net::reloading_server_context::create(
+      {cert.path, key.path, "", "1.2"},
+      [&](int level, const std::string& m, const std::string&) { events.push_back(std::to_string(level) + " " + m); },
+      std::chrono::hours(1));
+  BOOST_TEST_REQUIRE(r.has_value());
+  auto ctx = (*r)->current();
+  BOOST_TEST(!(*r)->check_now());  // nothing changed
+  BOOST_TEST((*r)->current() == ctx);
+
+  // A renewal (both files rewritten) is loaded; contexts handed out before stay valid.
+  const pem_pair second = self_signed_localhost("second");
+  std::ofstream(key.path) << second.key;
+  std::ofstream(cert.path) << second.cert;
+  BOOST_TEST((*r)->check_now());
+  BOOST_TEST((*r)->current() != ctx);
+  BOOST_TEST((*r)->reloads() == 1u);
+
+  // A key that does not belong to the certificate keeps the previous context, reported once.
+  auto good = (*r)->current();
+  std::ofstream(key.path) << first.key;
+  BOOST_TEST(!(*r)->check_now());
+  BOOST_TEST(!(*r)->check_now());
+  BOOST_TEST((*r)->current() == good);
+  BOOST_REQUIRE_EQUAL(events.size(), 2u);
+  BOOST_TEST(events[0] == "0 TLS certificate reloaded");
+  BOOST_TEST(events[1].rfind("2 TLS certificate reload failed", 0) == 0u);
 }

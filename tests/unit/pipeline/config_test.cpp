@@ -234,3 +234,88 @@ BOOST_AUTO_TEST_CASE(fhir_bundles_auto_true_false) {
     BOOST_TEST(c.error().field.starts_with("fhir.bundle"), bad);
   }
 }
+
+// Issue 15: TLS, limits, SAS bounds, the admin port, the designer's listener, token URLs.
+BOOST_AUTO_TEST_CASE(ingest_hardening_options) {
+  std::map<std::string, std::string> env{{"SAS", "k"}, {"CS", "s"}, {"DP", "pw"}};
+  auto c = parse_config(R"(
+mapping: {device: d, fhir: f}
+source:
+  http:
+    keys: [{name: send, key_env: SAS}]
+    tls: {cert_file: tls/tls.crt, key_file: /etc/tls/tls.key, client_ca_file: tls/ca.crt, min_version: "1.3"}
+    hosts: [ingest.example.org, "https://other.example.org"]
+    max_token_lifetime: 1d
+    max_connections: 500
+    first_byte_timeout: 5s
+    header_timeout: 4s
+    body_timeout: 20s
+    idle_timeout: 30s
+    max_header_bytes: 8192
+admin: {listen: 0.0.0.0, port: 9090}
+designer: {enabled: true, listen: 0.0.0.0, port: 8091, auth: {user: me, password_env: DP}, max_measurements: 50}
+fhir: {url: https://f/fhir, auth: {mode: oauth2, token_url: https://t/token, client_id: me, client_secret_env: CS}}
+)",
+                        "/etc/iomtflow", &env);
+  BOOST_REQUIRE_MESSAGE(c.has_value(), (c ? std::string() : c.error().field + ": " + c.error().message));
+  BOOST_TEST(c->http.tls.cert_file == "/etc/iomtflow/tls/tls.crt");
+  BOOST_TEST(c->http.tls.key_file == "/etc/tls/tls.key");
+  BOOST_TEST(c->http.tls.client_ca_file == "/etc/iomtflow/tls/ca.crt");
+  BOOST_TEST(c->http.tls.min_version == "1.3");
+  BOOST_TEST(c->http.hosts.size() == 2u);
+  BOOST_TEST(c->http.max_token_lifetime.count() == 86400000);
+  BOOST_TEST(c->http.max_connections == 500u);
+  BOOST_TEST(c->http.first_byte_timeout.count() == 5000);
+  BOOST_TEST(c->http.header_timeout.count() == 4000);
+  BOOST_TEST(c->http.body_timeout.count() == 20000);
+  BOOST_TEST(c->http.idle_timeout.count() == 30000);
+  BOOST_TEST(c->admin.enabled);
+  BOOST_TEST(c->admin.port == 9090);
+  BOOST_TEST(c->designer.password == "pw");
+  BOOST_TEST(c->designer.max_measurements == 50u);
+
+  auto d = parse_config(minimal, ".");
+  BOOST_REQUIRE(d);
+  BOOST_TEST(!d->http.tls.enabled());
+  BOOST_TEST(!d->admin.enabled);
+  BOOST_TEST(d->http.max_token_lifetime.count() == 30ll * 86400000);
+  BOOST_TEST(d->designer.listen_address == "127.0.0.1");
+}
+
+BOOST_AUTO_TEST_CASE(insecure_choices_are_refused) {
+  std::map<std::string, std::string> env{{"CS", "s"}};
+  struct {
+    const char* yaml;
+    const char* field;
+  } cases[] = {
+      {"mapping: {device: d, fhir: f}\nsource: {http: {auth: none}}\n"
+       "fhir: {url: https://f, auth: {mode: oauth2, token_url: http://t/token, client_id: c, client_secret_env: CS}}",
+       "fhir.auth.token_url"},
+      {"mapping: {device: d, fhir: f}\nsource: {http: {auth: none}}\nfhir: {url: https://f}\n"
+       "designer: {enabled: true, listen: 0.0.0.0}",
+       "designer.auth.password_env"},
+      {"mapping: {device: d, fhir: f}\nsource: {http: {auth: none, tls: {cert_file: c.pem}}}\nfhir: {url: https://f}",
+       "source.http.tls.key_file"},
+      {"mapping: {device: d, fhir: f}\nsource: {http: {auth: none, tls: {cert_file: c, key_file: k, min_version: "
+       "\"1.1\"}}}\nfhir: {url: https://f}",
+       "source.http.tls.min_version"},
+      {"mapping: {device: d, fhir: f}\nsource: {http: {auth: none, header_timeout: 0s}}\nfhir: {url: https://f}",
+       "source.http.header_timeout"},
+      {"mapping: {device: d, fhir: f}\nsource: {http: {auth: none, port: 9000}}\nfhir: {url: https://f}\n"
+       "admin: {listen: 0.0.0.0, port: 9000}",
+       "admin.port"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.yaml) {
+      auto r = parse_config(c.yaml, ".", &env);
+      BOOST_REQUIRE(!r);
+      BOOST_TEST(r.error().field == c.field);
+    }
+  }
+  // Allowed explicitly (tests).
+  auto ok = parse_config(
+      "mapping: {device: d, fhir: f}\nsource: {http: {auth: none}}\nfhir: {url: https://f, auth: {mode: oauth2, "
+      "token_url: http://t/token, client_id: c, client_secret_env: CS, allow_insecure_token_url: true}}",
+      ".", &env);
+  BOOST_TEST(bool(ok));
+}

@@ -132,6 +132,15 @@ app.kubernetes.io/component: pipeline
 {{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs")) (not .Values.secrets.eventhubsConnectionString.secretName) -}}
 {{- fail "config.source.eventhubs is set: secrets.eventhubsConnectionString.secretName/secretKey must name the Secret holding the connection string" -}}
 {{- end -}}
+{{- if and (eq .Values.service.type "LoadBalancer") (not .Values.tls.enabled) (not .Values.service.allowPlainHTTP) -}}
+{{- fail "service.type LoadBalancer would expose plain HTTP ingest beyond the cluster: set tls.enabled=true with tls.secretName (a cert-manager Certificate's Secret), or service.allowPlainHTTP=true when a TLS-terminating load balancer is in front" -}}
+{{- end -}}
+{{- if and .Values.tls.enabled (not .Values.tls.secretName) -}}
+{{- fail "tls.enabled needs tls.secretName: the Secret holding tls.crt and tls.key (and ca.crt for tls.clientCertificates)" -}}
+{{- end -}}
+{{- if eq (int .Values.adminPort) (int .Values.port) -}}
+{{- fail "adminPort must differ from port: /metrics, /healthz and /readyz have their own port" -}}
+{{- end -}}
 {{- if and .Values.podDisruptionBudget.enabled (not (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) (not (kindIs "invalid" .Values.podDisruptionBudget.minAvailable)) -}}
 {{- fail "podDisruptionBudget: set maxUnavailable or minAvailable, not both (the other to null)" -}}
 {{- end -}}
@@ -146,6 +155,14 @@ app.kubernetes.io/component: pipeline
 {{- $_ := set $src "http" $http -}}
 {{- $_ := set $http "listen" "0.0.0.0" -}}
 {{- $_ := set $http "port" (int .Values.port) -}}
+{{- if .Values.tls.enabled -}}
+{{- $tls := dict "cert_file" "/etc/iomtflow-tls/tls.crt" "key_file" "/etc/iomtflow-tls/tls.key" "min_version" .Values.tls.minVersion -}}
+{{- if .Values.tls.clientCertificates -}}
+{{- $_ := set $tls "client_ca_file" "/etc/iomtflow-tls/ca.crt" -}}
+{{- end -}}
+{{- $_ := set $http "tls" $tls -}}
+{{- end -}}
+{{- $_ := set $c "admin" (dict "listen" "0.0.0.0" "port" (int .Values.adminPort)) -}}
 {{- if .Values.secrets.sasKeys -}}
 {{- $keys := list -}}
 {{- range $i, $k := .Values.secrets.sasKeys -}}

@@ -269,6 +269,25 @@ BOOST_AUTO_TEST_CASE(publisher_route) {
   BOOST_TEST(e.system_properties.find("x-opt-partition-key") == std::string::npos);
 }
 
+// Issue 15: a publisher id is compared exactly once decoded; one with a '/' names no publisher.
+BOOST_AUTO_TEST_CASE(publisher_ids_with_a_slash_are_refused) {
+  eventhub_ingest in({}, std::nullopt);
+  auto o = ingest(in, make_request(bhttp::verb::post, "/devicedata/publishers/x%2F..%2Fadmin/messages", "x"));
+  BOOST_TEST(status_of(o) == 400u);
+  BOOST_TEST(o.plan.error().message.find("'x/../admin'") != std::string::npos, o.plan.error().message);
+  BOOST_TEST(status_of(ingest(in, make_request(bhttp::verb::post, "/devicedata/publishers/a%5Cb/messages", "x"))) ==
+             400u);
+  // With SAS: a token for publisher x covers x only, in its exact case.
+  eventhub_ingest sas({}, sas_verifier{sas_options{{{"send", "k"}}, {}}});
+  const std::string token = make_sas_token("https://ns/devicedata/publishers/x", "send", "k", now_unix + 60);
+  auto to = [&](std::string_view target) {
+    return status_of(ingest(sas, make_request(bhttp::verb::post, target, "x", {{"Authorization", token}})));
+  };
+  BOOST_TEST(to("/devicedata/publishers/x/messages") == 201u);
+  BOOST_TEST(to("/devicedata/publishers/X/messages") == 401u);
+  BOOST_TEST(to("/DeviceData/Publishers/x/messages") == 201u);
+}
+
 BOOST_AUTO_TEST_CASE(broker_properties_errors) {
   eventhub_ingest in({}, std::nullopt);
   auto send = [&](std::string_view target, std::string_view bp) {

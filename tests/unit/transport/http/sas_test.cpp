@@ -4,6 +4,7 @@
 
 #include "transport/http/sas.hpp"
 
+#include <limits>
 #include <ostream>
 
 namespace iomt::transport::http {
@@ -181,4 +182,67 @@ BOOST_AUTO_TEST_CASE(split_verification_for_the_connection_cache) {
   BOOST_TEST(!v.check_claims(*token, "devicedata", expiry + 5));
   BOOST_TEST(v.check_claims(*token, "devicedata", expiry + 5).error().message.find("5 s in the past") !=
              std::string::npos);
+}
+
+// Issue 15: the checks a probe of the ingest found missing.
+BOOST_AUTO_TEST_CASE(lifetime_is_bounded) {
+  auto v = sas_verifier{sas_options{{{"device", "other-key"}}, {}, 3600}};
+  auto verify = [&](std::int64_t se) {
+    return v.verify(make_sas_token("https://ns.servicebus.windows.net/devicedata", "device", "other-key", se),
+                    "devicedata", 1'000'000);
+  };
+  BOOST_TEST(bool(verify(1'000'000 + 3600)));
+  BOOST_TEST(code_of(verify(1'000'000 + 3601)) == sas_errc::too_long);
+  BOOST_TEST(code_of(verify(253402300799)) == sas_errc::too_long);
+  BOOST_TEST(code_of(verify(std::numeric_limits<std::int64_t>::max())) == sas_errc::too_long);
+  BOOST_TEST(verify(253402300799).error().message.find("max_token_lifetime") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(resource_needs_a_host_and_a_known_scheme) {
+  auto v = verifier();
+  auto code = [&](std::string_view sr) {
+    auto r = v.verify(make_sas_token(sr, "device", "other-key", expiry), "devicedata", 0);
+    return r ? sas_errc::missing : r.error().code;  // `missing` stands for "accepted" here
+  };
+  BOOST_TEST(code("/") == sas_errc::wrong_resource);
+  BOOST_TEST(code("https:///devicedata") == sas_errc::wrong_resource);
+  BOOST_TEST(code("ftp://ns.servicebus.windows.net/devicedata") == sas_errc::wrong_resource);
+  BOOST_TEST(code("amqps://ns.servicebus.windows.net/devicedata") == sas_errc::missing);
+}
+
+BOOST_AUTO_TEST_CASE(hosts_may_fix_the_scheme) {
+  auto v = verifier({"https://ingest.example.org"});
+  auto ok = [&](std::string_view sr) {
+    return bool(v.verify(make_sas_token(sr, "device", "other-key", expiry), "devicedata", 0));
+  };
+  BOOST_TEST(ok("https://ingest.example.org/devicedata"));
+  BOOST_TEST(ok("https://INGEST.example.org:443/devicedata"));
+  BOOST_TEST(!ok("http://ingest.example.org/devicedata"));
+  BOOST_TEST(!ok("ingest.example.org/devicedata"));  // no scheme: not the one required
+  BOOST_TEST(!ok("https://evil.example.com/devicedata"));
+  BOOST_TEST(!ok("x"));
+}
+
+BOOST_AUTO_TEST_CASE(publisher_ids_compare_exactly) {
+  auto v = verifier();
+  auto ok = [&](std::string_view sr, std::string_view entity) {
+    return bool(v.verify(make_sas_token(sr, "device", "other-key", expiry), entity, 0));
+  };
+  // Hub and literal segments: case-insensitive (Event Hubs entity paths); ids: exact.
+  BOOST_TEST(ok("https://ns/DeviceData/Publishers/dev-01", "devicedata/publishers/dev-01"));
+  BOOST_TEST(!ok("https://ns/devicedata/publishers/dev-01", "devicedata/publishers/DEV-01"));
+  // (An entity path never has more segments: a publisher id that decodes to something with a '/'
+  // is refused by the route, eventhub_request_test publisher_ids_with_a_slash_are_refused.)
+}
+
+BOOST_AUTO_TEST_CASE(unknown_key_and_wrong_key_read_the_same) {
+  auto v = verifier();
+  auto unknown = v.verify(make_sas_token(uri, "nobody", key, expiry), "devicedata", 0);
+  auto wrong = v.verify(make_sas_token(uri, "RootManageSharedAccessKey", "wrong", expiry), "devicedata", 0);
+  BOOST_REQUIRE(!unknown);
+  BOOST_REQUIRE(!wrong);
+  BOOST_TEST(unknown.error().message == wrong.error().message);
+  BOOST_TEST(std::string(public_reason(unknown.error().code)) == public_reason(wrong.error().code));
+  BOOST_TEST(unknown.error().detail.find("nobody") != std::string::npos);  // the log may say which
+  BOOST_TEST(wrong.error().message.find(key) == std::string::npos);
 }

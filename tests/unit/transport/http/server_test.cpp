@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE transport_http_server
 #include <boost/test/unit_test.hpp>
 
+#include <limits>
+
 #include "test_support.hpp"
 #include "transport/http/server.hpp"
 
@@ -13,6 +15,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +23,7 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace asio = boost::asio;
@@ -227,10 +231,20 @@ BOOST_AUTO_TEST_CASE(unauthorized_without_or_with_a_wrong_sas, *utf::timeout(30)
   auto res = c.send(post("/devicedata/messages", "{}", "application/json", std::nullopt));
   BOOST_TEST(res.result_int() == 401u);
   BOOST_TEST(message_of(res).find("no Authorization header") != std::string::npos, message_of(res));
-  BOOST_TEST(res.keep_alive());  // the body was read (it came with the head): the connection stays
-  res = c.send(post("/devicedata/messages", "{}", "application/json", token("wrong-key")));
+  // A failed authentication closes its connection (each guess costs a new one; issue 15).
+  BOOST_TEST(!res.keep_alive());
+  BOOST_TEST(c.closed_by_server());
+  client c2(f.port());
+  res = c2.send(post("/devicedata/messages", "{}", "application/json", token("wrong-key")));
   BOOST_TEST(res.result_int() == 401u);
-  BOOST_TEST(message_of(res).find("bad-signature") != std::string::npos, message_of(res));
+  // Wrong key and unknown key name: one answer, which says neither (issue 15).
+  BOOST_TEST(message_of(res).find("invalid-signature") != std::string::npos, message_of(res));
+  client c3(f.port());
+  auto other = c3.send(post("/devicedata/messages", "{}", "application/json",
+                            make_sas_token("https://ns.servicebus.windows.net/devicedata", "nobody", "k",
+                                           std::numeric_limits<std::int32_t>::max())));
+  BOOST_TEST(other.result_int() == 401u);
+  BOOST_TEST(other.body() == res.body());
   BOOST_TEST(res[bhttp::field::content_type] == "application/json; charset=utf-8");
   BOOST_TEST(f.sink.received().empty());
 }
@@ -433,6 +447,126 @@ BOOST_AUTO_TEST_CASE(idle_and_read_timeouts, *utf::timeout(30)) {
     BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 150ms));
   }
   BOOST_TEST(f.sink.received().empty());
+}
+
+BOOST_AUTO_TEST_CASE(first_byte_and_header_timeouts, *utf::timeout(30)) {
+  fixture f;
+  server_options so;
+  so.first_byte_timeout = 200ms;
+  so.header_timeout = 300ms;
+  f.start({}, std::move(so));
+  {
+    // A connection that never sends a byte is closed after first_byte_timeout.
+    client c(f.port());
+    const auto t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(c.closed_by_server());
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 150ms));
+  }
+  {
+    // A head that keeps dribbling is cut at header_timeout, however slowly it comes.
+    client c(f.port());
+    c.write_raw("POST /devicedata/messages HTTP/1.1\r\nHost: x\r\nX-a: ");
+    const auto t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(c.closed_by_server());
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 250ms));
+  }
+  BOOST_TEST(f.sink.received().empty());
+}
+
+BOOST_AUTO_TEST_CASE(connection_cap_evicts_waiting_connections_then_refuses, *utf::timeout(30)) {
+  fixture f;
+  server_options so;
+  so.max_connections = 3;
+  std::mutex log_mutex;
+  std::vector<std::string> logged;
+  so.on_log = [&](int, const std::string& message, const std::string&) {
+    std::lock_guard lock(log_mutex);
+    logged.push_back(message);
+  };
+  f.start({}, std::move(so));
+  BOOST_TEST(f.srv->connection_limit() == 3u);
+  // Three silent connections fill the cap; a fourth (legitimate) one still gets its answer: the
+  // one waiting longest is closed to make room.
+  std::vector<std::unique_ptr<client>> silent;
+  for (int i = 0; i < 3; ++i) {
+    silent.push_back(std::make_unique<client>(f.port()));
+    std::this_thread::sleep_for(20ms);
+  }
+  while (f.srv->connections() < 3) std::this_thread::sleep_for(5ms);
+  {
+    client c(f.port());
+    BOOST_TEST(c.send(request{bhttp::verb::get, "/healthz", 11}).result_int() == 200u);
+  }
+  BOOST_TEST(silent[0]->closed_by_server());
+  BOOST_TEST(f.srv->evicted_connections() >= 1u);
+  silent.clear();
+  while (f.srv->connections() > 0) std::this_thread::sleep_for(5ms);
+  // Three connections each in the middle of a request (a body that has not come yet): nothing to
+  // evict, so the next connection is refused with a clear 503.
+  std::vector<std::unique_ptr<client>> busy;
+  for (int i = 0; i < 3; ++i) {
+    busy.push_back(std::make_unique<client>(f.port()));
+    busy.back()->write_raw("POST /devicedata/messages HTTP/1.1\r\nHost: x\r\nAuthorization: " + token() +
+                           "\r\nContent-Length: 10\r\n\r\nabc");
+  }
+  std::this_thread::sleep_for(100ms);  // their heads are read: they are serving requests now
+  client refused(f.port());
+  const response res = refused.read();
+  BOOST_TEST(res.result_int() == 503u);
+  BOOST_TEST(res.body().find("too many connections") != std::string::npos, res.body());
+  BOOST_TEST(f.srv->refused_connections() >= 1u);
+  std::lock_guard lock(log_mutex);
+  BOOST_TEST(logged.size() >= 2u);
+}
+
+// Out of file descriptors (EMFILE on accept): logged, and the waiting client is accepted on the
+// spare descriptor and answered 503 instead of hanging in the backlog.
+BOOST_AUTO_TEST_CASE(out_of_descriptors_is_logged_and_answered, *utf::timeout(30)) {
+  fixture f;
+  server_options so;
+  so.max_connections = 100000;
+  so.reserved_fds = 0;
+  std::mutex log_mutex;
+  std::vector<std::string> logged;
+  so.on_log = [&](int, const std::string& message, const std::string&) {
+    std::lock_guard lock(log_mutex);
+    logged.push_back(message);
+  };
+  f.start({}, std::move(so));
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::socket>> sockets;
+  for (int i = 0; i < 3; ++i) {
+    sockets.push_back(std::make_unique<tcp::socket>(io));
+    sockets.back()->open(tcp::v4());
+  }
+  // No descriptor left for the server's accept: a low limit, and every descriptor under it taken
+  // (the open sockets above need none to connect).
+  rlimit old{};
+  BOOST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+  rlimit low = old;
+  low.rlim_cur = 256;
+  BOOST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  std::vector<int> filler;
+  for (int fd; (fd = ::dup(0)) >= 0;) filler.push_back(fd);
+  std::string answer;
+  {
+    auto& s = *sockets.front();
+    s.connect({asio::ip::make_address("127.0.0.1"), f.port()});
+    std::array<char, 512> buf{};
+    boost::system::error_code ec;
+    const std::size_t n = s.read_some(asio::buffer(buf), ec);
+    answer.assign(buf.data(), n);
+  }
+  for (int fd : filler) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &old);
+  BOOST_TEST(answer.rfind("HTTP/1.1 503", 0) == 0u, answer);
+  BOOST_TEST(answer.find("too many connections") != std::string::npos, answer);
+  // The server works again once descriptors are back.
+  client c(f.port());
+  BOOST_TEST(c.send(request{bhttp::verb::get, "/healthz", 11}).result_int() == 200u);
+  std::lock_guard lock(log_mutex);
+  BOOST_TEST_REQUIRE(!logged.empty());
+  BOOST_TEST(logged.front().find("out of file descriptors") != std::string::npos, logged.front());
 }
 
 BOOST_AUTO_TEST_CASE(malformed_requests, *utf::timeout(30)) {
