@@ -79,8 +79,9 @@ std::uint32_t partition_for_key(std::string_view key, std::uint32_t partition_co
   return partition_count == 0 ? 0 : h % partition_count;
 }
 
-eventhub_ingest::eventhub_ingest(ingest_options options, std::optional<sas_verifier> auth)
-    : options_(std::move(options)), auth_(std::move(auth)) {
+eventhub_ingest::eventhub_ingest(ingest_options options, std::optional<sas_verifier> auth,
+                                 std::shared_ptr<const bearer_verifier> bearer)
+    : options_(std::move(options)), auth_(std::move(auth)), bearer_(std::move(bearer)) {
   if (options_.partition_count == 0) options_.partition_count = 1;
   if (options_.partition_count > 1024) options_.partition_count = 1024;
   for (const auto& name : options_.hubs)
@@ -112,7 +113,12 @@ boost::system::result<ingest_plan, http_error> eventhub_ingest::check_header(con
                                                         std::string(header.target().substr(0, 200)) + "' (got " +
                                                         std::string(header.method_string()) + ")");
 
-  if (auth_) {
+  // auth: jwt (alone, or with sas for requests that carry a bearer token or none; bearer_auth.hpp).
+  if (const std::string_view bearer_authorization = header[bhttp::field::authorization];
+      bearer_ && (!auth_ || bearer_authorization.empty() || is_bearer(bearer_authorization))) {
+    auto verified = bearer_->check(bearer_authorization, now_unix, cache ? &cache->bearer : nullptr);
+    if (!verified) return verified.error();
+  } else if (auth_) {
     const std::string_view authorization = header[bhttp::field::authorization];
     auto unauthorized = [](const sas_error& e) {
       return error(bhttp::status::unauthorized, std::string("SAS ") + to_string(e.code) + ": " + e.message);

@@ -22,6 +22,7 @@
 #pragma once
 
 #include "transport/event.hpp"
+#include "transport/http/bearer_auth.hpp"
 #include "transport/http/eventhub_route.hpp"
 #include "transport/http/http_types.hpp"
 #include "transport/http/sas.hpp"
@@ -61,13 +62,17 @@ struct ingest_plan {
 struct auth_cache {
   std::string authorization;
   sas_token token;
+  bearer_cache bearer;  // auth: jwt
 };
 
 // Thread-safe: any number of connections may call it concurrently.
 class eventhub_ingest {
 public:
-  // `auth`: nullopt switches authorization off (explicit local-use choice).
-  eventhub_ingest(ingest_options options, std::optional<sas_verifier> auth);
+  // `auth`: nullopt switches SAS off. `bearer` (auth: jwt; shared with its key set driver):
+  // requests with `Authorization: Bearer ...` are checked by it, and every request when SAS is off.
+  // Neither: no authorization (explicit local-use choice).
+  eventhub_ingest(ingest_options options, std::optional<sas_verifier> auth,
+                  std::shared_ptr<const bearer_verifier> bearer = nullptr);
   ~eventhub_ingest();
   eventhub_ingest(const eventhub_ingest&) = delete;
   eventhub_ingest& operator=(const eventhub_ingest&) = delete;
@@ -88,6 +93,7 @@ private:
 
   ingest_options options_;
   std::optional<sas_verifier> auth_;
+  std::shared_ptr<const bearer_verifier> bearer_;
   std::vector<std::unique_ptr<hub_log>> configured_;  // immutable after construction
   std::mutex dynamic_mutex_;
   std::vector<std::unique_ptr<hub_log>> dynamic_;  // any-name mode, guarded by dynamic_mutex_

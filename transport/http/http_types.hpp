@@ -16,11 +16,18 @@ using response = bhttp::response<bhttp::string_body>;
 
 // An HTTP error answer: the status and a message that says what is wrong and why.
 struct http_error {
+  http_error() = default;
+  http_error(bhttp::status s, std::string m, std::string challenge = {}, std::string retry = {})
+      : status(s), message(std::move(m)), www_authenticate(std::move(challenge)), retry_after(std::move(retry)) {}
+
   bhttp::status status = bhttp::status::bad_request;
   std::string message;
+  std::string www_authenticate;  // 401/403 of bearer auth: the WWW-Authenticate challenge (RFC 6750 §3)
+  std::string retry_after;       // seconds, when the client should retry (503, 401 on a key set refresh)
 };
 
-// `{"status":413,"error":"Payload Too Large","message":"..."}` with Content-Type application/json.
+// `{"status":413,"error":"Payload Too Large","message":"..."}` with Content-Type application/json,
+// plus WWW-Authenticate and Retry-After when the error carries them.
 response make_error_response(const http_error& error, unsigned version, bool keep_alive);
 
 }  // namespace iomt::transport::http
