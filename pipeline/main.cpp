@@ -21,6 +21,8 @@ constexpr const char* usage =
     "      the mapping designer: a web page to build and test mappings against device messages\n"
     "  deadletter list|show ID|replay [--type T] [--since TIME] --config FILE\n"
     "      events the service could not process, kept with their reason; replay them after a fix\n"
+    "  smart jwks --key PRIVATE_KEY.pem [--kid ID] [--alg RS384|ES384]\n"
+    "      the public JWK Set of the SMART Backend Services key, to register iomtflow with a FHIR server\n"
     "  expr (--jmespath EXPR | --jsonpath EXPR) [FILE]\n"
     "      evaluate one expression against a JSON document exactly as templates do\n"
     "  version\n";
@@ -44,6 +46,8 @@ int main(int argc, char** argv) {
     return iomt::cli::designer(argc, argv, 2);
   } else if (cmd == "deadletter") {
     return iomt::cli::deadletter(argc, argv, 2);
+  } else if (cmd == "smart") {
+    return iomt::cli::smart(argc, argv, 2);
   } else if (cmd == "expr") {
     return iomt::cli::expr(argc, argv, 2);
   } else if (cmd == "version" || cmd == "--version") {

@@ -11,6 +11,7 @@
 #include "transport/buffer/buffer_metrics.hpp"
 #include "transport/buffer/durable_source.hpp"
 #include "transport/deadletter/store.hpp"
+#include "transport/http/jwks_client.hpp"
 #include "transport/http/server.hpp"
 #include "transport/metrics/collector.hpp"
 #include "transport/retrying_sink.hpp"
@@ -19,6 +20,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
@@ -149,6 +151,35 @@ transport::amqp::eventhubs::eventhubs_source_options eventhubs_options(const eve
   return o;
 }
 
+// source.http.jwt -> the token policy and the key set driver (docs/configuration.md).
+net::jose::jwt_policy jwt_policy(const jwt_auth_config& c) {
+  net::jose::jwt_policy p;
+  p.issuers.push_back(c.issuer);
+  for (const auto& i : c.issuers) p.issuers.push_back(i);
+  p.audiences = c.audiences;
+  p.algorithms.clear();
+  for (const auto& a : c.algorithms)
+    if (auto alg = net::jose::parse_algorithm(a)) p.algorithms.push_back(*alg);
+  p.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(c.clock_skew);
+  p.roles = c.roles;
+  p.scopes = c.scopes;
+  return p;
+}
+
+transport::http::jwks_options jwks_options(const jwt_auth_config& c) {
+  transport::http::jwks_options o;
+  o.issuer = c.issuer;
+  o.jwks_uri = c.jwks_uri;
+  o.tls.ca_file = c.ca_file;
+  o.tls.verify = c.tls_verify;
+  o.allow_http = c.allow_http;
+  o.refresh_interval = c.refresh_interval;
+  o.min_refresh_interval = c.min_refresh_interval;
+  o.timeout = c.timeout;
+  o.log = component_log("jwks");
+  return o;
+}
+
 // The dead-letter store as deadletter.* configures it (docs/configuration.md): bounds, groups,
 // policy; drops and size go to the metrics, its log lines to the service log.
 transport::deadletter::store_options dead_letter_options(const deadletter_config& c, metrics& m,
@@ -217,6 +248,8 @@ struct service::parts {
   std::unique_ptr<transport::amqp::eventhubs::eventhubs_source> eventhubs;
   std::unique_ptr<transport::http::eventhub_ingest> ingest;
   asio::io_context http_ioc{static_cast<int>(cfg.http.threads)};
+  std::shared_ptr<transport::http::bearer_verifier> bearer;  // auth: jwt
+  std::shared_ptr<transport::http::jwks_client> jwks;        // its key set driver, on http_ioc
   std::unique_ptr<transport::http::server> server;
   readiness ready;
   std::atomic<bool> stopping{false};
@@ -328,12 +361,19 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
   io.max_event_bytes = cfg.http.max_body_bytes;
   io.partition_count = cfg.http.partitions;
   std::optional<transport::http::sas_verifier> sas;
-  if (cfg.http.auth == "sas") {
+  if (cfg.http.auth_sas && cfg.http.auth != "none") {
     transport::http::sas_options so;
     for (const auto& k : cfg.http.keys) so.keys.push_back({k.name, k.key});
     sas.emplace(std::move(so));
   }
-  p->ingest = std::make_unique<transport::http::eventhub_ingest>(io, std::move(sas));
+  // auth: jwt - the verifier checks tokens on the ingest threads; its key set comes from the
+  // issuer through the JWKS client, which runs on a strand of the same io_context (never blocking it).
+  if (cfg.http.auth_jwt && cfg.http.auth != "none") {
+    p->bearer = std::make_shared<transport::http::bearer_verifier>(jwt_policy(cfg.http.jwt), cfg.http.auth_sas);
+    p->jwks =
+        transport::http::jwks_client::create(asio::make_strand(p->http_ioc), jwks_options(cfg.http.jwt), p->bearer);
+  }
+  p->ingest = std::make_unique<transport::http::eventhub_ingest>(io, std::move(sas), p->bearer);
   transport::http::server_options so;
   so.address = cfg.http.listen_address;
   so.port = cfg.http.port;
@@ -420,6 +460,8 @@ std::string service::not_ready_reason() const {
       return why;
     }
   }
+  if (p.bearer && !p.bearer->keys_loaded())
+    return "ingest (auth: jwt): the token issuer's signing keys are not loaded yet (see the log, component jwks)";
   if (p.pipe->saturated())
     return "pipeline queues full (pipeline.queue_capacity / queue_measurements): the FHIR server is slower than the "
            "input";
@@ -440,6 +482,7 @@ void service::request_stop() {
     if (p.stopping.exchange(true)) return;
     p.ready.source_ok = false;
     p.pipe->begin_drain();
+    if (p.jwks) p.jwks->stop();
     p.server->shutdown(std::chrono::seconds(30), [&p] { p.http_ioc.stop(); });
   });
 }
@@ -457,6 +500,7 @@ int service::run() {
   if (p.durable) p.durable->start();
   p.guarded->start();
   p.http_direct->start();
+  if (p.jwks) p.jwks->start();
   p.server->start();
   if (p.amqp) p.amqp->start();
   if (p.eventhubs) p.eventhubs->start();
