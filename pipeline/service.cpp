@@ -420,6 +420,36 @@ void service::mount_routes() {
         if (p.eventhubs) amqp_stats.emplace_back("eventhubs", p.eventhubs->stats());
         for (auto& f : transport::amqp::source_families(amqp_stats)) out.push_back(std::move(f));
       }));
+  // auth: jwt counters, read at scrape time (docs/metrics.md).
+  if (p.bearer)
+    p.m.add_collectable(
+        std::make_shared<transport::metrics::scrape_collector>([&p](std::vector<prometheus::MetricFamily>& out) {
+          using prometheus::MetricType;
+          namespace mx = transport::metrics;
+          const auto& st = p.bearer->stats();
+          auto tokens =
+              mx::family("iomtflow_ingest_bearer_tokens_total",
+                         "Bearer tokens checked on ingest (auth: jwt) by result; unknown_key refusals also asked "
+                         "for a key set refresh",
+                         MetricType::Counter);
+          const auto unknown = st.unknown_key.load();
+          mx::add_sample(tokens, static_cast<double>(st.accepted.load()), {{"result", "accepted"}});
+          mx::add_sample(tokens, static_cast<double>(st.refused.load() - unknown), {{"result", "refused"}});
+          mx::add_sample(tokens, static_cast<double>(unknown), {{"result", "unknown_key"}});
+          out.push_back(std::move(tokens));
+          auto fetches = mx::family("iomtflow_jwks_fetches_total",
+                                    "Fetches of the token issuer's JWK Set (discovery and jwks_uri) by result",
+                                    MetricType::Counter);
+          const auto failed = p.jwks->failures();
+          mx::add_sample(fetches, static_cast<double>(p.jwks->fetches() - failed), {{"result", "ok"}});
+          mx::add_sample(fetches, static_cast<double>(failed), {{"result", "failed"}});
+          out.push_back(std::move(fetches));
+          auto keys = mx::family("iomtflow_jwks_keys", "Signing keys in the cached JWK Set (0: not loaded yet)",
+                                 MetricType::Gauge);
+          const auto set = p.bearer->keys();
+          mx::add_sample(keys, set ? static_cast<double>(set->keys.size()) : 0.0);
+          out.push_back(std::move(keys));
+        }));
   p.server->add_route(bhttp::verb::get, "/metrics", [&p](const transport::http::request&) {
     std::uint64_t waiting = p.guarded->stats().waiting_events.load() + p.http_direct->stats().waiting_events.load();
     std::int64_t oldest_ms =

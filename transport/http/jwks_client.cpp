@@ -86,8 +86,8 @@ asio::awaitable<void> jwks_client::run() {
       co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;  // due, or woken by a request or stop: decide again
     }
-    ++fetches_;
     auto r = co_await fetch();
+    ++fetches_;
     schedule_.fetched(clock::now(), r.has_value());
     if (r) {
       log(0, "token issuer's signing keys loaded", *r);

@@ -144,6 +144,17 @@ def scenarios(ctx):
         loads = [r for r in flow.log_records() if r.get("msg") == "token issuer's signing keys loaded"]
         check(loads, f"no key set load logged:\n{flow.log_tail()}")
         observed.add("iomtflow log", f"{len(loads)} key set loads logged, no token text among {len(issued_tokens)} sent")
+        values, _ = flow.metrics()
+        from harness import metric
+        accepted = metric(values, "iomtflow_ingest_bearer_tokens_total", result="accepted")
+        refused = metric(values, "iomtflow_ingest_bearer_tokens_total", result="refused")
+        unknown = metric(values, "iomtflow_ingest_bearer_tokens_total", result="unknown_key")
+        keys = metric(values, "iomtflow_jwks_keys")
+        fetched = metric(values, "iomtflow_jwks_fetches_total", result="ok")
+        observed.add("metrics", f"bearer tokens accepted {accepted:.0f}, refused {refused:.0f}, unknown_key {unknown:.0f}; "
+                                f"{keys:.0f} keys cached after {fetched:.0f} JWK Set fetches")
+        if len(issued_tokens) > 10:  # after the scenarios above (not when run alone)
+            check(accepted >= 3 and refused >= 10 and unknown >= 1 and keys >= 3 and fetched >= 2, "bearer metrics")
 
     def sas_and_jwt():
         sas_and_jwt_together(issuer, pki, fhir)
