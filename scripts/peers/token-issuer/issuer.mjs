@@ -34,8 +34,8 @@
 //        default: the JWK's kid, else the key's RFC 7638 thumbprint)
 //   POST /admin/federation {client_id, subject, audience?}  a federated credential (workload identity)
 //   POST /admin/federated-token {subject, audience?, ttl?} -> {token, jti}  a service account token
-//   POST /admin/config {tokenTtl}
-//   GET  /admin/stats  {jwksFetches, tokensIssued, exchanges: [{kind, client_id, jti, ...}], refused: [...]}
+//   POST /admin/config {tokenTtl?, jwksDelayMs?}   access token lifetime; a slow JWK Set answer
+//   GET  /admin/stats  {jwksFetches, jwksInFlight, tokensIssued, exchanges: [{kind, client_id, jti, ...}], refused: [...]}
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -110,7 +110,8 @@ const cluster = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });  // 
 const clients = new Map();      // SMART: client_id -> {kid, publicKey, scopes}
 const federation = new Map();   // workload identity: client_id -> {subject, audience}
 const seenJti = new Set();
-const stats = { jwksFetches: 0, tokensIssued: 0, exchanges: [], refused: [] };
+const stats = { jwksFetches: 0, jwksInFlight: 0, tokensIssued: 0, exchanges: [], refused: [] };
+let jwksDelayMs = 0;
 
 function verifyJws(token, publicKey, alg) {
   const parts = token.split('.');
@@ -187,6 +188,11 @@ async function handle(req, res, body) {
   if (path === '/.well-known/openid-configuration' || path === '/.well-known/smart-configuration') return send(res, 200, discovery());
   if (path === '/jwks' && req.method === 'GET') {
     stats.jwksFetches++;
+    if (jwksDelayMs > 0) {  // a slow issuer: the answer comes late
+      stats.jwksInFlight++;
+      await new Promise((r) => setTimeout(r, jwksDelayMs));
+      stats.jwksInFlight--;
+    }
     return send(res, 200, { keys: [...keys].filter(([, k]) => k.published).map(([kid]) => publicJwk(kid)) });
   }
   if (req.method === 'POST' && (path === '/token' || /^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path))) {
@@ -243,7 +249,8 @@ async function handle(req, res, body) {
     }
     if (path === '/admin/config') {
       if (a.tokenTtl) tokenTtl = Number(a.tokenTtl);
-      return send(res, 200, { tokenTtl });
+      if (a.jwksDelayMs !== undefined) jwksDelayMs = Number(a.jwksDelayMs);
+      return send(res, 200, { tokenTtl, jwksDelayMs });
     }
     if (path === '/admin/stats') return send(res, 200, stats);
   }

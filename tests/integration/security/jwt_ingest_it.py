@@ -136,6 +136,28 @@ def scenarios(ctx):
         observed.add("SAS token while auth is jwt only", f"{status} {message_of(text)}")
         check_eq(status, 401, "SAS token on a jwt-only endpoint")
 
+    def slow_issuer_does_not_block_ingest():
+        # The issuer answers JWK Set requests only after 5 s. A token with an unknown kid starts a
+        # refresh; while that fetch is still waiting at the issuer, a valid token is answered
+        # (iomtflow runs one ingest thread here: a blocking fetch would hold it).
+        issuer.admin("config", {"jwksDelayMs": 5000})
+        try:
+            kid = issuer.admin("keys", {"alg": "ES256", "publish": False})["kid"]
+            stranger = issuer.mint(kid=kid)
+
+            def refresh_waiting():
+                bearer(flow, stranger)  # 401 unknown_key; asks for a (rate-limited) refresh
+                return issuer.stats()["jwksInFlight"] > 0
+            wait_for(refresh_waiting, 20, "a JWK Set fetch waiting at the slow issuer")
+            status, _, text = bearer(flow, issuer.mint())
+            still_waiting = issuer.stats()["jwksInFlight"] > 0
+            observed.add("valid token while the key set fetch waits at a slow issuer (5 s)",
+                         f"{status} (fetch still in flight when answered: {still_waiting})")
+            check_eq(status, 201, f"valid token during a pending key set fetch ({text})")
+            check(still_waiting, "the fetch had already ended: the check proves nothing")
+        finally:
+            issuer.admin("config", {"jwksDelayMs": 0})
+
     def nothing_secret_in_the_log():
         text = flow.log_text()
         # the whole token, or its signature (the part that makes it usable; alg none has none)
@@ -164,7 +186,7 @@ def scenarios(ctx):
 
     return [valid_tokens_accepted, bad_signature, unknown_kid_then_rotation, wrong_issuer_and_audience,
             expired_and_not_yet_valid, alg_none, hs256_with_the_public_key, missing_role, no_or_wrong_credentials,
-            nothing_secret_in_the_log, sas_and_jwt, issuer_unreachable_at_start]
+            slow_issuer_does_not_block_ingest, nothing_secret_in_the_log, sas_and_jwt, issuer_unreachable_at_start]
 
 
 def sas_and_jwt_together(issuer, pki, fhir):
