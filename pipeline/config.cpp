@@ -164,8 +164,9 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     r.check_keys(source, "source", {"http", "amqp", "eventhubs"});
     if (source) {
       const YAML::Node h = source["http"];
-      r.check_keys(h, "source.http",
-                   {"enabled", "listen", "port", "hubs", "max_body_bytes", "partitions", "auth", "keys", "jwt", "threads"});
+      r.check_keys(
+          h, "source.http",
+          {"enabled", "listen", "port", "hubs", "max_body_bytes", "partitions", "auth", "keys", "jwt", "threads"});
       if (h) {
         r.get(h, "source.http", "enabled", c.http.enabled);
         r.get(h, "source.http", "listen", c.http.listen_address);
@@ -194,20 +195,29 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
           c.http.auth_sas = c.http.auth_jwt = false;
           bool none = false;
           for (const auto& w : words) {
-            if (w == "sas") c.http.auth_sas = true;
-            else if (w == "jwt") c.http.auth_jwt = true;
-            else if (w == "none") none = true;
-            else r.fail("source.http.auth", "expected sas, jwt, \"sas, jwt\" or none, got '" + w + "'");
+            if (w == "sas")
+              c.http.auth_sas = true;
+            else if (w == "jwt")
+              c.http.auth_jwt = true;
+            else if (w == "none")
+              none = true;
+            else
+              r.fail("source.http.auth", "expected sas, jwt, \"sas, jwt\" or none, got '" + w + "'");
           }
           if (none && (c.http.auth_sas || c.http.auth_jwt))
             r.fail("source.http.auth", "none cannot be combined with sas or jwt");
-          if (!none && !c.http.auth_sas && !c.http.auth_jwt) r.fail("source.http.auth", "expected sas, jwt, \"sas, jwt\" or none");
-          c.http.auth = none ? "none" : c.http.auth_sas && c.http.auth_jwt ? "sas,jwt" : c.http.auth_sas ? "sas" : "jwt";
+          if (!none && !c.http.auth_sas && !c.http.auth_jwt)
+            r.fail("source.http.auth", "expected sas, jwt, \"sas, jwt\" or none");
+          c.http.auth = none                                 ? "none"
+                        : c.http.auth_sas && c.http.auth_jwt ? "sas,jwt"
+                        : c.http.auth_sas                    ? "sas"
+                                                             : "jwt";
         }
         if (const YAML::Node j = h["jwt"]) {
           const std::string q = "source.http.jwt";
-          r.check_keys(j, q, {"issuer", "issuers", "audiences", "roles", "scopes", "algorithms", "clock_skew", "jwks_uri",
-                              "ca_file", "tls_verify", "allow_http", "refresh_interval", "min_refresh_interval", "timeout"});
+          r.check_keys(j, q,
+                       {"issuer", "issuers", "audiences", "roles", "scopes", "algorithms", "clock_skew", "jwks_uri",
+                        "ca_file", "tls_verify", "allow_http", "refresh_interval", "min_refresh_interval", "timeout"});
           auto& jc = c.http.jwt;
           r.get(j, q, "issuer", jc.issuer);
           r.get(j, q, "issuers", jc.issuers);
@@ -352,7 +362,9 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     if (c.http.auth_jwt && c.http.enabled) {
       const auto& jc = c.http.jwt;
       const std::string q = "source.http.jwt";
-      if (jc.issuer.empty()) r.fail(q + ".issuer", "required with auth: jwt (the OpenID issuer, e.g. https://login.microsoftonline.com/<tenant>/v2.0)");
+      if (jc.issuer.empty())
+        r.fail(q + ".issuer",
+               "required with auth: jwt (the OpenID issuer, e.g. https://login.microsoftonline.com/<tenant>/v2.0)");
       for (const std::string* url : {&jc.issuer, &jc.jwks_uri}) {
         if (url->empty()) continue;
         const bool https = url->rfind("https://", 0) == 0;
@@ -360,7 +372,8 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
           r.fail(q + (url == &jc.issuer ? ".issuer" : ".jwks_uri"),
                  "must be an https:// URL (the signing keys must come over TLS; allow_http is for tests only)");
       }
-      if (jc.audiences.empty()) r.fail(q + ".audiences", "required: the accepted token audiences (aud), e.g. [api://iomtflow]");
+      if (jc.audiences.empty())
+        r.fail(q + ".audiences", "required: the accepted token audiences (aud), e.g. [api://iomtflow]");
       if (jc.roles.empty() && jc.scopes.empty())
         r.fail(q + ".roles", "required: the app roles (or scopes) a sender's token must carry, e.g. [IomtFlow.Send]");
       if (jc.algorithms.empty()) r.fail(q + ".algorithms", "at least one of RS256, ES256, RS384, ES384");
@@ -444,9 +457,10 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
         r.get(rt, "fhir.retry", "max_age", c.fhir.max_age);
       }
       if (const YAML::Node a = f["auth"]) {
-        r.check_keys(a, "fhir.auth", {"mode", "token_env", "token_url", "client_id", "client_secret_env", "scope", "resource",
-                                      "private_key_file", "key_id", "algorithm", "assertion_lifetime", "tenant_id",
-                                      "federated_token_file", "authority_host", "allow_http"});
+        r.check_keys(a, "fhir.auth",
+                     {"mode", "token_env", "token_url", "client_id", "client_secret_env", "scope", "resource",
+                      "private_key_file", "key_id", "algorithm", "assertion_lifetime", "tenant_id",
+                      "federated_token_file", "authority_host", "allow_http"});
         r.get(a, "fhir.auth", "mode", c.fhir.auth.mode);
         c.fhir.auth.token = r.secret(a, "fhir.auth", "token_env");
         r.get(a, "fhir.auth", "token_url", c.fhir.auth.token_url);
@@ -468,7 +482,8 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     if (c.fhir.url.rfind("http://", 0) != 0 && c.fhir.url.rfind("https://", 0) != 0)
       r.fail("fhir.url", "must start with http:// or https://");
     while (!c.fhir.url.empty() && c.fhir.url.back() == '/') c.fhir.url.pop_back();
-    if (c.fhir.auth.mode == "workload_identity" && c.fhir.auth.scope.empty()) c.fhir.auth.scope = c.fhir.url + "/.default";
+    if (c.fhir.auth.mode == "workload_identity" && c.fhir.auth.scope.empty())
+      c.fhir.auth.scope = c.fhir.url + "/.default";
     if (c.fhir.identity != "Create" && c.fhir.identity != "Lookup" && c.fhir.identity != "LookupWithEncounter") {
       // Case-insensitive as ResourceIdentity:ResourceIdentityServiceType (iomt-spec §11).
       std::string lower;
@@ -485,14 +500,16 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     auto check_token_url = [&](const char* mode) {
       if (fa.token_url.empty()) return;
       if (fa.token_url.rfind("https://", 0) != 0 && !(fa.allow_http && fa.token_url.rfind("http://", 0) == 0))
-        r.fail("fhir.auth.token_url", std::string("must be an https:// URL for ") + mode +
-                                          " (allow_http is for tests only)");
+        r.fail("fhir.auth.token_url",
+               std::string("must be an https:// URL for ") + mode + " (allow_http is for tests only)");
     };
     if (am == "smart") {
       // SMART Backend Services (fhir/smart.hpp).
-      if (fa.client_id.empty()) r.fail("fhir.auth.client_id", "required for smart auth (the client id registered with the server)");
+      if (fa.client_id.empty())
+        r.fail("fhir.auth.client_id", "required for smart auth (the client id registered with the server)");
       if (fa.private_key_file.empty())
-        r.fail("fhir.auth.private_key_file", "required for smart auth (PEM private key, RSA for RS384 or EC P-384 for ES384)");
+        r.fail("fhir.auth.private_key_file",
+               "required for smart auth (PEM private key, RSA for RS384 or EC P-384 for ES384)");
       fa.private_key_file = resolve(config_dir, fa.private_key_file);
       if (!fa.algorithm.empty() && fa.algorithm != "RS384" && fa.algorithm != "ES384" && fa.algorithm != "RS256" &&
           fa.algorithm != "ES256")

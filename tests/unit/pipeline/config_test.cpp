@@ -203,10 +203,11 @@ BOOST_AUTO_TEST_CASE(fhir_bundles_auto_true_false) {
 
 // Issue 15: auth: jwt on ingest, SMART Backend Services and workload identity to FHIR.
 BOOST_AUTO_TEST_CASE(jwt_smart_and_workload_identity) {
-  std::map<std::string, std::string> env{{"SAS", "k"},
-                                         {"AZURE_CLIENT_ID", "cid"},
-                                         {"AZURE_TENANT_ID", "tid"},
-                                         {"AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token"}};
+  std::map<std::string, std::string> env{
+      {"SAS", "k"},
+      {"AZURE_CLIENT_ID", "cid"},
+      {"AZURE_TENANT_ID", "tid"},
+      {"AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token"}};
   auto c = parse_config(R"(
 mapping: {device: d, fhir: f}
 source:
@@ -257,7 +258,8 @@ fhir: {url: http://x/fhir, auth: {mode: smart, client_id: me, private_key_file: 
        "source.http.jwt.algorithms"},
       {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: 'none, jwt'}}", "source.http.auth"},
       {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: basic}}", "source.http.auth"},
-      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, auth: {mode: smart, client_id: me}}\nsource: {http: {auth: "
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, auth: {mode: smart, client_id: me}}\nsource: {http: "
+       "{auth: "
        "none}}",
        "fhir.auth.private_key_file"},
       {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, auth: {mode: smart, client_id: me, private_key_file: k, "
