@@ -14,6 +14,7 @@ private CA) that checks every client assertion:
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -66,6 +67,45 @@ def smart_backend_services(ctx):
                          f"token endpoint discovered from .well-known/smart-configuration; assertion accepted by the issuer ({len(ex)} exchanges, lifetimes {sorted({e['lifetime'] for e in ex})} s, "
                          f"unique jti); workshop Observations written with the token, 0 FHIR 401s")
             check_eq(flow.stop(), 0, "exit status")
+
+
+def smart_key_rotation(ctx):
+    """The Secret with the SMART key is updated (file replaced, new key registered): the next token
+    request signs with the new key; Observations keep being written."""
+    issuer, pki, fhir = ctx
+    fhir.reset()
+    client_id = "iomtflow-smart-rotating"
+    old_key = pki.private_key("smart-rotating-old.pem", "rsa")
+    path = os.path.join(pki.dir, "smart-rotating.pem")
+    shutil.copy(old_key, path)
+    old_kid = issuer.admin("clients", {"client_id": client_id, "public_key_pem": pki.public_pem(old_key),
+                                       "scopes": SCOPE.split()})["kid"]
+    issuer.admin("config", {"tokenTtl": 6})  # iomtflow asks for a new token every ~5 s
+    before = len(issuer.stats()["exchanges"])
+    device, mapping = workshop_mappings()
+    config = {"fhir": {"ca_file": pki.ca, "auth": {"mode": "smart", "client_id": client_id, "private_key_file": path,
+                                                   "scope": SCOPE}}}
+    try:
+        with Iomtflow(fhir.url, device, mapping, config=config) as flow:
+            write_workshop_flow(flow, fhir)
+            new_key = pki.private_key("smart-rotating-new.pem", "rsa")
+            new_kid = issuer.admin("clients", {"client_id": client_id, "public_key_pem": pki.public_pem(new_key),
+                                               "scopes": SCOPE.split()})["kid"]
+            tmp = path + ".tmp"
+            shutil.copy(new_key, tmp)
+            os.replace(tmp, path)  # as the kubelet swaps a Secret volume's files
+
+            def new_key_used():
+                return [e for e in issuer.stats()["exchanges"][before:] if e["client_id"] == client_id and e["kid"] == new_kid]
+            wait_for(new_key_used, 30, "a token request signed with the new key")
+            flow.send(workshop_messages()[0][1])
+            kids = [e["kid"] for e in issuer.stats()["exchanges"][before:] if e["client_id"] == client_id]
+            observed.add("SMART key file replaced (Secret rotation)",
+                         f"next assertions signed with the new key ({kids.count(old_kid)} token(s) with the old kid, "
+                         f"{kids.count(new_kid)} with the new); Observations written after the rotation")
+            check_eq(flow.stop(), 0, "exit status")
+    finally:
+        issuer.admin("config", {"tokenTtl": 300})
 
 
 def smart_unknown_key_refused(ctx):
@@ -147,7 +187,7 @@ def main():
                    "NODE_EXTRA_CA_CERTS": pki.ca, "FHIR_SMART_TOKEN_ENDPOINT": f"{issuer.url}/token"}
             with FhirServer(env=env) as fhir:
                 fhir.token = issuer.mint({"aud": FHIR_AUDIENCE}, ttl=3600)
-                status = run([smart_backend_services, smart_unknown_key_refused, workload_identity_rotation],
+                status = run([smart_backend_services, smart_key_rotation, smart_unknown_key_refused, workload_identity_rotation],
                              (issuer, pki, fhir))
                 observed.print()
                 return status
