@@ -2,14 +2,12 @@
 
 #include "fhir/errors.hpp"
 #include "fhir/retry.hpp"
+#include "fhir/smart.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/grammar/alnum_chars.hpp>
-#include <boost/url/grammar/lut_chars.hpp>
 
 #include <charconv>
 #include <random>
@@ -20,19 +18,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
-
-// application/x-www-form-urlencoded (WHATWG URL §5.2 serializer): the urlencoded byte set leaves
-// ASCII alphanumerics and *-._ as they are, a space becomes '+'.
-void form_append(std::string& out, std::string_view name, std::string_view value) {
-  namespace grammar = boost::urls::grammar;
-  static constexpr auto form_chars = grammar::lut_chars(grammar::alnum_chars) + grammar::lut_chars("*-._");
-  boost::urls::encoding_opts opt;
-  opt.space_as_plus = true;
-  if (!out.empty()) out += '&';
-  out += boost::urls::encode(name, form_chars, opt);
-  out += '=';
-  out += boost::urls::encode(value, form_chars, opt);
-}
 
 std::string_view str(const boost::json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -65,11 +50,11 @@ mapping::result<std::string> header_value(std::string s) {
 
 std::string token_state::request_body(const auth_options& options) {
   std::string body;
-  form_append(body, "grant_type", "client_credentials");
-  form_append(body, "client_id", options.client_id);
-  form_append(body, "client_secret", options.client_secret);
-  if (!options.scope.empty()) form_append(body, "scope", options.scope);
-  if (!options.resource.empty()) form_append(body, "resource", options.resource);
+  append_form_field(body, "grant_type", "client_credentials");
+  append_form_field(body, "client_id", options.client_id);
+  append_form_field(body, "client_secret", options.client_secret);
+  if (!options.scope.empty()) append_form_field(body, "scope", options.scope);
+  if (!options.resource.empty()) append_form_field(body, "resource", options.resource);
   return body;
 }
 
@@ -110,21 +95,148 @@ authenticator::authenticator(asio::any_io_executor ex, auth_options options)
 
 mapping::result<std::unique_ptr<authenticator>> authenticator::create(asio::any_io_executor ex, auth_options options) {
   std::unique_ptr<authenticator> a(new authenticator(ex, std::move(options)));
-  if (a->options_.kind == auth_kind::bearer && a->options_.bearer_token.empty())
-    return authentication_error("auth kind 'bearer' needs a token");
-  if (a->options_.kind != auth_kind::client_credentials) return a;
-  if (a->options_.client_id.empty() || a->options_.client_secret.empty())
-    return authentication_error("OAuth2 client credentials need client_id and client_secret");
-  auto origin = endpoint::parse(a->options_.token_url);
-  if (!origin) return authentication_error("token_url: " + origin.error().message);
-  a->token_target_ = origin->base_path.empty() ? "/" : origin->base_path;
-  if (auto q = a->options_.token_url.find('?'); q != std::string::npos)
-    a->token_target_ += a->options_.token_url.substr(q);
-  a->options_.token_pool.max_connections = 1;
-  auto pool = http_pool::create(ex, std::move(*origin), a->options_.token_pool);
-  if (!pool) return authentication_error(pool.error().message);
-  a->pool_ = std::move(*pool);
+  auto& o = a->options_;
+  o.token_pool.max_connections = 1;
+  switch (o.kind) {
+    case auth_kind::none:
+      return a;
+    case auth_kind::bearer:
+      if (o.bearer_token.empty()) return authentication_error("auth kind 'bearer' needs a token");
+      return a;
+    case auth_kind::client_credentials: {
+      if (o.client_id.empty() || o.client_secret.empty())
+        return authentication_error("OAuth2 client credentials need client_id and client_secret");
+      auto origin = endpoint::parse(o.token_url);
+      if (!origin) return authentication_error("token_url: " + origin.error().message);
+      a->token_url_ = o.token_url;
+      a->token_target_ = origin->base_path.empty() ? "/" : origin->base_path;
+      if (auto q = o.token_url.find('?'); q != std::string::npos) a->token_target_ += o.token_url.substr(q);
+      auto pool = http_pool::create(ex, std::move(*origin), o.token_pool);
+      if (!pool) return authentication_error(pool.error().message);
+      a->pool_ = std::move(*pool);
+      return a;
+    }
+    case auth_kind::smart: {
+      if (o.client_id.empty()) return authentication_error("SMART Backend Services need client_id");
+      std::optional<net::jose::algorithm> alg;
+      if (!o.algorithm.empty()) {
+        alg = net::jose::parse_algorithm(o.algorithm);
+        if (!alg)
+          return authentication_error("algorithm '" + o.algorithm + "' is not one of RS384, ES384, RS256, ES256");
+      }
+      auto key = net::jose::load_signing_key_file(o.private_key_file, alg, o.key_id);
+      if (!key) return authentication_error("private key: " + key.error(), mapping::failure_class::blocked);
+      a->signing_key_ = std::move(*key);
+      if (o.token_url.empty()) {
+        if (o.fhir_base_url.empty())
+          return authentication_error("SMART Backend Services need the FHIR base URL or token_url");
+        return a;  // discovered on the first token request
+      }
+      if (auto r = a->use_token_url(o.token_url); !r) return r.error();
+      return a;
+    }
+    case auth_kind::workload_identity: {
+      if (o.client_id.empty()) return authentication_error("workload identity needs a client id (AZURE_CLIENT_ID)");
+      if (o.federated_token_file.empty())
+        return authentication_error("workload identity needs the federated token file (AZURE_FEDERATED_TOKEN_FILE)");
+      if (o.token_url.empty()) {
+        if (o.tenant_id.empty()) return authentication_error("workload identity needs a tenant id (AZURE_TENANT_ID)");
+        o.token_url = entra_token_url(o.authority_host, o.tenant_id);
+      }
+      if (auto r = a->use_token_url(o.token_url); !r) return r.error();
+      return a;
+    }
+  }
   return a;
+}
+
+mapping::result<void> authenticator::use_token_url(std::string url) {
+  auto origin = endpoint::parse(url);
+  if (!origin)
+    return authentication_error("token endpoint '" + url + "': " + origin.error().message,
+                                mapping::failure_class::blocked);
+  if (!origin->tls && !options_.allow_http)
+    return authentication_error("token endpoint '" + url +
+                                    "' is not https: the assertion and the access token must travel over TLS "
+                                    "(for tests only: fhir.auth.allow_insecure_token_url)",
+                                mapping::failure_class::blocked);
+  token_target_ = origin->base_path.empty() ? "/" : origin->base_path;
+  if (auto q = url.find('?'); q != std::string::npos) token_target_ += url.substr(q);
+  auto pool = http_pool::create(ex_, std::move(*origin), options_.token_pool);
+  if (!pool) return authentication_error(pool.error().message, mapping::failure_class::blocked);
+  pool_ = std::move(*pool);
+  token_url_ = std::move(url);
+  return {};
+}
+
+mapping::result<std::string> authenticator::request_body() {
+  auto value = [](std::string s) { return mapping::result<std::string>(boost::system::in_place_value, std::move(s)); };
+  switch (options_.kind) {
+    case auth_kind::smart: {
+      // The key file is read again: a rotated Secret is used from the next token on; a file that
+      // does not parse (mid-update) leaves the previous key in use.
+      std::optional<net::jose::algorithm> alg;
+      if (!options_.algorithm.empty()) alg = net::jose::parse_algorithm(options_.algorithm);
+      if (auto key = net::jose::load_signing_key_file(options_.private_key_file, alg, options_.key_id))
+        signing_key_ = std::move(*key);
+      const auto now = options_.wall_clock ? options_.wall_clock() : std::chrono::system_clock::now();
+      auto assertion = smart_client_assertion(*signing_key_, options_.client_id, token_url_, now,
+                                              options_.assertion_lifetime, new_jti());
+      if (!assertion) return assertion.error();
+      return value(smart_token_request(*assertion, options_.scope));
+    }
+    case auth_kind::workload_identity: {
+      auto token = read_federated_token(options_.federated_token_file);
+      if (!token) return token.error();
+      return value(workload_identity_token_request(options_.client_id, *token, options_.scope));
+    }
+    default:
+      return value(token_state::request_body(options_));
+  }
+}
+
+asio::awaitable<mapping::result<void>> authenticator::discover() {
+  const std::string url = smart_configuration_url(options_.fhir_base_url);
+  auto origin = endpoint::parse(url);
+  if (!origin)
+    co_return authentication_error("FHIR base URL: " + origin.error().message, mapping::failure_class::blocked);
+  const std::string target = origin->base_path;
+  auto pool = http_pool::create(ex_, std::move(*origin), options_.token_pool);
+  if (!pool) co_return authentication_error(pool.error().message, mapping::failure_class::blocked);
+  const retry_policy policy(retry_options{250ms, 2'000ms, 3, 5'000ms});
+  std::minstd_rand rng(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.0, 1.0);
+  request_headers headers;
+  headers.accept = "application/json";
+  for (int attempt = 1;; ++attempt) {
+    auto r = co_await (*pool)->request(boost::beast::http::verb::get, target, {}, headers);
+    retry_decision d;
+    if (!r) {
+      d = policy.on_error(attempt, r.error().ec, r.error().message, jitter(rng));
+      if (d.action != retry_action::retry)
+        co_return authentication_error("SMART discovery (" + url + "): " + d.reason,
+                                       is_permanent_network_error(r.error().ec) ? mapping::failure_class::blocked
+                                                                                : mapping::failure_class::transient);
+    } else if (r->status == 200) {
+      auto endpoint_url = smart_token_endpoint(r->body, signing_key_->alg);
+      if (!endpoint_url) co_return endpoint_url.error();
+      co_return use_token_url(std::move(*endpoint_url));
+    } else {
+      d = policy.on_response(attempt, r->status, r->retry_after, {}, std::chrono::system_clock::now(), jitter(rng));
+      if (d.action != retry_action::retry) {
+        const auto cls = status_class(r->status) == mapping::failure_class::permanent
+                             ? mapping::failure_class::blocked
+                             : mapping::failure_class::transient;
+        co_return authentication_error("SMART discovery: " + url + " answered " + status_text(r->status) +
+                                           (r->status == 404 ? " (the server publishes no SMART configuration: set "
+                                                               "fhir.auth.token_url)"
+                                                             : ""),
+                                       cls);
+      }
+    }
+    asio::steady_timer t(ex_, d.delay);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
 }
 
 void authenticator::invalidate() { state_.invalidate(); }
@@ -137,10 +249,17 @@ asio::awaitable<mapping::result<void>> authenticator::refresh() {
   request_headers headers;
   headers.content_type = "application/x-www-form-urlencoded";
   headers.accept = "application/json";
-  const std::string body = token_state::request_body(options_);
+  if (!pool_) {
+    auto discovered = co_await discover();  // SMART without a configured token_url
+    if (!discovered) co_return discovered.error();
+  }
   for (int attempt = 1;; ++attempt) {
+    // Per attempt: a SMART assertion is used once (fresh jti); the federated token file is read as
+    // it is now (rotated by the kubelet).
+    auto body = request_body();
+    if (!body) co_return body.error();
     ++token_requests_;
-    auto r = co_await pool_->request(boost::beast::http::verb::post, token_target_, body, headers);
+    auto r = co_await pool_->request(boost::beast::http::verb::post, token_target_, *body, headers);
     retry_decision d;
     if (!r) {
       d = policy.on_error(attempt, r.error().ec, r.error().message, jitter(rng));
@@ -166,6 +285,8 @@ asio::awaitable<mapping::result<std::string>> authenticator::authorization() {
     case auth_kind::bearer:
       co_return header_value("Bearer " + options_.bearer_token);
     case auth_kind::client_credentials:
+    case auth_kind::smart:
+    case auth_kind::workload_identity:
       break;
   }
   const auto now = token_state::clock::now();

@@ -122,7 +122,10 @@ asio::awaitable<mapping::result<http_response>> client::send(http::verb method, 
                                 is_permanent_network_error(r.error().ec) ? mapping::failure_class::blocked
                                                                          : mapping::failure_class::transient);
     } else {
-      if (r->status == 401 && auth_->kind() == auth_kind::client_credentials && !reauthorized) {
+      const auth_kind kind = auth_->kind();
+      const bool fetched_token =
+          kind == auth_kind::client_credentials || kind == auth_kind::smart || kind == auth_kind::workload_identity;
+      if (r->status == 401 && fetched_token && !reauthorized) {
         auth_->invalidate();  // expired or revoked token: fetch a new one, once
         reauthorized = true;
         continue;

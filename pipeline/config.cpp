@@ -168,7 +168,7 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       r.check_keys(h, "source.http",
                    {"enabled", "listen", "port", "hubs", "max_body_bytes", "partitions", "auth", "keys", "threads",
                     "tls", "hosts", "max_token_lifetime", "max_connections", "first_byte_timeout", "header_timeout",
-                    "body_timeout", "idle_timeout", "max_header_bytes"});
+                    "body_timeout", "idle_timeout", "max_header_bytes", "jwt"});
       if (h) {
         r.get(h, "source.http", "enabled", c.http.enabled);
         r.get(h, "source.http", "listen", c.http.listen_address);
@@ -176,7 +176,68 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
         r.get(h, "source.http", "hubs", c.http.hubs);
         r.get(h, "source.http", "max_body_bytes", c.http.max_body_bytes);
         r.get(h, "source.http", "partitions", c.http.partitions);
-        r.get(h, "source.http", "auth", c.http.auth);
+        // auth: one word, "sas, jwt", or a list [sas, jwt].
+        if (const YAML::Node a = h["auth"]; a && !a.IsNull()) {
+          std::vector<std::string> words;
+          if (a.IsSequence()) {
+            r.get(h, "source.http", "auth", words);
+          } else {
+            std::string text;
+            r.get(h, "source.http", "auth", text);
+            std::string word;
+            for (char ch : text + ",") {
+              if (ch == ',' || ch == ' ') {
+                if (!word.empty()) words.push_back(word);
+                word.clear();
+              } else {
+                word += ch;
+              }
+            }
+          }
+          c.http.auth_sas = c.http.auth_jwt = false;
+          bool none = false;
+          for (const auto& w : words) {
+            if (w == "sas")
+              c.http.auth_sas = true;
+            else if (w == "jwt")
+              c.http.auth_jwt = true;
+            else if (w == "none")
+              none = true;
+            else
+              r.fail("source.http.auth", "expected sas, jwt, \"sas, jwt\" or none, got '" + w + "'");
+          }
+          if (none && (c.http.auth_sas || c.http.auth_jwt))
+            r.fail("source.http.auth", "none cannot be combined with sas or jwt");
+          if (!none && !c.http.auth_sas && !c.http.auth_jwt)
+            r.fail("source.http.auth", "expected sas, jwt, \"sas, jwt\" or none");
+          c.http.auth = none                                 ? "none"
+                        : c.http.auth_sas && c.http.auth_jwt ? "sas,jwt"
+                        : c.http.auth_sas                    ? "sas"
+                                                             : "jwt";
+        }
+        if (const YAML::Node j = h["jwt"]) {
+          const std::string q = "source.http.jwt";
+          r.check_keys(
+              j, q,
+              {"issuer", "issuers", "audiences", "roles", "scopes", "algorithms", "clock_skew", "jwks_uri", "ca_file",
+               "tls_verify", "allow_insecure_issuer_url", "refresh_interval", "min_refresh_interval", "timeout"});
+          auto& jc = c.http.jwt;
+          r.get(j, q, "issuer", jc.issuer);
+          r.get(j, q, "issuers", jc.issuers);
+          r.get(j, q, "audiences", jc.audiences);
+          r.get(j, q, "roles", jc.roles);
+          r.get(j, q, "scopes", jc.scopes);
+          r.get(j, q, "algorithms", jc.algorithms);
+          r.get(j, q, "clock_skew", jc.clock_skew);
+          r.get(j, q, "jwks_uri", jc.jwks_uri);
+          r.get(j, q, "ca_file", jc.ca_file);
+          r.get(j, q, "tls_verify", jc.tls_verify);
+          r.get(j, q, "allow_insecure_issuer_url", jc.allow_insecure_issuer_url);
+          r.get(j, q, "refresh_interval", jc.refresh_interval);
+          r.get(j, q, "min_refresh_interval", jc.min_refresh_interval);
+          r.get(j, q, "timeout", jc.timeout);
+          jc.ca_file = resolve(config_dir, jc.ca_file);
+        }
         r.get(h, "source.http", "threads", c.http.threads);
         r.get(h, "source.http", "hosts", c.http.hosts);
         r.get(h, "source.http", "max_token_lifetime", c.http.max_token_lifetime);
@@ -342,9 +403,36 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       }
     }
 
-    if (c.http.auth != "sas" && c.http.auth != "none") r.fail("source.http.auth", "expected sas or none");
-    if (c.http.auth == "sas" && c.http.enabled && c.http.keys.empty())
+    if (c.http.auth_sas && c.http.enabled && c.http.keys.empty())
       r.fail("source.http.keys", "auth is sas but no keys are configured (or set auth: none for local use)");
+    if (c.http.auth_jwt && c.http.enabled) {
+      const auto& jc = c.http.jwt;
+      const std::string q = "source.http.jwt";
+      if (jc.issuer.empty())
+        r.fail(q + ".issuer",
+               "required with auth: jwt (the OpenID issuer, e.g. https://login.microsoftonline.com/<tenant>/v2.0)");
+      for (const std::string* url : {&jc.issuer, &jc.jwks_uri}) {
+        if (url->empty()) continue;
+        const bool https = url->rfind("https://", 0) == 0;
+        if (!https && !(jc.allow_insecure_issuer_url && url->rfind("http://", 0) == 0))
+          r.fail(q + (url == &jc.issuer ? ".issuer" : ".jwks_uri"),
+                 "must be an https:// URL: the signing keys must come over TLS (for tests only, set "
+                 "source.http.jwt.allow_insecure_issuer_url: true)");
+      }
+      if (jc.audiences.empty())
+        r.fail(q + ".audiences", "required: the accepted token audiences (aud), e.g. [api://iomtflow]");
+      if (jc.roles.empty() && jc.scopes.empty())
+        r.fail(q + ".roles", "required: the app roles (or scopes) a sender's token must carry, e.g. [IomtFlow.Send]");
+      if (jc.algorithms.empty()) r.fail(q + ".algorithms", "at least one of RS256, ES256, RS384, ES384");
+      for (const auto& a : jc.algorithms)
+        if (a != "RS256" && a != "ES256" && a != "RS384" && a != "ES384")
+          r.fail(q + ".algorithms", "'" + a + "' is not accepted: RS256, ES256, RS384 or ES384 (never none or HMAC)");
+      if (jc.clock_skew > milliseconds(300000)) r.fail(q + ".clock_skew", "at most 5m");
+      if (jc.min_refresh_interval.count() <= 0) r.fail(q + ".min_refresh_interval", "must be positive");
+      if (jc.refresh_interval < jc.min_refresh_interval)
+        r.fail(q + ".refresh_interval", "must be at least min_refresh_interval");
+      if (jc.timeout.count() <= 0) r.fail(q + ".timeout", "must be positive");
+    }
     if (c.http.partitions == 0) r.fail("source.http.partitions", "must be at least 1");
     if (c.http.threads == 0) r.fail("source.http.threads", "must be at least 1");
     if (c.http.max_connections == 0) r.fail("source.http.max_connections", "must be at least 1");
@@ -442,7 +530,8 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       if (const YAML::Node a = f["auth"]) {
         r.check_keys(a, "fhir.auth",
                      {"mode", "token_env", "token_url", "client_id", "client_secret_env", "scope", "resource",
-                      "allow_insecure_token_url"});
+                      "private_key_file", "key_id", "algorithm", "assertion_lifetime", "tenant_id",
+                      "federated_token_file", "authority_host", "allow_insecure_token_url"});
         r.get(a, "fhir.auth", "allow_insecure_token_url", c.fhir.auth.allow_insecure_token_url);
         r.get(a, "fhir.auth", "mode", c.fhir.auth.mode);
         c.fhir.auth.token = r.secret(a, "fhir.auth", "token_env");
@@ -451,12 +540,21 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
         c.fhir.auth.client_secret = r.secret(a, "fhir.auth", "client_secret_env");
         r.get(a, "fhir.auth", "scope", c.fhir.auth.scope);
         r.get(a, "fhir.auth", "resource", c.fhir.auth.resource);
+        r.get(a, "fhir.auth", "private_key_file", c.fhir.auth.private_key_file);
+        r.get(a, "fhir.auth", "key_id", c.fhir.auth.key_id);
+        r.get(a, "fhir.auth", "algorithm", c.fhir.auth.algorithm);
+        r.get(a, "fhir.auth", "assertion_lifetime", c.fhir.auth.assertion_lifetime);
+        r.get(a, "fhir.auth", "tenant_id", c.fhir.auth.tenant_id);
+        r.get(a, "fhir.auth", "federated_token_file", c.fhir.auth.federated_token_file);
+        r.get(a, "fhir.auth", "authority_host", c.fhir.auth.authority_host);
       }
     }
     if (c.fhir.url.empty()) r.fail("fhir.url", "required: the FHIR server's base URL");
     if (c.fhir.url.rfind("http://", 0) != 0 && c.fhir.url.rfind("https://", 0) != 0)
       r.fail("fhir.url", "must start with http:// or https://");
     while (!c.fhir.url.empty() && c.fhir.url.back() == '/') c.fhir.url.pop_back();
+    if (c.fhir.auth.mode == "workload_identity" && c.fhir.auth.scope.empty())
+      c.fhir.auth.scope = c.fhir.url + "/.default";
     if (c.fhir.identity != "Create" && c.fhir.identity != "Lookup" && c.fhir.identity != "LookupWithEncounter") {
       // Case-insensitive as ResourceIdentity:ResourceIdentityServiceType (iomt-spec §11).
       std::string lower;
@@ -467,20 +565,56 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       else r.fail("fhir.identity", "expected Lookup, Create or LookupWithEncounter");
     }
     const std::string& am = c.fhir.auth.mode;
-    if (am != "none" && am != "bearer" && am != "oauth2") r.fail("fhir.auth.mode", "expected none, bearer or oauth2");
+    if (am != "none" && am != "bearer" && am != "oauth2" && am != "smart" && am != "workload_identity")
+      r.fail("fhir.auth.mode", "expected none, bearer, oauth2, smart or workload_identity");
+    auto& fa = c.fhir.auth;
+    if (am == "smart") {
+      // SMART Backend Services (fhir/smart.hpp).
+      if (fa.client_id.empty())
+        r.fail("fhir.auth.client_id", "required for smart auth (the client id registered with the server)");
+      if (fa.private_key_file.empty())
+        r.fail("fhir.auth.private_key_file",
+               "required for smart auth (PEM private key, RSA for RS384 or EC P-384 for ES384)");
+      fa.private_key_file = resolve(config_dir, fa.private_key_file);
+      if (!fa.algorithm.empty() && fa.algorithm != "RS384" && fa.algorithm != "ES384" && fa.algorithm != "RS256" &&
+          fa.algorithm != "ES256")
+        r.fail("fhir.auth.algorithm", "expected RS384 or ES384 (or RS256 / ES256)");
+      if (fa.assertion_lifetime.count() <= 0 || fa.assertion_lifetime > milliseconds(300000))
+        r.fail("fhir.auth.assertion_lifetime", "must be positive and at most 5m (SMART Backend Services)");
+    }
+    if (am == "workload_identity") {
+      // Azure workload identity: what the webhook injects into the pod, unless set here.
+      if (fa.client_id.empty()) fa.client_id = r.env("AZURE_CLIENT_ID");
+      if (fa.tenant_id.empty()) fa.tenant_id = r.env("AZURE_TENANT_ID");
+      if (fa.federated_token_file.empty()) fa.federated_token_file = r.env("AZURE_FEDERATED_TOKEN_FILE");
+      if (fa.authority_host.empty()) fa.authority_host = r.env("AZURE_AUTHORITY_HOST");
+      if (fa.authority_host.empty()) fa.authority_host = "https://login.microsoftonline.com/";
+      if (fa.client_id.empty()) r.fail("fhir.auth.client_id", "required for workload_identity (or AZURE_CLIENT_ID)");
+      if (fa.federated_token_file.empty())
+        r.fail("fhir.auth.federated_token_file", "required for workload_identity (or AZURE_FEDERATED_TOKEN_FILE)");
+      if (fa.tenant_id.empty() && fa.token_url.empty())
+        r.fail("fhir.auth.tenant_id", "required for workload_identity (or AZURE_TENANT_ID)");
+      if (fa.token_url.empty() && fa.authority_host.rfind("https://", 0) != 0 &&
+          !(fa.allow_insecure_token_url && fa.authority_host.rfind("http://", 0) == 0))
+        r.fail("fhir.auth.authority_host",
+               "must be an https:// URL: the federated token would travel in clear (for tests only, set "
+               "fhir.auth.allow_insecure_token_url: true)");
+      fa.federated_token_file = resolve(config_dir, fa.federated_token_file);
+    }
     if (am == "bearer" && c.fhir.auth.token.empty()) r.fail("fhir.auth.token_env", "required for bearer auth");
     if (am == "oauth2") {
       if (c.fhir.auth.token_url.empty()) r.fail("fhir.auth.token_url", "required for oauth2 auth");
       if (c.fhir.auth.client_id.empty()) r.fail("fhir.auth.client_id", "required for oauth2 auth");
       if (c.fhir.auth.client_secret.empty()) r.fail("fhir.auth.client_secret_env", "required for oauth2 auth");
     }
-    // The client secret (or assertion) travels to the token endpoint: never in clear (issue 15).
+    // The client secret, SMART assertion or federated token travels to the token endpoint: never in
+    // clear (issue 15). One rule for every mode; a discovered SMART endpoint is checked at run time.
     if (!c.fhir.auth.token_url.empty()) {
       std::string scheme = c.fhir.auth.token_url.substr(0, c.fhir.auth.token_url.find("://"));
       for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       if (scheme == "http" && !c.fhir.auth.allow_insecure_token_url)
         r.fail("fhir.auth.token_url",
-               "is http://: the client secret would travel in clear; use https:// (or, for tests only, set "
+               "is http://: the credentials would travel in clear; use https:// (or, for tests only, set "
                "fhir.auth.allow_insecure_token_url: true)");
       if (scheme != "http" && scheme != "https") r.fail("fhir.auth.token_url", "must start with https://");
     }

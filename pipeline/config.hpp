@@ -30,6 +30,24 @@ struct tls_listener_config {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+// source.http.jwt: bearer tokens on ingest (auth: jwt; transport/http/bearer_auth.hpp).
+struct jwt_auth_config {
+  std::string issuer;                        // OpenID issuer; discovery at <issuer>/.well-known/openid-configuration
+  std::vector<std::string> issuers;          // further accepted `iss` values (e.g. Entra ID v1 sts.windows.net)
+  std::vector<std::string> audiences;        // accepted `aud` values (required)
+  std::vector<std::string> roles;            // required: any of these app roles ...
+  std::vector<std::string> scopes;           // ... or any of these scopes (one list is required)
+  std::vector<std::string> algorithms{"RS256", "ES256"};
+  milliseconds clock_skew{60000};
+  std::string jwks_uri;                      // set: no discovery
+  std::string ca_file;
+  bool tls_verify = true;
+  bool allow_insecure_issuer_url = false;    // http:// issuer / jwks_uri (tests only)
+  milliseconds refresh_interval{3600000};
+  milliseconds min_refresh_interval{30000};
+  milliseconds timeout{10000};
+};
+
 struct http_source_config {
   bool enabled = true;
   std::string listen_address = "0.0.0.0";
@@ -37,8 +55,11 @@ struct http_source_config {
   std::vector<std::string> hubs;            // accepted hub names; empty = any
   std::size_t max_body_bytes = 1 << 20;     // 1 MiB, as Event Hubs
   std::uint32_t partitions = 4;
-  std::string auth = "sas";                 // sas | none
+  std::string auth = "sas";                 // sas | jwt | sas,jwt | none (normalized)
+  bool auth_sas = true;                     // from `auth`
+  bool auth_jwt = false;
   std::vector<sas_key> keys;
+  jwt_auth_config jwt;
   std::uint32_t threads = 1;
   tls_listener_config tls;
   // SAS (issue 15): accepted hosts of a token's sr ("host" or "scheme://host"); empty = any host.
@@ -127,14 +148,25 @@ struct pipeline_config {
 };
 
 struct fhir_auth_config {
-  std::string mode = "none";                // none | bearer | oauth2
+  std::string mode = "none";                // none | bearer | oauth2 | smart | workload_identity
   std::string token;                        // bearer (from token_env)
-  std::string token_url;                    // oauth2
-  std::string client_id;
+  std::string token_url;                    // oauth2; smart / workload_identity: optional override
+  std::string client_id;                    // workload_identity: default $AZURE_CLIENT_ID
   std::string client_secret;                // from client_secret_env
-  std::string scope;
+  std::string scope;                        // workload_identity: default <fhir.url>/.default
   std::string resource;
-  bool allow_insecure_token_url = false;  // accept an http:// token_url (tests only: the secret travels in clear)
+  // Any http:// token endpoint (oauth2 / smart token_url, workload_identity authority_host): tests
+  // only - the secret, assertion or federated token would travel in clear.
+  bool allow_insecure_token_url = false;
+  // smart (SMART Backend Services, private_key_jwt):
+  std::string private_key_file;             // PEM (mounted from a Secret)
+  std::string key_id;                       // "" = RFC 7638 thumbprint of the key
+  std::string algorithm;                    // "" = RS384 (RSA) / ES384 (EC P-384)
+  milliseconds assertion_lifetime{300000};  // at most 5 minutes
+  // workload_identity (Azure): defaults from the environment the webhook sets
+  std::string tenant_id;                    // $AZURE_TENANT_ID
+  std::string federated_token_file;         // $AZURE_FEDERATED_TOKEN_FILE
+  std::string authority_host;               // $AZURE_AUTHORITY_HOST, else https://login.microsoftonline.com/
 };
 
 // fhir.bundles: batch Bundles for a flush's requests (issue 11, docs/configuration.md).

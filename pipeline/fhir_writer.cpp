@@ -66,6 +66,22 @@ fhir::client_options make_client_options(const fhir_config& cfg) {
     o.auth.resource = cfg.auth.resource;
     o.auth.token_pool = o.pool;
     o.auth.token_pool.max_connections = 1;
+  } else if (cfg.auth.mode == "smart" || cfg.auth.mode == "workload_identity") {
+    o.auth.kind = cfg.auth.mode == "smart" ? fhir::auth_kind::smart : fhir::auth_kind::workload_identity;
+    o.auth.token_url = cfg.auth.token_url;
+    o.auth.client_id = cfg.auth.client_id;
+    o.auth.scope = cfg.auth.scope;
+    o.auth.fhir_base_url = cfg.url;
+    o.auth.private_key_file = cfg.auth.private_key_file;
+    o.auth.key_id = cfg.auth.key_id;
+    o.auth.algorithm = cfg.auth.algorithm;
+    o.auth.assertion_lifetime = std::chrono::duration_cast<std::chrono::seconds>(cfg.auth.assertion_lifetime);
+    o.auth.tenant_id = cfg.auth.tenant_id;
+    o.auth.authority_host = cfg.auth.authority_host;
+    o.auth.federated_token_file = cfg.auth.federated_token_file;
+    o.auth.allow_http = cfg.auth.allow_insecure_token_url;
+    o.auth.token_pool = o.pool;
+    o.auth.token_pool.max_connections = 1;
   }
   return o;
 }

@@ -23,6 +23,8 @@ constexpr const char* usage =
     "      events the service could not process, kept with their reason; replay them after a fix\n"
     "  trace --config FILE [--device ID] [--limit N]\n"
     "      where did a device's data go? each recent event's path through the running service\n"
+    "  smart jwks --key PRIVATE_KEY.pem [--kid ID] [--alg RS384|ES384]\n"
+    "      the public JWK Set of the SMART Backend Services key, to register iomtflow with a FHIR server\n"
     "  expr (--jmespath EXPR | --jsonpath EXPR) [FILE]\n"
     "      evaluate one expression against a JSON document exactly as templates do\n"
     "  version\n";
@@ -48,6 +50,8 @@ int main(int argc, char** argv) {
     return iomt::cli::deadletter(argc, argv, 2);
   } else if (cmd == "trace") {
     return iomt::cli::trace(argc, argv, 2);
+  } else if (cmd == "smart") {
+    return iomt::cli::smart(argc, argv, 2);
   } else if (cmd == "expr") {
     return iomt::cli::expr(argc, argv, 2);
   } else if (cmd == "version" || cmd == "--version") {

@@ -12,6 +12,7 @@
 #include "transport/buffer/buffer_metrics.hpp"
 #include "transport/buffer/durable_source.hpp"
 #include "transport/deadletter/store.hpp"
+#include "transport/http/jwks_client.hpp"
 #include "transport/http/server.hpp"
 #include "transport/metrics/collector.hpp"
 #include "transport/retrying_sink.hpp"
@@ -20,6 +21,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
@@ -236,6 +238,35 @@ transport::amqp::eventhubs::eventhubs_source_options eventhubs_options(const eve
   return o;
 }
 
+// source.http.jwt -> the token policy and the key set driver (docs/configuration.md).
+net::jose::jwt_policy jwt_policy(const jwt_auth_config& c) {
+  net::jose::jwt_policy p;
+  p.issuers.push_back(c.issuer);
+  for (const auto& i : c.issuers) p.issuers.push_back(i);
+  p.audiences = c.audiences;
+  p.algorithms.clear();
+  for (const auto& a : c.algorithms)
+    if (auto alg = net::jose::parse_algorithm(a)) p.algorithms.push_back(*alg);
+  p.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(c.clock_skew);
+  p.roles = c.roles;
+  p.scopes = c.scopes;
+  return p;
+}
+
+transport::http::jwks_options jwks_options(const jwt_auth_config& c) {
+  transport::http::jwks_options o;
+  o.issuer = c.issuer;
+  o.jwks_uri = c.jwks_uri;
+  o.tls.ca_file = c.ca_file;
+  o.tls.verify = c.tls_verify;
+  o.allow_http = c.allow_insecure_issuer_url;
+  o.refresh_interval = c.refresh_interval;
+  o.min_refresh_interval = c.min_refresh_interval;
+  o.timeout = c.timeout;
+  o.log = component_log("jwks");
+  return o;
+}
+
 // The dead-letter store as deadletter.* configures it (docs/configuration.md): bounds, groups,
 // policy; drops and size go to the metrics, its log lines to the service log.
 transport::deadletter::store_options dead_letter_options(const deadletter_config& c, metrics& m,
@@ -310,6 +341,8 @@ struct service::parts {
   std::unique_ptr<transport::amqp::eventhubs::eventhubs_source> eventhubs;
   std::unique_ptr<transport::http::eventhub_ingest> ingest;
   asio::io_context http_ioc{static_cast<int>(cfg.http.threads)};
+  std::shared_ptr<transport::http::bearer_verifier> bearer;  // auth: jwt
+  std::shared_ptr<transport::http::jwks_client> jwks;        // its key set driver, on http_ioc
   std::unique_ptr<transport::http::server> server;
   // admin: /metrics, /healthz, /readyz on their own port (on http_ioc).
   no_ingest nothing;
@@ -339,6 +372,13 @@ struct service::parts {
   transport::http::response debug_events_answer(const transport::http::request& req) {
     const auto now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    // auth: jwt without SAS keys: the trace (every device's messages) stays closed rather than open;
+    // a bearer token for one sender is not enough to read everybody's data.
+    if (!sas && cfg.http.auth != "none" && cfg.debug.trace.enabled)
+      return transport::http::make_error_response(
+          {bhttp::status::forbidden,
+           "GET /debug/events needs a namespace-level SharedAccessSignature: configure source.http.keys"},
+          req.version(), false);
     return trace::debug_events_response(req, &events, sas ? &*sas : nullptr, now);
   }
 };
@@ -444,16 +484,26 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
   io.max_body_bytes = cfg.http.max_body_bytes;
   io.max_event_bytes = cfg.http.max_body_bytes;
   io.partition_count = cfg.http.partitions;
-  // The authentication entry point (transport/http/ingest_auth.hpp): one authenticator per scheme.
+  // The authentication entry point (transport/http/ingest_auth.hpp): one authenticator per scheme
+  // that source.http.auth names (sas, jwt or both); none for auth: none.
   std::vector<std::shared_ptr<const transport::http::ingest_authenticator>> authenticators;
-  if (cfg.http.auth == "sas") {
+  if (cfg.http.auth != "none" && (cfg.http.auth_sas || !cfg.http.keys.empty())) {
     transport::http::sas_options sas;
     for (const auto& k : cfg.http.keys) sas.keys.push_back({k.name, k.key});
     sas.hosts = cfg.http.hosts;
     sas.max_lifetime_seconds = std::chrono::duration_cast<std::chrono::seconds>(cfg.http.max_token_lifetime).count();
-    p->sas.emplace(sas);  // the same checks for GET /debug/events
-    authenticators.push_back(
-        std::make_shared<transport::http::sas_authenticator>(transport::http::sas_verifier(std::move(sas))));
+    p->sas.emplace(sas);  // the same checks for GET /debug/events (also with auth: jwt when keys are set)
+    if (cfg.http.auth_sas)
+      authenticators.push_back(
+          std::make_shared<transport::http::sas_authenticator>(transport::http::sas_verifier(std::move(sas))));
+  }
+  // auth: jwt - the verifier checks tokens on the ingest threads; its key set comes from the
+  // issuer through the JWKS client, which runs on a strand of the same io_context (never blocking it).
+  if (cfg.http.auth_jwt && cfg.http.auth != "none") {
+    p->bearer = std::make_shared<transport::http::bearer_verifier>(jwt_policy(cfg.http.jwt), cfg.http.auth_sas);
+    p->jwks =
+        transport::http::jwks_client::create(asio::make_strand(p->http_ioc), jwks_options(cfg.http.jwt), p->bearer);
+    authenticators.push_back(std::make_shared<transport::http::bearer_authenticator>(p->bearer));
   }
   p->ingest = std::make_unique<transport::http::eventhub_ingest>(io, std::move(authenticators));
   raise_fd_limit();
@@ -591,6 +641,36 @@ void service::mount_routes() {
                                        {{"action", "refused"}});
         out.push_back(std::move(closed));
       }));
+  // auth: jwt counters, read at scrape time (docs/metrics.md).
+  if (p.bearer)
+    p.m.add_collectable(
+        std::make_shared<transport::metrics::scrape_collector>([&p](std::vector<prometheus::MetricFamily>& out) {
+          using prometheus::MetricType;
+          namespace mx = transport::metrics;
+          const auto& st = p.bearer->stats();
+          auto tokens =
+              mx::family("iomtflow_ingest_bearer_tokens_total",
+                         "Bearer tokens checked on ingest (auth: jwt) by result; unknown_key refusals also asked "
+                         "for a key set refresh",
+                         MetricType::Counter);
+          const auto unknown = st.unknown_key.load();
+          mx::add_sample(tokens, static_cast<double>(st.accepted.load()), {{"result", "accepted"}});
+          mx::add_sample(tokens, static_cast<double>(st.refused.load() - unknown), {{"result", "refused"}});
+          mx::add_sample(tokens, static_cast<double>(unknown), {{"result", "unknown_key"}});
+          out.push_back(std::move(tokens));
+          auto fetches = mx::family("iomtflow_jwks_fetches_total",
+                                    "Fetches of the token issuer's JWK Set (discovery and jwks_uri) by result",
+                                    MetricType::Counter);
+          const auto failed = p.jwks->failures();
+          mx::add_sample(fetches, static_cast<double>(p.jwks->fetches() - failed), {{"result", "ok"}});
+          mx::add_sample(fetches, static_cast<double>(failed), {{"result", "failed"}});
+          out.push_back(std::move(fetches));
+          auto keys = mx::family("iomtflow_jwks_keys", "Signing keys in the cached JWK Set (0: not loaded yet)",
+                                 MetricType::Gauge);
+          const auto set = p.bearer->keys();
+          mx::add_sample(keys, set ? static_cast<double>(set->keys.size()) : 0.0);
+          out.push_back(std::move(keys));
+        }));
   // /metrics, /healthz, /readyz: on the admin port when there is one, else on the ingest port.
   transport::http::server& health = p.admin ? *p.admin : *p.server;
   health.add_route(bhttp::verb::get, "/metrics", [&p](const transport::http::request&) {
@@ -653,6 +733,8 @@ std::string service::not_ready_detail() const {
       return why;
     }
   }
+  if (p.bearer && !p.bearer->keys_loaded())
+    return "ingest (auth: jwt): the token issuer's signing keys are not loaded yet (see the log, component jwks)";
   if (p.pipe->saturated())
     return "pipeline queues full (pipeline.queue_capacity / queue_measurements): the FHIR server is slower than the "
            "input";
@@ -673,6 +755,7 @@ void service::request_stop() {
     if (p.stopping.exchange(true)) return;
     p.ready.source_ok = false;
     p.pipe->begin_drain();
+    if (p.jwks) p.jwks->stop();
     if (p.designer) p.designer->shutdown(std::chrono::seconds(1), [&p] { p.designer_ioc.stop(); });
     p.server->shutdown(std::chrono::seconds(30), [&p] {
       if (!p.admin) return p.http_ioc.stop();
@@ -694,6 +777,7 @@ int service::run() {
   if (p.durable) p.durable->start();
   p.guarded->start();
   p.http_direct->start();
+  if (p.jwks) p.jwks->start();
   p.server->start();
   if (p.admin) p.admin->start();
   std::thread designer_thread;

@@ -17,5 +17,7 @@ int deadletter(int argc, char** argv, int first);
 int trace(int argc, char** argv, int first);
 // iomtflow designer [--port 8090] [--listen 127.0.0.1] [--shared-dir DIR] (pipeline/designer)
 int designer(int argc, char** argv, int first);
+// iomtflow smart jwks --key FILE [--kid ID] [--alg RS384|ES384]: the SMART key's public JWK Set
+int smart(int argc, char** argv, int first);
 
 }  // namespace iomt::cli

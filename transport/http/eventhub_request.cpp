@@ -186,10 +186,16 @@ boost::system::result<void, http_error> eventhub_ingest::authenticate(std::strin
   // No authenticator reads this header: the only one says what it expects, else list them.
   if (auth_.size() == 1) return auth_.front()->authenticate(authorization, route, now_unix, cache);
   std::string schemes;
-  for (const auto& a : auth_) schemes += (schemes.empty() ? "" : " or ") + std::string(a->scheme());
-  return error(bhttp::status::unauthorized, authorization.empty()
-                                                ? "no Authorization header: " + schemes + " is required"
-                                                : "the Authorization header must be " + schemes);
+  http_error out{bhttp::status::unauthorized, {}};
+  for (const auto& a : auth_) {
+    schemes += (schemes.empty() ? "" : " or ") + std::string(a->scheme());
+    // RFC 9110 §11.6.1: a 401 names the schemes that would be accepted (those that have a challenge).
+    if (std::string c = a->challenge(); !c.empty())
+      out.www_authenticate += (out.www_authenticate.empty() ? "" : ", ") + c;
+  }
+  out.message = authorization.empty() ? "no Authorization header: " + schemes + " is required"
+                                      : "the Authorization header must be " + schemes;
+  return out;
 }
 
 namespace {

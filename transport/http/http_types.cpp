@@ -12,6 +12,8 @@ response make_error_response(const http_error& error, unsigned version, bool kee
   json_scan::append_quoted(error.message, body);
   body += "}\n";
   res.set(bhttp::field::content_type, "application/json; charset=utf-8");
+  if (!error.www_authenticate.empty()) res.set(bhttp::field::www_authenticate, error.www_authenticate);
+  if (!error.retry_after.empty()) res.set(bhttp::field::retry_after, error.retry_after);
   res.body() = std::move(body);
   res.keep_alive(keep_alive);
   res.prepare_payload();

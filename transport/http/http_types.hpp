@@ -21,9 +21,13 @@ struct http_error {
   // For the service's log only, never sent: what a deliberately generic answer leaves out (which
   // authentication check failed, issue 15). Never holds a secret.
   std::string detail = {};
+  // 401/403 of bearer auth: the WWW-Authenticate challenge (RFC 6750 §3); empty: none sent.
+  std::string www_authenticate = {};
+  std::string retry_after = {};  // seconds, when the client should retry (503, 401 on a key set refresh)
 };
 
-// `{"status":413,"error":"Payload Too Large","message":"..."}` with Content-Type application/json.
+// `{"status":413,"error":"Payload Too Large","message":"..."}` with Content-Type application/json,
+// plus WWW-Authenticate and Retry-After when the error carries them.
 response make_error_response(const http_error& error, unsigned version, bool keep_alive);
 
 }  // namespace iomt::transport::http

@@ -12,6 +12,7 @@
 // detail carries what only the log may see.
 #pragma once
 
+#include "net/jose/jwt.hpp"
 #include "transport/http/eventhub_route.hpp"
 #include "transport/http/http_types.hpp"
 #include "transport/http/sas.hpp"
@@ -32,6 +33,13 @@ struct auth_cache {
   std::string authorization;
   const void* owner = nullptr;
   sas_token token;  // SAS
+  // Bearer (bearer_auth.hpp): the last JWT validated and the key set it was checked against (a
+  // new key set invalidates it; the lifetime is checked on every request).
+  struct bearer_entry {
+    std::string authorization;
+    net::jose::verified_jwt token;
+    std::shared_ptr<const net::jose::key_set> keys;
+  } bearer;
 };
 
 class ingest_authenticator {
@@ -45,6 +53,10 @@ public:
   virtual boost::system::result<void, http_error> authenticate(std::string_view authorization,
                                                                const eventhub_route& route, std::int64_t now_unix,
                                                                auth_cache* cache) const = 0;
+
+  // The WWW-Authenticate challenge a 401 carries when no authenticator read the request
+  // ("Bearer realm=..."); empty: this scheme has none.
+  virtual std::string challenge() const { return {}; }
 
   // Does the header start with this authenticator's scheme word (case-insensitive)?
   bool handles(std::string_view authorization) const noexcept;

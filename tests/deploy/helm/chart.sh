@@ -76,6 +76,13 @@ for values in "$chart"/ci/*-values.yaml; do
     amqp)
       expect "amqp: kind" "$(query "$out" '[o["kind"] for o in objs if o["kind"] in ("Deployment","StatefulSet")]')" "['Deployment']"
       expect "amqp: password and token env" "$(config_of "$out" '(c["source"]["amqp"]["password_env"], c["fhir"]["auth"]["token_env"])')" "('IOMT_AMQP_PASSWORD', 'IOMT_FHIR_TOKEN')" ;;
+    entra)
+      expect "entra: workload identity pod label" "$(query "$out" '[o["spec"]["template"]["metadata"]["labels"].get("azure.workload.identity/use") for o in objs if o["kind"]=="Deployment"]')" "['true']"
+      expect "entra: ServiceAccount annotations" "$(query "$out" '[(o["metadata"]["annotations"]["azure.workload.identity/client-id"], o["metadata"]["annotations"]["azure.workload.identity/tenant-id"]) for o in objs if o["kind"]=="ServiceAccount"]')" "[('00000000-0000-0000-0000-0000000000bb', '00000000-0000-0000-0000-0000000000aa')]"
+      expect "entra: auth modes, no secret env" "$(config_of "$out" '(c["source"]["http"]["auth"], c["fhir"]["auth"]["mode"], "keys" in c["source"]["http"])')" "('jwt', 'workload_identity', False)" ;;
+    smart)
+      expect "smart: key file from the Secret" "$(config_of "$out" 'c["fhir"]["auth"]["private_key_file"]')" /var/run/secrets/iomtflow/fhir-smart/private-key.pem
+      expect "smart: Secret volume and read-only mount" "$(query "$out" '[(v["secret"]["secretName"], v["secret"]["items"][0]["key"], m["mountPath"], m["readOnly"]) for o in objs if o["kind"]=="Deployment" for v in o["spec"]["template"]["spec"]["volumes"] if v["name"]=="fhir-smart-key" for m in o["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"]=="fhir-smart-key"]')" "[('iomtflow-smart', 'private-key.pem', '/var/run/secrets/iomtflow/fhir-smart', True)]" ;;
     hpa)
       expect "hpa: target and no fixed replicas" "$(query "$out" '[(o["spec"]["scaleTargetRef"]["kind"], o["spec"]["maxReplicas"]) for o in objs if o["kind"]=="HorizontalPodAutoscaler"] + [o["spec"].get("replicas") for o in objs if o["kind"]=="Deployment"]')" "[('Deployment', 10), None]"
       expect "hpa: TLS from the cert-manager Secret" "$(query "$out" '[(v["secret"]["secretName"], m["mountPath"]) for o in objs if o["kind"]=="Deployment" for v in o["spec"]["template"]["spec"]["volumes"] if v["name"]=="tls" for m in o["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"]=="tls"]')" "[('iomtflow-ingest-tls', '/etc/iomtflow-tls')]"
@@ -111,6 +118,7 @@ for name, text in cm["data"].items():
     if name == "iomtflow.yaml":
         text = text.replace("/etc/iomtflow/", sys.argv[2] + "/").replace("/var/lib/iomtflow/", sys.argv[2] + ".data/")
         text = text.replace("/etc/iomtflow-tls/", sys.argv[2] + ".tls/")
+        text = text.replace("/var/run/secrets/iomtflow/fhir-smart/", sys.argv[2] + "/")  # the SMART key Secret
         text = text.replace("listen: 0.0.0.0", "listen: 127.0.0.1").replace("port: 8080", "port: " + sys.argv[3])
         text = text.replace("port: 9090", "port: " + sys.argv[4])
         # no DNS look-ups of the example hosts, and no contact with the test peers (FHIR server,
@@ -118,10 +126,13 @@ for name, text in cm["data"].items():
         text = re.sub(r"((?:https?|amqps?)://)[^/\s]+", r"\g<1>127.0.0.1:9", text)
     open(f"{sys.argv[2]}/{name}", "w").write(text)
 EOF
+    # a SMART private key where the Secret volume would put it
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$etc/private-key.pem" 2>/dev/null
     # all at once: each is given 2 s
     ( st=0; env HOSTNAME=iot-iomtflow-3 IOMT_SAS_KEY_0=a2V5 IOMT_SAS_KEY_1=a2V5 IOMT_FHIR_CLIENT_SECRET=x IOMT_FHIR_TOKEN=x IOMT_AMQP_PASSWORD=x \
         IOMT_EVENTHUBS_CONNECTION_STRING='Endpoint=sb://127.0.0.1:1/;SharedAccessKeyName=k;SharedAccessKey=a2V5;EntityPath=devicedata' \
         IOMT_CHECKPOINT_BLOB_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1' \
+        AZURE_CLIENT_ID=c AZURE_TENANT_ID=t AZURE_FEDERATED_TOKEN_FILE="$etc/azure-identity-token" AZURE_AUTHORITY_HOST=https://127.0.0.1:9/ \
         timeout -s TERM 2 "$IOMTFLOW" run --config "$etc/iomtflow.yaml" >"$etc.log" 2>&1 || st=$?; echo "$st" >"$etc.status" ) &
   done
   wait
@@ -188,6 +199,12 @@ must_fail "TLS without a Secret" "tls.enabled needs tls.secretName" \
   render /dev/null -f "$d" "${maps[@]}" --set tls.enabled=true
 must_fail "chart-owned config key config.source.http.tls" "Additional property tls is not allowed" \
   render /dev/null -f "$d" "${maps[@]}" --set config.source.http.tls.cert_file=/x
+e=$chart/ci/entra-values.yaml
+must_fail "smart without its key Secret" "secrets.fhirSmartKey.secretName" render /dev/null -f "$chart/ci/smart-values.yaml" "${maps[@]}" --set 'secrets.fhirSmartKey=null'
+must_fail "workload_identity without workloadIdentity" "set workloadIdentity.enabled" render /dev/null -f "$e" "${maps[@]}" --set workloadIdentity.enabled=false
+must_fail "auth jwt without an issuer" "config.source.http.auth includes jwt" render /dev/null -f "$d" "${maps[@]}" --set config.source.http.auth=jwt
+must_fail "auth jwt with an http issuer (schema)" "config.source.http.jwt.issuer" render /dev/null -f "$e" "${maps[@]}" --set config.source.http.jwt.issuer=http://login.example.org/t
+must_fail "auth jwt with HS256 (schema)" "config.source.http.jwt.algorithms" render /dev/null -f "$e" "${maps[@]}" --set 'config.source.http.jwt.algorithms[0]=HS256'
 must_fail "Event Hubs without connection string" "secrets.eventhubsConnectionString.secretName" \
   render /dev/null -f "$chart/ci/eventhubs-values.yaml" "${maps[@]}" --set 'secrets.eventhubsConnectionString=null'
 must_fail "dynamic ownership with file checkpoints" "ownership dynamic keeps its ownership records" \

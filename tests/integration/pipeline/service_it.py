@@ -59,8 +59,9 @@ def probes_and_metrics(fhir):
         missing = []
         # Metrics of parts this service does not run (the durable buffer is off in this harness, no
         # AMQP or Event Hubs source) appear only with them: their own suites check them
-        # (fault_durability, the amqp suites, deploy_monitoring_live).
-        optional = ("iomtflow_buffer_", "iomtflow_amqp_", "iomtflow_eventhubs_")
+        # (fault_durability, the amqp suites, deploy_monitoring_live; auth: jwt: security_jwt_ingest).
+        optional = ("iomtflow_buffer_", "iomtflow_amqp_", "iomtflow_eventhubs_", "iomtflow_ingest_bearer_",
+                    "iomtflow_jwks_")
         for n in documented_metric_names():
             if n.startswith(optional):
                 continue

@@ -8,3 +8,9 @@ iomt_add_test(test_fhir_server
           unit/fhir/identity_flow_test.cpp
           unit/fhir/memory_exchange_test.cpp
   LIBS iomt_fhir)
+# SMART Backend Services and workload identity (issue 15).
+iomt_add_test(test_fhir_smart
+  SOURCES unit/fhir/main_test.cpp
+          unit/fhir/smart_test.cpp
+  LIBS iomt_fhir
+  LABELS security)

@@ -319,3 +319,101 @@ BOOST_AUTO_TEST_CASE(insecure_choices_are_refused) {
       ".", &env);
   BOOST_TEST(bool(ok));
 }
+
+// Issue 15: auth: jwt on ingest, SMART Backend Services and workload identity to FHIR.
+BOOST_AUTO_TEST_CASE(jwt_smart_and_workload_identity) {
+  std::map<std::string, std::string> env{
+      {"SAS", "k"},
+      {"AZURE_CLIENT_ID", "cid"},
+      {"AZURE_TENANT_ID", "tid"},
+      {"AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token"}};
+  auto c = parse_config(R"(
+mapping: {device: d, fhir: f}
+source:
+  http:
+    auth: "sas, jwt"
+    keys: [{name: send, key_env: SAS}]
+    jwt: {issuer: "https://login.example/t/v2.0", audiences: [api://iomtflow], roles: [IomtFlow.Send], min_refresh_interval: 5s}
+fhir: {url: "https://f.fhir.azurehealthcareapis.com/", auth: {mode: workload_identity}}
+)",
+                        "/etc/iomtflow", &env);
+  BOOST_REQUIRE(c);
+  BOOST_TEST(c->http.auth == "sas,jwt");
+  BOOST_TEST(c->http.auth_sas);
+  BOOST_TEST(c->http.auth_jwt);
+  BOOST_TEST(c->http.jwt.min_refresh_interval.count() == 5000);
+  BOOST_TEST(c->fhir.auth.client_id == "cid");
+  BOOST_TEST(c->fhir.auth.tenant_id == "tid");
+  BOOST_TEST(c->fhir.auth.authority_host == "https://login.microsoftonline.com/");
+  BOOST_TEST(c->fhir.auth.scope == "https://f.fhir.azurehealthcareapis.com/.default");
+
+  auto s = parse_config(R"(
+mapping: {device: d, fhir: f}
+source: {http: {auth: [jwt], jwt: {issuer: "https://i", audiences: [a], scopes: [Telemetry.Send]}}}
+fhir: {url: http://x/fhir, auth: {mode: smart, client_id: me, private_key_file: keys/smart.pem, scope: system/Observation.write}}
+)",
+                        "/etc/iomtflow", &env);
+  BOOST_REQUIRE(s);
+  BOOST_TEST(s->http.auth == "jwt");
+  BOOST_TEST(!s->http.auth_sas);
+  BOOST_TEST(s->fhir.auth.private_key_file == "/etc/iomtflow/keys/smart.pem");
+
+  struct {
+    const char* yaml;
+    const char* field;
+  } cases[] = {
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: jwt}}", "source.http.jwt.issuer"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: jwt, jwt: {issuer: 'http://i', "
+       "audiences: [a], roles: [r]}}}",
+       "source.http.jwt.issuer"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: jwt, jwt: {issuer: 'https://i', "
+       "roles: [r]}}}",
+       "source.http.jwt.audiences"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: jwt, jwt: {issuer: 'https://i', "
+       "audiences: [a]}}}",
+       "source.http.jwt.roles"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: jwt, jwt: {issuer: 'https://i', "
+       "audiences: [a], roles: [r], algorithms: [HS256]}}}",
+       "source.http.jwt.algorithms"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: 'none, jwt'}}", "source.http.auth"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: basic}}", "source.http.auth"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, auth: {mode: smart, client_id: me}}\nsource: {http: "
+       "{auth: "
+       "none}}",
+       "fhir.auth.private_key_file"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, auth: {mode: smart, client_id: me, private_key_file: k, "
+       "assertion_lifetime: 10m}}\nsource: {http: {auth: none}}",
+       "fhir.auth.assertion_lifetime"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, auth: {mode: smart, client_id: me, private_key_file: k, "
+       "token_url: 'http://t/token'}}\nsource: {http: {auth: none}}",
+       "fhir.auth.token_url"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, auth: {mode: workload_identity}}\nsource: {http: {auth: "
+       "none}}",
+       "fhir.auth.client_id"},
+  };
+  std::map<std::string, std::string> no_env;
+  for (const auto& t : cases) {
+    BOOST_TEST_CONTEXT(t.yaml) {
+      auto r = parse_config(t.yaml, ".", &no_env);
+      BOOST_REQUIRE(!r);
+      BOOST_TEST(r.error().field == t.field);
+    }
+  }
+  // One rule for every http:// URL a credential or key travels over, each with its test-only
+  // switch: fhir.auth.allow_insecure_token_url (oauth2, smart, workload_identity) and
+  // source.http.jwt.allow_insecure_issuer_url (issuer, jwks_uri).
+  auto ok = parse_config(
+      "mapping: {device: d, fhir: f}\nfhir: {url: http://x, auth: {mode: smart, client_id: me, private_key_file: k, "
+      "token_url: 'http://t/token', allow_insecure_token_url: true}}\nsource: {http: {auth: jwt, jwt: {issuer: "
+      "'http://i', audiences: [a], roles: [r], allow_insecure_issuer_url: true}}}",
+      ".", &no_env);
+  BOOST_REQUIRE_MESSAGE(ok.has_value(), (ok ? std::string() : ok.error().field + ": " + ok.error().message));
+  BOOST_TEST(ok->fhir.auth.allow_insecure_token_url);
+  BOOST_TEST(ok->http.jwt.allow_insecure_issuer_url);
+  auto wi = parse_config(
+      "mapping: {device: d, fhir: f}\nfhir: {url: http://x, auth: {mode: workload_identity, client_id: c, tenant_id: "
+      "t, federated_token_file: f, authority_host: 'http://login'}}\nsource: {http: {auth: none}}",
+      ".", &no_env);
+  BOOST_REQUIRE(!wi);
+  BOOST_TEST(wi.error().field == "fhir.auth.authority_host");
+}

@@ -18,3 +18,8 @@ iomt_add_test(test_transport_retrying_sink
 include(unit/transport/buffer/tests.cmake OPTIONAL)
 include(unit/transport/deadletter/tests.cmake OPTIONAL)
 include(unit/transport/amqp/tests.cmake OPTIONAL)
+# auth: jwt on ingest (issue 15): answers, cache, refresh schedule.
+iomt_add_test(test_transport_http_bearer
+  SOURCES unit/transport/http/bearer_auth_test.cpp
+  LIBS iomt_transport
+  LABELS security)

@@ -119,7 +119,7 @@ app.kubernetes.io/component: pipeline
 {{- end -}}
 {{- $http := (get ((get .Values.config "source") | default dict) "http") | default dict -}}
 {{- $httpOn := or (not (hasKey $http "enabled")) (get $http "enabled") -}}
-{{- if and $httpOn (eq ((get $http "auth") | default "sas") "sas") (not .Values.secrets.sasKeys) -}}
+{{- if and $httpOn (contains "sas" ((get $http "auth") | default "sas")) (not .Values.secrets.sasKeys) -}}
 {{- fail "secrets.sasKeys is empty but config.source.http.auth is sas: name at least one existing Secret holding a SAS key (or set config.source.http.auth: none, for local use only)" -}}
 {{- end -}}
 {{- $auth := (get $fhir "auth") | default dict -}}
@@ -128,6 +128,18 @@ app.kubernetes.io/component: pipeline
 {{- end -}}
 {{- if and (eq ((get $auth "mode") | default "none") "bearer") (not .Values.secrets.fhirToken.secretName) -}}
 {{- fail "config.fhir.auth.mode is bearer: set secrets.fhirToken.secretName/secretKey (the Secret holding the token)" -}}
+{{- end -}}
+{{- if and (eq ((get $auth "mode") | default "none") "smart") (not .Values.secrets.fhirSmartKey.secretName) -}}
+{{- fail "config.fhir.auth.mode is smart: set secrets.fhirSmartKey.secretName/secretKey (the Secret holding the PEM private key)" -}}
+{{- end -}}
+{{- if and (eq ((get $auth "mode") | default "none") "workload_identity") (not .Values.workloadIdentity.enabled) -}}
+{{- fail "config.fhir.auth.mode is workload_identity: set workloadIdentity.enabled and workloadIdentity.clientId (the webhook provides the federated token)" -}}
+{{- end -}}
+{{- if and .Values.workloadIdentity.enabled (not .Values.workloadIdentity.clientId) -}}
+{{- fail "workloadIdentity.enabled: set workloadIdentity.clientId (the identity's client id)" -}}
+{{- end -}}
+{{- if and $httpOn (contains "jwt" ((get $http "auth") | default "sas")) (not (get ((get $http "jwt") | default dict) "issuer")) -}}
+{{- fail "config.source.http.auth includes jwt: set config.source.http.jwt.issuer, audiences and roles (or scopes)" -}}
 {{- end -}}
 {{- if and (include "iomtflow.sourceEnabled" (dict "root" . "name" "eventhubs")) (not .Values.secrets.eventhubsConnectionString.secretName) -}}
 {{- fail "config.source.eventhubs is set: secrets.eventhubsConnectionString.secretName/secretKey must name the Secret holding the connection string" -}}
@@ -197,6 +209,10 @@ app.kubernetes.io/component: pipeline
 {{- end -}}
 {{- if .Values.secrets.fhirToken.secretName -}}
 {{- $_ := set $auth "token_env" "IOMT_FHIR_TOKEN" -}}
+{{- $_ := set $fhir "auth" $auth -}}
+{{- end -}}
+{{- if .Values.secrets.fhirSmartKey.secretName -}}
+{{- $_ := set $auth "private_key_file" "/var/run/secrets/iomtflow/fhir-smart/private-key.pem" -}}
 {{- $_ := set $fhir "auth" $auth -}}
 {{- end -}}
 {{- $buffer := (get $c "buffer") | default dict -}}
