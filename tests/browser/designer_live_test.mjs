@@ -65,6 +65,7 @@ let service;
 let browser;
 let page;
 let base;
+let designerBase; // the designer has a listener of its own (designer.port, issue 15)
 const scratch = mkdtempSync(join(tmpdir(), "iomt-designer-live-"));
 
 async function startService() {
@@ -72,6 +73,8 @@ async function startService() {
   if (!binary) throw new Error("IOMTFLOW (the iomtflow binary) is not set");
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
+  const designerPort = await freePort();
+  designerBase = `http://127.0.0.1:${designerPort}`;
   const answers = `${workshopDir()}/Answers`;
   const config = join(scratch, "iomtflow.yaml");
   writeFileSync(
@@ -90,7 +93,7 @@ async function startService() {
       "pipeline: {shards: 1, flush_interval: 100ms}",
       `buffer: {enabled: false, dir: ${JSON.stringify(join(scratch, "buffer"))}}`,
       `deadletter: {dir: ${JSON.stringify(join(scratch, "deadletter"))}}`,
-      "designer: {enabled: true}",
+      `designer: {enabled: true, port: ${designerPort}}`,
       "debug: {trace: {enabled: true, max_events: 100}}",
       "",
     ].join("\n"),
@@ -163,7 +166,7 @@ test("the Live tab lists the service's events with their path, after a SAS token
     await send(weight, "MSFT00003WT");
   }
   await send(failing, "MSFT00042");
-  await page.goto(`${base}/designer/`);
+  await page.goto(`${designerBase}/designer/`);
   await page.locator("#status[data-state='done']").waitFor({ timeout: 20_000 });
   await page.click("#live-tab");
   // No token yet: the service's answer and what to do.

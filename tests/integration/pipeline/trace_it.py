@@ -15,8 +15,8 @@ import os
 import subprocess
 import sys
 
-from harness import (HUB, SAS_KEY_NAME, FhirServer, Iomtflow, check, check_eq, http_call, log, run, sas_token,
-                     wait_until, workshop_mappings, workshop_messages)
+from harness import (HUB, SAS_KEY_NAME, FhirServer, Iomtflow, check, check_eq, free_port, http_call, log, run,
+                     sas_token, wait_until, workshop_mappings, workshop_messages)
 
 TRACE_ON = {"debug": {"trace": {"enabled": True, "max_events": 200, "max_bytes": "4MiB"}}}
 
@@ -73,7 +73,10 @@ def check_path_against_server(fhir, ev):
 def trace_shows_each_events_path(fhir):
     fhir.reset()
     device, mapping = workshop_mappings()
-    with Iomtflow(fhir.url, device, mapping, config=dict(TRACE_ON, designer={"enabled": True})) as flow:
+    designer_port = free_port()  # the designer has a listener of its own (designer.port, issue 15)
+    designer_base = f"http://127.0.0.1:{designer_port}"
+    with Iomtflow(fhir.url, device, mapping,
+                  config=dict(TRACE_ON, designer={"enabled": True, "port": designer_port})) as flow:
         messages = dict(workshop_messages())
         for name, text in messages.items():
             flow.send(text)
@@ -144,9 +147,9 @@ def trace_shows_each_events_path(fhir):
         log("iomtflow trace prints the path, the error and the replay hint")
 
         # The designer's Live tab reads the same, with the same auth.
-        status, _, _ = http_call(f"{flow.base}/designer/api/events?device=MSFT00001")
+        status, _, _ = http_call(f"{designer_base}/designer/api/events?device=MSFT00001")
         check_eq(status, 401, "designer api/events without a token")
-        status, _, data = http_call(f"{flow.base}/designer/api/events?device=MSFT00001",
+        status, _, data = http_call(f"{designer_base}/designer/api/events?device=MSFT00001",
                                     headers={"Authorization": namespace_token(flow)})
         check_eq(status, 200, "designer api/events")
         check_eq(json.loads(data)["events"][0]["id"], vitals["id"], "designer api/events: the newest VITALS")
