@@ -184,9 +184,13 @@ def scenarios(ctx):
     def issuer_unreachable_at_start():
         unreachable_issuer(pki, fhir)
 
+    def debug_events_not_opened_by_jwt():
+        debug_events_with_jwt_only(issuer, pki, fhir)
+
     return [valid_tokens_accepted, bad_signature, unknown_kid_then_rotation, wrong_issuer_and_audience,
             expired_and_not_yet_valid, alg_none, hs256_with_the_public_key, missing_role, no_or_wrong_credentials,
-            slow_issuer_does_not_block_ingest, nothing_secret_in_the_log, sas_and_jwt, issuer_unreachable_at_start]
+            slow_issuer_does_not_block_ingest, nothing_secret_in_the_log, sas_and_jwt, issuer_unreachable_at_start,
+            debug_events_not_opened_by_jwt]
 
 
 def sas_and_jwt_together(issuer, pki, fhir):
@@ -197,6 +201,23 @@ def sas_and_jwt_together(issuer, pki, fhir):
         status, _, _ = post(flow, flow.token())
         check_eq(status, 201, "SAS token with auth: sas, jwt")
         observed.add("auth: sas, jwt", "bearer 201, SAS 201")
+        check_eq(flow.stop(), 0, "exit status")
+
+
+def debug_events_with_jwt_only(issuer, pki, fhir):
+    """auth: jwt without SAS keys and the event trace on: GET /debug/events (every device's
+    messages) stays closed - a sender's bearer token does not open it, nor does no token."""
+    device, mapping = workshop_mappings()
+    config = jwt_config(issuer, pki)
+    config["source"]["http"]["keys"] = []
+    config["debug"] = {"trace": {"enabled": True}}
+    with Iomtflow(fhir.url, device, mapping, config=config) as flow:
+        status, _, _ = bearer(flow, issuer.mint())
+        check_eq(status, 201, "a valid bearer token sends")
+        for name, headers in (("no token", {}), ("a valid bearer token", {"Authorization": f"Bearer {issuer.mint()}"})):
+            got, _, data = http_call(f"{flow.base}/debug/events?device=dev-1", headers=headers, timeout=10)
+            observed.add(f"auth: jwt, no keys: GET /debug/events with {name}", f"{got} {message_of(data.decode())}")
+            check_eq(got, 403, f"/debug/events with {name}")
         check_eq(flow.stop(), 0, "exit status")
 
 
