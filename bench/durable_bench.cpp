@@ -35,10 +35,10 @@ namespace buf = iomt::transport::buffer;
 struct options {
   std::string dir;
   std::size_t events = 400'000;
-  std::size_t event_bytes = 300;   // a typical device message with its properties
-  std::size_t per_append = 10;     // events per HTTP request
+  std::size_t event_bytes = 300;  // a typical device message with its properties
+  std::size_t per_append = 10;    // events per HTTP request
   unsigned threads = 4;
-  unsigned inflight = 32;          // outstanding appends per thread
+  unsigned inflight = 32;  // outstanding appends per thread
   buf::fsync_policy fsync = buf::fsync_policy::always;
 };
 
@@ -48,15 +48,22 @@ bool parse(int argc, char** argv, options& o) {
     auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     const char* v = value();
     if (!v) return false;
-    if (a == "--dir") o.dir = v;
-    else if (a == "--events") o.events = std::strtoull(v, nullptr, 10);
-    else if (a == "--event-bytes") o.event_bytes = std::strtoull(v, nullptr, 10);
-    else if (a == "--per-append") o.per_append = std::max<std::size_t>(1, std::strtoull(v, nullptr, 10));
-    else if (a == "--threads") o.threads = std::max(1u, static_cast<unsigned>(std::strtoul(v, nullptr, 10)));
-    else if (a == "--inflight") o.inflight = std::max(1u, static_cast<unsigned>(std::strtoul(v, nullptr, 10)));
+    if (a == "--dir")
+      o.dir = v;
+    else if (a == "--events")
+      o.events = std::strtoull(v, nullptr, 10);
+    else if (a == "--event-bytes")
+      o.event_bytes = std::strtoull(v, nullptr, 10);
+    else if (a == "--per-append")
+      o.per_append = std::max<std::size_t>(1, std::strtoull(v, nullptr, 10));
+    else if (a == "--threads")
+      o.threads = std::max(1u, static_cast<unsigned>(std::strtoul(v, nullptr, 10)));
+    else if (a == "--inflight")
+      o.inflight = std::max(1u, static_cast<unsigned>(std::strtoul(v, nullptr, 10)));
     else if (a == "--fsync") {
       if (!buf::parse_fsync_policy(v, o.fsync)) return false;
-    } else return false;
+    } else
+      return false;
   }
   return true;
 }
@@ -85,9 +92,10 @@ double percentile(std::vector<double>& v, double p) {
 int main(int argc, char** argv) {
   options o;
   if (!parse(argc, argv, o)) {
-    std::fprintf(stderr,
-                 "usage: durable [--dir DIR] [--events N] [--event-bytes B] [--per-append K] [--threads T] [--inflight F] "
-                 "[--fsync always|interval|never]\n");
+    std::fprintf(
+        stderr,
+        "usage: durable [--dir DIR] [--events N] [--event-bytes B] [--per-append K] [--threads T] [--inflight F] "
+        "[--fsync always|interval|never]\n");
     return 2;
   }
   bool made_dir = false;
@@ -179,12 +187,14 @@ int main(int argc, char** argv) {
   const double ingest_rate = events / ingest_s;
   const double p50 = percentile(latencies, 0.50) * 1e3, p99 = percentile(latencies, 0.99) * 1e3;
   std::printf("durable ingest: %zu events of ~%zu B in %zu appends of %zu, %u threads x %u in flight, fsync %s\n",
-              appends * o.per_append, o.event_bytes, appends, o.per_append, o.threads, o.inflight, buf::to_string(o.fsync));
-  std::printf("  %.3f s: %.0f events/s, %.1f MB/s on disk, %llu group commits (%.1f appends each), %llu fsyncs, "
-              "append latency p50 %.2f ms p99 %.2f ms\n",
-              ingest_s, ingest_rate, static_cast<double>(bytes) / ingest_s / 1e6, static_cast<unsigned long long>(st.batches),
-              static_cast<double>(appends) / static_cast<double>(std::max<std::uint64_t>(1, st.batches)),
-              static_cast<unsigned long long>(st.fsyncs), p50, p99);
+              appends * o.per_append, o.event_bytes, appends, o.per_append, o.threads, o.inflight,
+              buf::to_string(o.fsync));
+  std::printf(
+      "  %.3f s: %.0f events/s, %.1f MB/s on disk, %llu group commits (%.1f appends each), %llu fsyncs, "
+      "append latency p50 %.2f ms p99 %.2f ms\n",
+      ingest_s, ingest_rate, static_cast<double>(bytes) / ingest_s / 1e6, static_cast<unsigned long long>(st.batches),
+      static_cast<double>(appends) / static_cast<double>(std::max<std::uint64_t>(1, st.batches)),
+      static_cast<unsigned long long>(st.fsyncs), p50, p99);
 
   // ---- 2. the disk's ceiling: same bytes, same cadence, plain write + fdatasync ---------------
   std::filesystem::remove_all(log_dir);
@@ -223,9 +233,10 @@ int main(int argc, char** argv) {
   std::filesystem::remove(raw_path);
   if (made_dir) std::filesystem::remove_all(o.dir);
   const double ceiling = events / raw_s;
-  std::printf("disk ceiling: %llu bytes in %llu writes of %zu B with %llu fdatasync: %.3f s, %.1f MB/s = %.0f events/s\n",
-              static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(chunks), chunk,
-              static_cast<unsigned long long>(syncs), raw_s, static_cast<double>(bytes) / raw_s / 1e6, ceiling);
+  std::printf(
+      "disk ceiling: %llu bytes in %llu writes of %zu B with %llu fdatasync: %.3f s, %.1f MB/s = %.0f events/s\n",
+      static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(chunks), chunk,
+      static_cast<unsigned long long>(syncs), raw_s, static_cast<double>(bytes) / raw_s / 1e6, ceiling);
   std::printf("durable: ingest=%.0f/s disk_ceiling=%.0f/s ratio=%.2f\n", ingest_rate, ceiling, ingest_rate / ceiling);
   return 0;
 }

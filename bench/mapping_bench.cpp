@@ -39,7 +39,8 @@ std::vector<std::string> generate(std::size_t n, unsigned seed) {
   for (std::size_t i = 0; i < n; ++i) {
     const int device = static_cast<int>(i % 200);
     const int sec = static_cast<int>(i / 200);  // one message per device per second
-    const std::string ts = "2020-10-22T" + two(1 + sec / 3600 % 20) + ":" + two(sec / 60 % 60) + ":" + two(sec % 60) + "+00:00";
+    const std::string ts =
+        "2020-10-22T" + two(1 + sec / 3600 % 20) + ":" + two(sec / 60 % 60) + ":" + two(sec % 60) + "+00:00";
     const std::string patient = "\"patient_id\": \"Patient" + std::to_string(device) + "\"";
     std::string m;
     switch (i % 10) {
@@ -50,13 +51,14 @@ std::vector<std::string> generate(std::size_t n, unsigned seed) {
         break;
       case 9:
         m = "{\n  \"type\": \"WEIGHT\",\n  \"data\": [{" + patient + ", \"device_id\": \"WT" + std::to_string(device) +
-            "\", \"weight\": \"" + std::to_string(weight(rng)).substr(0, 5) + "\", \"unit\": \"kg\", \"utctimestamp\": \"" +
-            ts + "\"}]\n}";
+            "\", \"weight\": \"" + std::to_string(weight(rng)).substr(0, 5) +
+            "\", \"unit\": \"kg\", \"utctimestamp\": \"" + ts + "\"}]\n}";
         break;
       default:
-        m = "{\n  \"type\": \"VITALS\",\n  \"data\": [{" + patient + ",\n    \"device_id\": \"MSFT" + std::to_string(device) +
-            "\",\n    \"utctimestamp\": \"" + ts + "\",\n    \"spo2\": " + std::to_string(spo2(rng)) +
-            ",\n    \"hr\": " + std::to_string(hr(rng)) + ",\n    \"bloodperfusion\": " + std::to_string(perf(rng)) +
+        m = "{\n  \"type\": \"VITALS\",\n  \"data\": [{" + patient + ",\n    \"device_id\": \"MSFT" +
+            std::to_string(device) + "\",\n    \"utctimestamp\": \"" + ts +
+            "\",\n    \"spo2\": " + std::to_string(spo2(rng)) + ",\n    \"hr\": " + std::to_string(hr(rng)) +
+            ",\n    \"bloodperfusion\": " + std::to_string(perf(rng)) +
             ",\n    \"steps\": " + std::to_string(steps(rng)) + ",\n    \"bpw\": " + std::to_string(perf(rng)) +
             ",\n    \"rrate\": " + std::to_string(hr(rng) / 5) + ",\n    \"bodytemp\": " + std::to_string(temp(rng)) +
             "\n  }]\n}";
@@ -97,9 +99,12 @@ int main(int argc, char** argv) {
   const std::size_t batch = std::stoul(a.get("batch").value_or("1000"));
   const char* env = std::getenv("IOMT_SHARED_DIR");
   const std::string shared = env && *env ? env : "../shared";
-  const std::string workshop = shared + "/vectors/azure-health-data-services-workshop/Challenge-09 - MedTech service/SampleData/Answers/";
-  const auto dmap = iomt::mapping::device::device_mapping::load(read_or_die(a.get("device-mapping").value_or(workshop + "devicecontent.json")));
-  const auto fmap = iomt::mapping::fhir::fhir_mapping::load(read_or_die(a.get("fhir-mapping").value_or(workshop + "fhirmapping.json")));
+  const std::string workshop =
+      shared + "/vectors/azure-health-data-services-workshop/Challenge-09 - MedTech service/SampleData/Answers/";
+  const auto dmap = iomt::mapping::device::device_mapping::load(
+      read_or_die(a.get("device-mapping").value_or(workshop + "devicecontent.json")));
+  const auto fmap = iomt::mapping::fhir::fhir_mapping::load(
+      read_or_die(a.get("fhir-mapping").value_or(workshop + "fhirmapping.json")));
   if (!dmap.valid() || !fmap.valid()) {
     std::cerr << "iomtflow-bench-mapping: invalid mappings\n";
     return 2;
@@ -107,7 +112,8 @@ int main(int argc, char** argv) {
   const auto messages = generate(n, 42);
   std::size_t bytes = 0;
   for (const auto& m : messages) bytes += m.size();
-  std::printf("messages: %zu, mean size %zu bytes, %d rounds (best of), batch %zu, one core\n", n, bytes / n, rounds, batch);
+  std::printf("messages: %zu, mean size %zu bytes, %d rounds (best of), batch %zu, one core\n", n, bytes / n, rounds,
+              batch);
 
   // (a) simdjson DOM parse only: the floor.
   simdjson::dom::parser sj;
@@ -144,7 +150,8 @@ int main(int argc, char** argv) {
   std::size_t observations = 0, conversion_errors = 0;
   const double transform = best_rate(n, rounds, [&] {
     observations = conversion_errors = 0;
-    iomt::pipeline::offline_batch fhir_batch(*fmap.mapping, {"", {iomt::json::unix_epoch_ticks, iomt::json::date_kind::utc}});
+    iomt::pipeline::offline_batch fhir_batch(*fmap.mapping,
+                                             {"", {iomt::json::unix_epoch_ticks, iomt::json::date_kind::utc}});
     std::vector<iomt::pipeline::stage_error> errors;
     ms.clear();
     for (std::size_t i = 0; i < messages.size(); ++i) {
@@ -162,8 +169,9 @@ int main(int argc, char** argv) {
 
   std::printf("(a) parse only (simdjson DOM)            %12.0f msg/s  %6.1f MB/s  1.00x\n", parse,
               parse * static_cast<double>(bytes) / static_cast<double>(n) / 1e6);
-  std::printf("(b) parse + normalize                    %12.0f msg/s  %6.2fx of (a)  (%zu measurements/round, %zu errors)\n",
-              normalize, normalize / parse, produced, failed);
+  std::printf(
+      "(b) parse + normalize                    %12.0f msg/s  %6.2fx of (a)  (%zu measurements/round, %zu errors)\n",
+      normalize, normalize / parse, produced, failed);
   std::printf("(c) parse + normalize + group + build    %12.0f msg/s  %6.2fx of (a)  (%zu Observations, %zu errors)\n",
               transform, transform / parse, observations, conversion_errors);
   if (sink == 0) std::printf("(no document parsed)\n");

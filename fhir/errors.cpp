@@ -40,7 +40,8 @@ mapping::mapping_error patient_device_mismatch(std::string_view message) {
 mapping::failure_class status_class(unsigned status) noexcept {
   using mapping::failure_class;
   if (status == 429 || status == 503) return failure_class::throttled;
-  if (status == 408 || (status >= 500 && status <= 599 && status != 501 && status != 505)) return failure_class::transient;
+  if (status == 408 || (status >= 500 && status <= 599 && status != 501 && status != 505))
+    return failure_class::transient;
   if (status == 401 || status == 403) return failure_class::blocked;
   return failure_class::permanent;
 }

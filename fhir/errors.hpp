@@ -34,16 +34,16 @@ mapping::failure_class status_class(unsigned status) noexcept;
 
 // A FHIR error: "<what> failed: 400 Bad Request: <OperationOutcome text>". Permanent unless told.
 mapping::mapping_error client_error(std::string_view what, std::string_view cause,
-                                   mapping::failure_class cls = mapping::failure_class::permanent);
+                                    mapping::failure_class cls = mapping::failure_class::permanent);
 // An error status answered to `what`, classified by status_class.
 mapping::mapping_error status_error(std::string_view what, unsigned status, std::string_view cause);
 // No response (network, TLS, timeout): transient unless told (TLS verification: blocked).
 mapping::mapping_error network_error(std::string_view what, std::string_view cause,
-                                    mapping::failure_class cls = mapping::failure_class::transient);
+                                     mapping::failure_class cls = mapping::failure_class::transient);
 // No access token: the token endpoint unreachable or failing (transient) or refusing our
 // credentials (blocked). Never the event's fault.
 mapping::mapping_error authentication_error(std::string_view cause,
-                                           mapping::failure_class cls = mapping::failure_class::transient);
+                                            mapping::failure_class cls = mapping::failure_class::transient);
 
 // The metric / error name of §14: DeviceNotFoundException, PatientIdentityNotDefinedException,
 // MultipleDeviceFoundException, ...; other errors: their type.

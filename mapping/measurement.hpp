@@ -22,9 +22,9 @@ struct measurement {
   std::optional<std::string> patient_id;
   std::optional<std::string> encounter_id;
   std::optional<std::string> correlation_id;
-  json::date_time occurrence_time;                 // UTC instant (ticks), kind kept for §15.4
-  std::optional<json::date_time> ingestion_time;   // source event enqueued time, if known
-  std::vector<measurement_property> properties;    // template order, only non-null values
+  json::date_time occurrence_time;                // UTC instant (ticks), kind kept for §15.4
+  std::optional<json::date_time> ingestion_time;  // source event enqueued time, if known
+  std::vector<measurement_property> properties;   // template order, only non-null values
 };
 
 }  // namespace iomt::mapping

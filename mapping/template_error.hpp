@@ -11,12 +11,12 @@
 namespace iomt::mapping {
 
 struct template_error {
-  std::string type;            // upstream exception name: "InvalidTemplateException", "TemplateExpressionException", ...
-  std::string message;         // upstream message text, without the line prefix
-  int template_index = -1;     // index in the root "template" array; -1 = the root itself
-  std::string property;        // JSON property concerned, e.g. "typeMatchExpression" ("" if none)
-  json::source_pos pos;        // 0/0 when unknown
-  bool warning = false;        // warnings do not make the mapping invalid
+  std::string type;         // upstream exception name: "InvalidTemplateException", "TemplateExpressionException", ...
+  std::string message;      // upstream message text, without the line prefix
+  int template_index = -1;  // index in the root "template" array; -1 = the root itself
+  std::string property;     // JSON property concerned, e.g. "typeMatchExpression" ("" if none)
+  json::source_pos pos;     // 0/0 when unknown
+  bool warning = false;     // warnings do not make the mapping invalid
 
   // "Line Number: 6, Position: 19. Required property 'DeviceIdExpression' not found in JSON."
   std::string full_message() const {

@@ -47,7 +47,8 @@ public:
         out = v.as<T>();
       }
     } catch (const YAML::Exception&) {
-      fail(join(path, key), std::string("expected ") + type_name<T>() + " (line " + std::to_string(v.Mark().line + 1) + ")");
+      fail(join(path, key),
+           std::string("expected ") + type_name<T>() + " (line " + std::to_string(v.Mark().line + 1) + ")");
     }
   }
 
@@ -66,14 +67,14 @@ public:
     std::string unit = s.substr(pos);
     while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
     const std::uint64_t mul = unit.empty() || unit == "B" ? 1
-                              : unit == "KiB"            ? 1ull << 10
-                              : unit == "MiB"            ? 1ull << 20
-                              : unit == "GiB"            ? 1ull << 30
-                              : unit == "TiB"            ? 1ull << 40
-                              : unit == "KB"             ? 1000ull
-                              : unit == "MB"             ? 1000'000ull
-                              : unit == "GB"             ? 1000'000'000ull
-                                                         : 0;
+                              : unit == "KiB"             ? 1ull << 10
+                              : unit == "MiB"             ? 1ull << 20
+                              : unit == "GiB"             ? 1ull << 30
+                              : unit == "TiB"             ? 1ull << 40
+                              : unit == "KB"              ? 1000ull
+                              : unit == "MB"              ? 1000'000ull
+                              : unit == "GB"              ? 1000'000'000ull
+                                                          : 0;
     if (mul == 0) fail(join(path, key), "unknown size unit '" + unit + "' (use B, KiB, MiB, GiB, KB, MB, GB)");
     out = num * mul;
   }
@@ -144,7 +145,8 @@ std::string resolve(const std::string& dir, const std::string& p) {
 
 }  // namespace
 
-boost::system::result<service_config, config_error> parse_config(const std::string& yaml_text, const std::string& config_dir,
+boost::system::result<service_config, config_error> parse_config(const std::string& yaml_text,
+                                                                 const std::string& config_dir,
                                                                  const std::map<std::string, std::string>* env) {
   service_config c;
   c.config_dir = config_dir;
@@ -157,8 +159,9 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
   reader r(env);
   try {
     if (!root.IsMap()) r.fail("(file)", "expected a YAML mapping at the top level");
-    r.check_keys(root, "",
-                 {"source", "mapping", "pipeline", "fhir", "log", "designer", "admin", "buffer", "deadletter", "debug"});
+    r.check_keys(
+        root, "",
+        {"source", "mapping", "pipeline", "fhir", "log", "designer", "admin", "buffer", "deadletter", "debug"});
 
     // source.http
     const YAML::Node source = root["source"];
@@ -280,9 +283,10 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     // source.amqp (docs/amqp.md)
     if (const YAML::Node a = source ? source["amqp"] : YAML::Node()) {
       const std::string p = "source.amqp";
-      r.check_keys(a, p, {"enabled", "url", "addresses", "user", "password_env", "sasl_mechanisms", "ca_file", "tls_verify",
-                          "tls_server_name", "connections", "threads", "max_unsettled", "max_batch", "idle_timeout",
-                          "reconnect_max", "drain_timeout"});
+      r.check_keys(a, p,
+                   {"enabled", "url", "addresses", "user", "password_env", "sasl_mechanisms", "ca_file", "tls_verify",
+                    "tls_server_name", "connections", "threads", "max_unsettled", "max_batch", "idle_timeout",
+                    "reconnect_max", "drain_timeout"});
       c.amqp.enabled = true;
       r.get(a, p, "enabled", c.amqp.enabled);
       r.get(a, p, "url", c.amqp.url);
@@ -304,7 +308,8 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     if (c.amqp.enabled) {
       if (c.amqp.url.rfind("amqps://", 0) != 0 && c.amqp.url.rfind("amqp://", 0) != 0)
         r.fail("source.amqp.url", "required: amqps://host:5671 (TLS) or amqp://host:5672");
-      if (c.amqp.addresses.empty()) r.fail("source.amqp.addresses", "required: the queues to receive from, e.g. [/amq/queue/device-events]");
+      if (c.amqp.addresses.empty())
+        r.fail("source.amqp.addresses", "required: the queues to receive from, e.g. [/amq/queue/device-events]");
       if (c.amqp.connections == 0) r.fail("source.amqp.connections", "must be at least 1");
       if (c.amqp.threads == 0) r.fail("source.amqp.threads", "must be at least 1");
       if (c.amqp.max_unsettled == 0) r.fail("source.amqp.max_unsettled", "must be at least 1");
@@ -315,11 +320,32 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     // source.eventhubs (docs/amqp.md)
     if (const YAML::Node e = source ? source["eventhubs"] : YAML::Node()) {
       const std::string p = "source.eventhubs";
-      r.check_keys(e, p, {"enabled", "connection_string_env", "eventhub", "consumer_group", "partitions", "replica_index",
-                          "replica_count", "start_position", "epoch", "checkpoint_store", "checkpoint_dir", "checkpoint_blob",
-                          "checkpoint_interval", "lag_interval", "ca_file",
-                          "tls_verify", "connections", "threads", "max_unsettled", "max_batch", "drain_timeout",
-                          "ownership", "owner_id", "balance_interval", "ownership_expiry"});
+      r.check_keys(e, p,
+                   {"enabled",
+                    "connection_string_env",
+                    "eventhub",
+                    "consumer_group",
+                    "partitions",
+                    "replica_index",
+                    "replica_count",
+                    "start_position",
+                    "epoch",
+                    "checkpoint_store",
+                    "checkpoint_dir",
+                    "checkpoint_blob",
+                    "checkpoint_interval",
+                    "lag_interval",
+                    "ca_file",
+                    "tls_verify",
+                    "connections",
+                    "threads",
+                    "max_unsettled",
+                    "max_batch",
+                    "drain_timeout",
+                    "ownership",
+                    "owner_id",
+                    "balance_interval",
+                    "ownership_expiry"});
       c.eventhubs.enabled = true;
       r.get(e, p, "enabled", c.eventhubs.enabled);
       c.eventhubs.connection_string = r.secret(e, p, "connection_string_env");
@@ -334,7 +360,8 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
         const auto dash = host.rfind('-');
         replica = dash == std::string::npos ? "" : host.substr(dash + 1);
         if (replica.empty() || replica.find_first_not_of("0123456789") != std::string::npos)
-          r.fail(p + ".replica_index", "auto: HOSTNAME '" + host + "' does not end in -ORDINAL (a StatefulSet pod name)");
+          r.fail(p + ".replica_index",
+                 "auto: HOSTNAME '" + host + "' does not end in -ORDINAL (a StatefulSet pod name)");
       }
       if (replica.empty() || replica.find_first_not_of("0123456789") != std::string::npos || replica.size() > 9)
         r.fail(p + ".replica_index", "expected a number or auto");
@@ -369,15 +396,19 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       if (c.eventhubs.ownership == "dynamic") {
         // Static assignment and dynamic balancing exclude each other: say which key to drop.
         for (const char* k : {"partitions", "replica_index", "replica_count", "connections"})
-          if (e[k]) r.fail(p + "." + k, "is for ownership: static; with ownership: dynamic the replicas balance the partitions themselves");
+          if (e[k])
+            r.fail(p + "." + k,
+                   "is for ownership: static; with ownership: dynamic the replicas balance the partitions themselves");
       }
     }
     if (c.eventhubs.enabled) {
       if (c.eventhubs.connection_string.empty())
-        r.fail("source.eventhubs.connection_string_env", "required: the environment variable holding the Event Hubs connection string");
+        r.fail("source.eventhubs.connection_string_env",
+               "required: the environment variable holding the Event Hubs connection string");
       if (c.eventhubs.replica_count == 0) r.fail("source.eventhubs.replica_count", "must be at least 1");
       if (c.eventhubs.replica_index >= c.eventhubs.replica_count)
-        r.fail("source.eventhubs.replica_index", "must be below replica_count (" + std::to_string(c.eventhubs.replica_count) + ")");
+        r.fail("source.eventhubs.replica_index",
+               "must be below replica_count (" + std::to_string(c.eventhubs.replica_count) + ")");
       if (c.eventhubs.connections == 0) r.fail("source.eventhubs.connections", "must be at least 1");
       if (c.eventhubs.threads == 0) r.fail("source.eventhubs.threads", "must be at least 1");
       if (c.eventhubs.max_unsettled == 0) r.fail("source.eventhubs.max_unsettled", "must be at least 1");
@@ -389,14 +420,16 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       if (c.eventhubs.checkpoint_store == "blob" && c.eventhubs.checkpoint_blob_connection_string.empty())
         r.fail("source.eventhubs.checkpoint_blob.connection_string_env",
                "required with checkpoint_store: blob (a storage connection string or a SAS URL)");
-      if (c.eventhubs.checkpoint_blob_timeout.count() <= 0) r.fail("source.eventhubs.checkpoint_blob.timeout", "must be positive");
+      if (c.eventhubs.checkpoint_blob_timeout.count() <= 0)
+        r.fail("source.eventhubs.checkpoint_blob.timeout", "must be positive");
       c.eventhubs.checkpoint_blob_ca_file = resolve(config_dir, c.eventhubs.checkpoint_blob_ca_file);
       if (c.eventhubs.ownership != "static" && c.eventhubs.ownership != "dynamic")
         r.fail("source.eventhubs.ownership", "expected static or dynamic");
       if (c.eventhubs.ownership == "dynamic") {
         if (c.eventhubs.checkpoint_store != "blob")
           r.fail("source.eventhubs.checkpoint_store",
-                 "ownership: dynamic keeps its ownership records next to the checkpoints in Blob Storage: set checkpoint_store: blob");
+                 "ownership: dynamic keeps its ownership records next to the checkpoints in Blob Storage: set "
+                 "checkpoint_store: blob");
         if (c.eventhubs.balance_interval.count() <= 0) r.fail("source.eventhubs.balance_interval", "must be positive");
         if (c.eventhubs.ownership_expiry <= c.eventhubs.balance_interval)
           r.fail("source.eventhubs.ownership_expiry", "must be longer than balance_interval (the SDKs: 60s and 10s)");
@@ -466,14 +499,17 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       r.get(m, "mapping", "device", c.mapping.device_mapping);
       r.get(m, "mapping", "fhir", c.mapping.fhir_mapping);
     }
-    if (c.mapping.device_mapping.empty()) r.fail("mapping.device", "required: path to the device mapping (devicecontent.json)");
-    if (c.mapping.fhir_mapping.empty()) r.fail("mapping.fhir", "required: path to the FHIR destination mapping (fhirmapping.json)");
+    if (c.mapping.device_mapping.empty())
+      r.fail("mapping.device", "required: path to the device mapping (devicecontent.json)");
+    if (c.mapping.fhir_mapping.empty())
+      r.fail("mapping.fhir", "required: path to the FHIR destination mapping (fhirmapping.json)");
     c.mapping.device_mapping = resolve(config_dir, c.mapping.device_mapping);
     c.mapping.fhir_mapping = resolve(config_dir, c.mapping.fhir_mapping);
 
     const YAML::Node p = root["pipeline"];
-    r.check_keys(p, "pipeline",
-                 {"shards", "queue_capacity", "queue_measurements", "flush_interval", "max_batch", "max_concurrent_devices"});
+    r.check_keys(
+        p, "pipeline",
+        {"shards", "queue_capacity", "queue_measurements", "flush_interval", "max_batch", "max_concurrent_devices"});
     if (p) {
       r.get(p, "pipeline", "shards", c.pipeline.shards);
       r.get(p, "pipeline", "queue_capacity", c.pipeline.queue_capacity);
@@ -491,8 +527,9 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
     if (c.pipeline.max_concurrent_devices == 0) r.fail("pipeline.max_concurrent_devices", "must be at least 1");
 
     const YAML::Node f = root["fhir"];
-    r.check_keys(f, "fhir", {"url", "identity", "device_identifier_system", "auth", "ca_file", "tls_verify", "timeout",
-                             "connect_timeout", "max_connections", "retry", "bundles", "bundle_max_entries"});
+    r.check_keys(f, "fhir",
+                 {"url", "identity", "device_identifier_system", "auth", "ca_file", "tls_verify", "timeout",
+                  "connect_timeout", "max_connections", "retry", "bundles", "bundle_max_entries"});
     if (f) {
       r.get(f, "fhir", "url", c.fhir.url);
       r.get(f, "fhir", "identity", c.fhir.identity);
@@ -559,10 +596,14 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       // Case-insensitive as ResourceIdentity:ResourceIdentityServiceType (iomt-spec §11).
       std::string lower;
       for (char ch : c.fhir.identity) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (lower == "create") c.fhir.identity = "Create";
-      else if (lower == "lookup") c.fhir.identity = "Lookup";
-      else if (lower == "lookupwithencounter") c.fhir.identity = "LookupWithEncounter";
-      else r.fail("fhir.identity", "expected Lookup, Create or LookupWithEncounter");
+      if (lower == "create")
+        c.fhir.identity = "Create";
+      else if (lower == "lookup")
+        c.fhir.identity = "Lookup";
+      else if (lower == "lookupwithencounter")
+        c.fhir.identity = "LookupWithEncounter";
+      else
+        r.fail("fhir.identity", "expected Lookup, Create or LookupWithEncounter");
     }
     const std::string& am = c.fhir.auth.mode;
     if (am != "none" && am != "bearer" && am != "oauth2" && am != "smart" && am != "workload_identity")
@@ -723,7 +764,8 @@ boost::system::result<service_config, config_error> parse_config(const std::stri
       r.fail("deadletter.max_entries_per_submission", "must be at least 1");
     if (c.buffer.enabled && !c.deadletter.enabled)
       r.fail("deadletter.enabled", "the durable buffer needs the dead-letter store (set buffer.enabled: false too)");
-    if (c.deadletter.enabled && c.deadletter.dir.empty()) r.fail("deadletter.dir", "required: the directory of the dead-letter store");
+    if (c.deadletter.enabled && c.deadletter.dir.empty())
+      r.fail("deadletter.dir", "required: the directory of the dead-letter store");
     c.deadletter.dir = resolve(config_dir, c.deadletter.dir);
 
     const YAML::Node l = root["log"];

@@ -32,17 +32,17 @@ struct tls_listener_config {
 
 // source.http.jwt: bearer tokens on ingest (auth: jwt; transport/http/bearer_auth.hpp).
 struct jwt_auth_config {
-  std::string issuer;                        // OpenID issuer; discovery at <issuer>/.well-known/openid-configuration
-  std::vector<std::string> issuers;          // further accepted `iss` values (e.g. Entra ID v1 sts.windows.net)
-  std::vector<std::string> audiences;        // accepted `aud` values (required)
-  std::vector<std::string> roles;            // required: any of these app roles ...
-  std::vector<std::string> scopes;           // ... or any of these scopes (one list is required)
+  std::string issuer;                  // OpenID issuer; discovery at <issuer>/.well-known/openid-configuration
+  std::vector<std::string> issuers;    // further accepted `iss` values (e.g. Entra ID v1 sts.windows.net)
+  std::vector<std::string> audiences;  // accepted `aud` values (required)
+  std::vector<std::string> roles;      // required: any of these app roles ...
+  std::vector<std::string> scopes;     // ... or any of these scopes (one list is required)
   std::vector<std::string> algorithms{"RS256", "ES256"};
   milliseconds clock_skew{60000};
-  std::string jwks_uri;                      // set: no discovery
+  std::string jwks_uri;  // set: no discovery
   std::string ca_file;
   bool tls_verify = true;
-  bool allow_insecure_issuer_url = false;    // http:// issuer / jwks_uri (tests only)
+  bool allow_insecure_issuer_url = false;  // http:// issuer / jwks_uri (tests only)
   milliseconds refresh_interval{3600000};
   milliseconds min_refresh_interval{30000};
   milliseconds timeout{10000};
@@ -52,11 +52,11 @@ struct http_source_config {
   bool enabled = true;
   std::string listen_address = "0.0.0.0";
   std::uint16_t port = 8080;
-  std::vector<std::string> hubs;            // accepted hub names; empty = any
-  std::size_t max_body_bytes = 1 << 20;     // 1 MiB, as Event Hubs
+  std::vector<std::string> hubs;         // accepted hub names; empty = any
+  std::size_t max_body_bytes = 1 << 20;  // 1 MiB, as Event Hubs
   std::uint32_t partitions = 4;
-  std::string auth = "sas";                 // sas | jwt | sas,jwt | none (normalized)
-  bool auth_sas = true;                     // from `auth`
+  std::string auth = "sas";  // sas | jwt | sas,jwt | none (normalized)
+  bool auth_sas = true;      // from `auth`
   bool auth_jwt = false;
   std::vector<sas_key> keys;
   jwt_auth_config jwt;
@@ -83,19 +83,19 @@ struct admin_config {
 
 // source.amqp: receiver links on any AMQP 1.0 broker (docs/amqp.md, transport/amqp/source.hpp).
 struct amqp_source_config {
-  bool enabled = false;                     // on when the section is present, unless enabled: false
-  std::string url;                          // amqps://host:5671 (TLS) or amqp://host:5672
-  std::vector<std::string> addresses;       // e.g. /amq/queue/device-events (RabbitMQ)
+  bool enabled = false;                // on when the section is present, unless enabled: false
+  std::string url;                     // amqps://host:5671 (TLS) or amqp://host:5672
+  std::vector<std::string> addresses;  // e.g. /amq/queue/device-events (RabbitMQ)
   std::string user;
-  std::string password;                     // from password_env
-  std::string sasl_mechanisms;              // "" = PLAIN with a user, ANONYMOUS without
+  std::string password;         // from password_env
+  std::string sasl_mechanisms;  // "" = PLAIN with a user, ANONYMOUS without
   std::string ca_file;
   bool tls_verify = true;
-  std::string tls_server_name;              // SNI and the verified name; "" = the URL's host
+  std::string tls_server_name;  // SNI and the verified name; "" = the URL's host
   std::uint32_t connections = 1;
   std::uint32_t threads = 1;
-  std::uint32_t max_unsettled = 5000;       // per link: credit only while below this
-  std::size_t max_batch = 500;              // events per pipeline submission
+  std::uint32_t max_unsettled = 5000;  // per link: credit only while below this
+  std::size_t max_batch = 500;         // events per pipeline submission
   milliseconds idle_timeout{30000};
   milliseconds reconnect_max{30000};
   milliseconds drain_timeout{30000};
@@ -104,11 +104,11 @@ struct amqp_source_config {
 // source.eventhubs: Azure Event Hubs through a connection string (docs/amqp.md).
 struct eventhubs_source_config {
   bool enabled = false;
-  std::string connection_string;            // from connection_string_env
-  std::string eventhub;                     // "" = EntityPath of the connection string
+  std::string connection_string;  // from connection_string_env
+  std::string eventhub;           // "" = EntityPath of the connection string
   std::string consumer_group = "$Default";
-  std::vector<std::string> partitions;      // explicit ownership; empty = replica_index/replica_count
-  std::uint32_t replica_index = 0;          // `auto`: the StatefulSet ordinal (HOSTNAME name-N)
+  std::vector<std::string> partitions;  // explicit ownership; empty = replica_index/replica_count
+  std::uint32_t replica_index = 0;      // `auto`: the StatefulSet ordinal (HOSTNAME name-N)
   std::uint32_t replica_count = 1;
   std::string start_position = "earliest";  // without a checkpoint: earliest | latest | ISO-8601 time
   std::int64_t epoch = -1;                  // epoch (owner level) receivers; -1 = off
@@ -120,7 +120,7 @@ struct eventhubs_source_config {
   bool checkpoint_blob_tls_verify = true;
   milliseconds checkpoint_blob_timeout{10000};
   milliseconds checkpoint_interval{1000};
-  milliseconds lag_interval{30000};          // partition lag queries ($management); 0 = off
+  milliseconds lag_interval{30000};  // partition lag queries ($management); 0 = off
   std::string ca_file;
   bool tls_verify = true;
   std::uint32_t connections = 1;
@@ -131,14 +131,14 @@ struct eventhubs_source_config {
   // Partition ownership (docs/scaling.md): static (partitions / replica_index / replica_count) or
   // dynamic (ownership records in the blob checkpoint store, balanced like the Azure SDKs).
   std::string ownership = "static";
-  std::string owner_id;                 // dynamic: "" = HOSTNAME-<random>
+  std::string owner_id;                  // dynamic: "" = HOSTNAME-<random>
   milliseconds balance_interval{10000};  // dynamic: load-balancing round
   milliseconds ownership_expiry{60000};  // dynamic: a record not renewed for this long is free
 };
 
 struct pipeline_config {
-  std::uint32_t shards = 0;                 // 0 = number of cores
-  std::size_t queue_capacity = 65536;       // work items per shard
+  std::uint32_t shards = 0;            // 0 = number of cores
+  std::size_t queue_capacity = 65536;  // work items per shard
   milliseconds flush_interval{1000};
   std::size_t max_batch = 10000;            // measurements per shard flush (at most)
   std::size_t queue_measurements = 100000;  // measurements a shard holds (queued, windowed, being written)
@@ -148,12 +148,12 @@ struct pipeline_config {
 };
 
 struct fhir_auth_config {
-  std::string mode = "none";                // none | bearer | oauth2 | smart | workload_identity
-  std::string token;                        // bearer (from token_env)
-  std::string token_url;                    // oauth2; smart / workload_identity: optional override
-  std::string client_id;                    // workload_identity: default $AZURE_CLIENT_ID
-  std::string client_secret;                // from client_secret_env
-  std::string scope;                        // workload_identity: default <fhir.url>/.default
+  std::string mode = "none";  // none | bearer | oauth2 | smart | workload_identity
+  std::string token;          // bearer (from token_env)
+  std::string token_url;      // oauth2; smart / workload_identity: optional override
+  std::string client_id;      // workload_identity: default $AZURE_CLIENT_ID
+  std::string client_secret;  // from client_secret_env
+  std::string scope;          // workload_identity: default <fhir.url>/.default
   std::string resource;
   // Any http:// token endpoint (oauth2 / smart token_url, workload_identity authority_host): tests
   // only - the secret, assertion or federated token would travel in clear.
@@ -164,9 +164,9 @@ struct fhir_auth_config {
   std::string algorithm;                    // "" = RS384 (RSA) / ES384 (EC P-384)
   milliseconds assertion_lifetime{300000};  // at most 5 minutes
   // workload_identity (Azure): defaults from the environment the webhook sets
-  std::string tenant_id;                    // $AZURE_TENANT_ID
-  std::string federated_token_file;         // $AZURE_FEDERATED_TOKEN_FILE
-  std::string authority_host;               // $AZURE_AUTHORITY_HOST, else https://login.microsoftonline.com/
+  std::string tenant_id;             // $AZURE_TENANT_ID
+  std::string federated_token_file;  // $AZURE_FEDERATED_TOKEN_FILE
+  std::string authority_host;        // $AZURE_AUTHORITY_HOST, else https://login.microsoftonline.com/
 };
 
 // fhir.bundles: batch Bundles for a flush's requests (issue 11, docs/configuration.md).
@@ -177,36 +177,37 @@ enum class bundles_mode {
 };
 
 struct fhir_config {
-  std::string url;                          // base URL, e.g. http://127.0.0.1:8080/fhir (required)
-  std::string identity = "Create";          // Lookup | Create | LookupWithEncounter
+  std::string url;                  // base URL, e.g. http://127.0.0.1:8080/fhir (required)
+  std::string identity = "Create";  // Lookup | Create | LookupWithEncounter
   std::string device_identifier_system;
   fhir_auth_config auth;
   std::string ca_file;
   bool tls_verify = true;
   milliseconds timeout{30000};
   milliseconds connect_timeout{5000};
-  std::uint32_t max_connections = 8;        // per shard
+  std::uint32_t max_connections = 8;  // per shard
   std::uint32_t max_attempts = 8;
   milliseconds retry_base_delay{200};
   milliseconds retry_max_delay{30000};
   // Events whose write failed transiently wait and are submitted again (issue 12):
-  std::uint32_t poison_attempts = 8;        // transient failures of one event while others are written -> permanent (0: never)
-  milliseconds resubmit_delay{1000};        // first wait before an event is submitted again, doubled per failure
-  milliseconds resubmit_max_delay{30000};   // cap of that wait
-  milliseconds max_age{0};                  // 0: wait for as long as it takes; else dead-letter once older
+  std::uint32_t poison_attempts =
+      8;  // transient failures of one event while others are written -> permanent (0: never)
+  milliseconds resubmit_delay{1000};               // first wait before an event is submitted again, doubled per failure
+  milliseconds resubmit_max_delay{30000};          // cap of that wait
+  milliseconds max_age{0};                         // 0: wait for as long as it takes; else dead-letter once older
   bundles_mode bundles = bundles_mode::automatic;  // auto | true | false
   std::size_t bundle_max_entries = 50;             // entries per Bundle (less when the server states a lower limit)
 };
 
 struct mapping_config {
-  std::string device_mapping;               // path to devicecontent.json (required)
-  std::string fhir_mapping;                 // path to fhirmapping.json (required)
+  std::string device_mapping;  // path to devicecontent.json (required)
+  std::string fhir_mapping;    // path to fhirmapping.json (required)
 };
 
 struct log_config {
-  std::string level = "info";               // debug | info | warn | error
-  std::uint32_t error_burst = 20;           // error lines per type before rate limiting
-  milliseconds error_interval{10000};       // one more line per type per interval after that
+  std::string level = "info";          // debug | info | warn | error
+  std::uint32_t error_burst = 20;      // error lines per type before rate limiting
+  milliseconds error_interval{10000};  // one more line per type per interval after that
 };
 
 // designer: the mapping designer in `iomtflow run`, on its own listener and thread (issue 15).
@@ -227,14 +228,14 @@ struct designer_config {
 struct buffer_config {
   bool enabled = true;
   std::string dir = "/var/lib/iomtflow/buffer";
-  std::uint64_t max_bytes = 1ull << 30;      // 1 GiB: past it ingest answers 503 + Retry-After
-  std::uint64_t segment_bytes = 64ull << 20; // 64 MiB segment files
-  std::string fsync = "always";              // always | interval | never
-  milliseconds fsync_interval{1000};         // interval policy
+  std::uint64_t max_bytes = 1ull << 30;       // 1 GiB: past it ingest answers 503 + Retry-After
+  std::uint64_t segment_bytes = 64ull << 20;  // 64 MiB segment files
+  std::string fsync = "always";               // always | interval | never
+  milliseconds fsync_interval{1000};          // interval policy
 };
 
 struct deadletter_config {
-  bool enabled = true;                      // false: failed events are only logged and counted
+  bool enabled = true;  // false: failed events are only logged and counted
   std::string dir = "/var/lib/iomtflow/deadletter";
   // Bounds of the store (issue 12); whole files are dropped, oldest first, each drop counted in
   // iomtflow_deadletter_dropped_total{reason}. 0 switches a bound off.
@@ -248,8 +249,8 @@ struct deadletter_config {
 // pipeline/trace/event_trace.hpp). Off by default: it keeps device messages in memory.
 struct trace_config {
   bool enabled = false;
-  std::uint64_t max_events = 1000;          // the last N events
-  std::uint64_t max_bytes = 16ull << 20;    // and about this much of their text (bodies cut at a quarter)
+  std::uint64_t max_events = 1000;        // the last N events
+  std::uint64_t max_bytes = 16ull << 20;  // and about this much of their text (bodies cut at a quarter)
 };
 
 struct debug_config {
@@ -269,11 +270,11 @@ struct service_config {
   mapping_config mapping;
   log_config log;
   debug_config debug;
-  std::string config_dir;                   // relative mapping paths are resolved against it
+  std::string config_dir;  // relative mapping paths are resolved against it
 };
 
 struct config_error {
-  std::string field;    // e.g. "fhir.url"
+  std::string field;  // e.g. "fhir.url"
   std::string message;
 };
 [[noreturn]] void throw_exception_from_error(const config_error& e, const boost::source_location&);

@@ -86,10 +86,8 @@ fhir::client_options make_client_options(const fhir_config& cfg) {
   return o;
 }
 
-mapping::result<std::unique_ptr<fhir_group_writer>> fhir_group_writer::create(boost::asio::io_context& ioc,
-                                                                              const fhir_config& cfg,
-                                                                              const mapping::fhir::fhir_mapping& mapping,
-                                                                              metrics& m) {
+mapping::result<std::unique_ptr<fhir_group_writer>> fhir_group_writer::create(
+    boost::asio::io_context& ioc, const fhir_config& cfg, const mapping::fhir::fhir_mapping& mapping, metrics& m) {
   auto c = fhir::client::create(ioc.get_executor(), make_client_options(cfg));
   if (!c) return c.error();
   // Labelled children resolved once per (method, status) on this shard's thread (issue 11).
@@ -221,9 +219,15 @@ boost::asio::awaitable<std::vector<group_result>> fhir_group_writer::write_all(
       continue;
     }
     switch (o->operation) {
-      case fhir::save_operation::created: ++r.created; break;
-      case fhir::save_operation::updated: ++r.updated; break;
-      case fhir::save_operation::no_op: ++r.no_op; break;
+      case fhir::save_operation::created:
+        ++r.created;
+        break;
+      case fhir::save_operation::updated:
+        ++r.updated;
+        break;
+      case fhir::save_operation::no_op:
+        ++r.no_op;
+        break;
     }
     if (o->contention) ++r.contention;
   }

@@ -28,8 +28,10 @@ fhir::client_options make_client_options(const fhir_config& cfg);
 class fhir_group_writer final : public group_writer {
 public:
   // Fails when the client cannot be created (bad URL, unreadable CA file).
-  static mapping::result<std::unique_ptr<fhir_group_writer>> create(boost::asio::io_context& ioc, const fhir_config& cfg,
-                                                                    const mapping::fhir::fhir_mapping& mapping, metrics& m);
+  static mapping::result<std::unique_ptr<fhir_group_writer>> create(boost::asio::io_context& ioc,
+                                                                    const fhir_config& cfg,
+                                                                    const mapping::fhir::fhir_mapping& mapping,
+                                                                    metrics& m);
 
   // One group: write_all of that group alone.
   boost::asio::awaitable<group_result> write(const mapping::fhir::measurement_group& group) override;
@@ -42,7 +44,8 @@ public:
   const fhir::exchange_stats& exchange_stats() const noexcept { return exchange_.stats(); }
 
 private:
-  fhir_group_writer(std::unique_ptr<fhir::client> c, const fhir_config& cfg, const mapping::fhir::fhir_mapping& mapping);
+  fhir_group_writer(std::unique_ptr<fhir::client> c, const fhir_config& cfg,
+                    const mapping::fhir::fhir_mapping& mapping);
   // fhir.bundles auto|true: asks the server's CapabilityStatement once (again on the next flush
   // while it cannot be read) whether it takes batch Bundles and how many entries.
   boost::asio::awaitable<void> decide_bundles();

@@ -1,9 +1,9 @@
 // Structured JSON logs, one object per line on stderr:
 //   {"ts":"2026-11-25T20:31:00.123Z","level":"error","msg":"...","stage":"...",...}
 // Error lines are rate-limited per key and warnings per message (a burst, then one per interval,
-// with a count of what was suppressed) so one bad device cannot flood the log. The message and every field value are cut
-// at max_value_bytes of JSON text (at a UTF-8 character boundary) with a marker saying how many
-// bytes were left out: "...[+2097152 bytes]". One event carrying 2 MB values made 96 MB of log.
+// with a count of what was suppressed) so one bad device cannot flood the log. The message and every field value are
+// cut at max_value_bytes of JSON text (at a UTF-8 character boundary) with a marker saying how many bytes were left
+// out: "...[+2097152 bytes]". One event carrying 2 MB values made 96 MB of log.
 #pragma once
 
 #include <chrono>

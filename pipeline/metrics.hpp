@@ -52,10 +52,10 @@ public:
   prometheus::Histogram* ingest_to_persisted_seconds;
   prometheus::Histogram* batch_size;
   prometheus::Gauge* ready;
-  prometheus::Gauge* queue_capacity;     // pipeline.queue_capacity (work items per shard)
-  prometheus::Gauge* waiting_events;       // transient failures waiting for a retry (issue 12)
+  prometheus::Gauge* queue_capacity;        // pipeline.queue_capacity (work items per shard)
+  prometheus::Gauge* waiting_events;        // transient failures waiting for a retry (issue 12)
   prometheus::Gauge* oldest_unwritten_age;  // seconds
-  prometheus::Gauge* fhir_failing;         // 0 / 1
+  prometheus::Gauge* fhir_failing;          // 0 / 1
 
   // stage: ingest | normalization | fhir_conversion | fhir_write; type: upstream exception name.
   void error(std::string_view stage, std::string_view type, std::string_view severity = "error");

@@ -27,7 +27,6 @@ ingest_scratch& scratch() {
   return s;
 }
 
-
 // Empty when the measurement is within the limits, else why not.
 std::string over_limit(const mapping::measurement& m) {
   auto id = [](const char* name, std::size_t size) {
@@ -49,8 +48,8 @@ std::string over_limit(const mapping::measurement& m) {
 }  // namespace
 
 pipeline::pipeline(const pipeline_config& cfg, std::shared_ptr<const mapping::device::device_mapping> device,
-                   std::shared_ptr<const mapping::fhir::fhir_mapping> fhir, metrics& m, shard::writer_factory make_writer,
-                   poison_options poison)
+                   std::shared_ptr<const mapping::fhir::fhir_mapping> fhir, metrics& m,
+                   shard::writer_factory make_writer, poison_options poison)
     : cfg_(cfg),
       device_(std::move(device)),
       fhir_(std::move(fhir)),
@@ -172,7 +171,8 @@ void normalize_chunk(const mapping::device::device_mapping& device, const mappin
     // Properties are not date-sniffed (iomt-spec §2).
     auto props = s.reader.read(ev.properties, s.arena, {.sniff_dates = false});
     auto sys = s.reader.read(ev.system_properties, s.arena, {.sniff_dates = false});
-    const json::value env = json::make_envelope(*body, props ? *props : json::value{}, sys ? *sys : json::value{}, s.arena);
+    const json::value env =
+        json::make_envelope(*body, props ? *props : json::value{}, sys ? *sys : json::value{}, s.arena);
     auto r = device.normalize(env, s.arena, s.measurements);
     // Partial output of a failing event is still sent (managed service behaviour, §13.1).
     if (!r) fail(r.error().type, r.error().message);

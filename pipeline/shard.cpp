@@ -58,7 +58,8 @@ shard::~shard() {
 bool shard::try_reserve(std::size_t measurements) {
   std::size_t h = held_.load(std::memory_order_relaxed);
   do {
-    if ((h > 0 && h + measurements > cfg_.queue_measurements) || stopping_.load(std::memory_order_relaxed)) return false;
+    if ((h > 0 && h + measurements > cfg_.queue_measurements) || stopping_.load(std::memory_order_relaxed))
+      return false;
   } while (!held_.compare_exchange_weak(h, h + measurements, std::memory_order_acq_rel));
   std::size_t r = reserved_.load(std::memory_order_relaxed);
   do {

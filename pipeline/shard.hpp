@@ -10,8 +10,8 @@
 #include "pipeline/group_writer.hpp"
 #include "pipeline/submission.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <prometheus/gauge.h>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -29,7 +29,7 @@ class metrics;
 // Measurements of one submission for one shard.
 struct work_item {
   std::vector<mapping::measurement> measurements;
-  std::vector<ack_ref> acks;  // parallel to measurements
+  std::vector<ack_ref> acks;                          // parallel to measurements
   std::chrono::steady_clock::time_point queued_at{};  // set by shard::push
 };
 
@@ -91,7 +91,7 @@ private:
   metrics& metrics_;
   writer_factory make_writer_;
   std::atomic<std::uint64_t>& written_total_;
-  prometheus::Gauge* queue_depth_gauge_;     // this shard's children, resolved once
+  prometheus::Gauge* queue_depth_gauge_;  // this shard's children, resolved once
   prometheus::Gauge* pending_gauge_;
   boost::asio::io_context ioc_{1};
   std::unique_ptr<group_writer> writer_;

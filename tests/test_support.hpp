@@ -37,7 +37,8 @@ inline std::string read_file(const std::filesystem::path& p) {
 
 // A file of the upstream iomt-fhir template unit tests' TestInput folder.
 inline std::string template_input(const std::string& name) {
-  return read_file(shared_dir() / "vectors/iomt-fhir/test/Microsoft.Health.Fhir.Ingest.Template.UnitTests/TestInput" / name);
+  return read_file(shared_dir() / "vectors/iomt-fhir/test/Microsoft.Health.Fhir.Ingest.Template.UnitTests/TestInput" /
+                   name);
 }
 
 }  // namespace iomt::test
@@ -50,7 +51,8 @@ inline std::filesystem::path workshop_dir() {
 
 // The workshop's Three-Sample-Message-Types.json holds three labelled messages ("=== VITALS ===").
 // Returns {label, message text} in file order.
-inline std::vector<std::pair<std::string, std::string>> workshop_messages(const char* file = "Three-Sample-Message-Types.json") {
+inline std::vector<std::pair<std::string, std::string>> workshop_messages(
+    const char* file = "Three-Sample-Message-Types.json") {
   std::vector<std::pair<std::string, std::string>> out;
   std::istringstream in(read_file(workshop_dir() / file));
   std::string line;

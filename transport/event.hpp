@@ -14,7 +14,7 @@
 namespace iomt::transport {
 
 struct event {
-  std::string body;               // raw bytes as sent (parsed by the pipeline, iomt-spec §2)
+  std::string body;  // raw bytes as sent (parsed by the pipeline, iomt-spec §2)
   // Application properties and system properties as compact JSON objects ("{}" when none), exactly
   // what templates see under $.Properties / $.SystemProperties (no date sniffing there, §2).
   std::string properties = "{}";
@@ -47,9 +47,9 @@ struct event_failure {
 // Final outcome of one submission.
 struct outcome {
   std::size_t events = 0;
-  std::size_t failed = 0;   // events with a reported error (normalization, FHIR conversion, FHIR write)
+  std::size_t failed = 0;               // events with a reported error (normalization, FHIR conversion, FHIR write)
   std::vector<event_failure> failures;  // one per failed event (failed == failures.size())
-  std::size_t transient = 0;      // failures whose class is not permanent
+  std::size_t transient = 0;            // failures whose class is not permanent
   // Measurements of the submission written to (or already current on) the FHIR server:
   // with transient failures beside them, the server works and those failures are the events' own.
   std::uint64_t written = 0;

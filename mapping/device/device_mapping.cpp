@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <initializer_list>
 #include <iterator>
-#include <string>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace iomt::mapping::device {
@@ -30,7 +30,8 @@ struct match_wrapper {
 
   void build(const json::value& envelope, json::arena& scratch) {
     const auto src = envelope.as_object();
-    const auto it = std::find_if(src.begin(), src.end(), [](const json::member& m) { return m.key == matched_token_key; });
+    const auto it =
+        std::find_if(src.begin(), src.end(), [](const json::member& m) { return m.key == matched_token_key; });
     size = src.size() + (it == src.end() ? 1 : 0);
     members = static_cast<json::member*>(scratch.allocate(size * sizeof(json::member), alignof(json::member)));
     std::uninitialized_copy(src.begin(), src.end(), members);

@@ -23,8 +23,8 @@ std::vector<const json::value*>& selection_buffer() {
 // the evaluator wraps as TemplateExpressionException; SelectTokens only wraps the (eager) parse,
 // so enumeration failures and other .NET exceptions (e.g. ArgumentOutOfRangeException for a
 // negative single index) surface as they are (iomt-spec §3.8).
-mapping_error json_path_runtime_error(const compiled_expression& e, const jsonpath::error& err, bool wrap_json_exception,
-                                      std::string_view what) {
+mapping_error json_path_runtime_error(const compiled_expression& e, const jsonpath::error& err,
+                                      bool wrap_json_exception, std::string_view what) {
   if (wrap_json_exception && err.type == "JsonException")
     return detail::template_expression(e, std::string(what) + std::string(e.text()), err.message);
   return {err.type, err.message};
@@ -74,7 +74,8 @@ result<void> compiled_expression::select_tokens(const json::value& root, json::a
     return {};
   }
   if (!json_path_)
-    return detail::template_expression(*this, "Unable to retrieve JsonTokens using expression " + text_, deferred_error_);
+    return detail::template_expression(*this, "Unable to retrieve JsonTokens using expression " + text_,
+                                       deferred_error_);
   auto& buf = selection_buffer();
   auto r = json_path_->select(root, buf);
   // Like the lazy enumeration upstream, matches found before a failure are still delivered.
@@ -95,7 +96,8 @@ result<std::optional<json::value>> compiled_expression::select_token(const json:
     return std::optional<json::value>{r->value};
   }
   if (!json_path_)
-    return detail::template_expression(*this, "Unable to retrieve JsonToken using expression " + text_, deferred_error_);
+    return detail::template_expression(*this, "Unable to retrieve JsonToken using expression " + text_,
+                                       deferred_error_);
   // SelectToken: more than one match -> JsonException "Path returned multiple tokens.", wrapped.
   auto r = json_path_->select_single(root);
   if (!r) return json_path_runtime_error(*this, r.error(), true, "Unable to retrieve JsonToken using expression ");

@@ -22,20 +22,28 @@ struct cause {
 
 const char* dotnet_type_name(const json::value& v) {
   switch (v.type()) {
-    case json::kind::integer: return "Int64";
-    case json::kind::floating: return "Double";
-    case json::kind::boolean: return "Boolean";
-    case json::kind::date: return "DateTime";
-    default: return "String";
+    case json::kind::integer:
+      return "Int64";
+    case json::kind::floating:
+      return "Double";
+    case json::kind::boolean:
+      return "Boolean";
+    case json::kind::date:
+      return "DateTime";
+    default:
+      return "String";
   }
 }
 
 // What Newtonsoft's token.Value<T>() throws when the conversion fails (iomt-spec §3.5).
 std::string conversion_failure(const json::value& v, bool to_date) {
   switch (v.type()) {
-    case json::kind::object: return "Cannot cast Newtonsoft.Json.Linq.JObject to Newtonsoft.Json.Linq.JToken.";
-    case json::kind::array: return "Cannot cast Newtonsoft.Json.Linq.JArray to Newtonsoft.Json.Linq.JToken.";
-    case json::kind::big_integer: return "Object must implement IConvertible.";
+    case json::kind::object:
+      return "Cannot cast Newtonsoft.Json.Linq.JObject to Newtonsoft.Json.Linq.JToken.";
+    case json::kind::array:
+      return "Cannot cast Newtonsoft.Json.Linq.JArray to Newtonsoft.Json.Linq.JToken.";
+    case json::kind::big_integer:
+      return "Object must implement IConvertible.";
     case json::kind::string:
       if (to_date) return "String '" + std::string(v.as_string()) + "' was not recognized as a valid DateTime.";
       break;
@@ -114,8 +122,8 @@ result<bool> eval_expression(std::initializer_list<expression_slot> slots, std::
         causes.push_back({"A null or empty value was supplied for the required field [" + std::string(name) + "]", {}});
         break;
       case json::conversion::error:
-        causes.push_back({"Encountered an error while extracting value for [" + std::string(name) + "] using expression " +
-                              std::string(e.text()),
+        causes.push_back({"Encountered an error while extracting value for [" + std::string(name) +
+                              "] using expression " + std::string(e.text()),
                           conversion_failure(**token, Target::is_date)});
         break;
     }
@@ -181,7 +189,9 @@ result<void> extract(const content_template& t, const shared_field_ids& ids, con
 
   auto device = memo(
       ids.device_id,
-      [&] { return eval_expression({&t.device_id}, "DeviceIdExpression", true, root, scratch, string_target{m.device_id}); },
+      [&] {
+        return eval_expression({&t.device_id}, "DeviceIdExpression", true, root, scratch, string_target{m.device_id});
+      },
       [&](const measurement& src) { m.device_id = src.device_id; });
   if (!device) return device.error();
 
@@ -199,7 +209,10 @@ result<void> extract(const content_template& t, const shared_field_ids& ids, con
     std::string& id = m.correlation_id.emplace();
     auto r = memo(
         ids.correlation_id,
-        [&] { return eval_expression({&t.correlation_id}, "CorrelationIdExpression", true, root, scratch, string_target{id}); },
+        [&] {
+          return eval_expression({&t.correlation_id}, "CorrelationIdExpression", true, root, scratch,
+                                 string_target{id});
+        },
         [&](const measurement& src) { id = *src.correlation_id; });
     if (!r) return r.error();
   }
@@ -208,7 +221,9 @@ result<void> extract(const content_template& t, const shared_field_ids& ids, con
     std::string& id = m.patient_id.emplace();
     auto r = memo(
         ids.patient_id,
-        [&] { return eval_expression({&t.patient_id}, "PatientIdExpression", false, root, scratch, string_target{id}); },
+        [&] {
+          return eval_expression({&t.patient_id}, "PatientIdExpression", false, root, scratch, string_target{id});
+        },
         [&](const measurement& src) { id = *src.patient_id; });
     if (!r) return r.error();
     if (!*r) m.patient_id.reset();
@@ -218,7 +233,9 @@ result<void> extract(const content_template& t, const shared_field_ids& ids, con
     std::string& id = m.encounter_id.emplace();
     auto r = memo(
         ids.encounter_id,
-        [&] { return eval_expression({&t.encounter_id}, "EncounterIdExpression", false, root, scratch, string_target{id}); },
+        [&] {
+          return eval_expression({&t.encounter_id}, "EncounterIdExpression", false, root, scratch, string_target{id});
+        },
         [&](const measurement& src) { id = *src.encounter_id; });
     if (!r) return r.error();
     if (!*r) m.encounter_id.reset();

@@ -9,24 +9,24 @@ namespace {
 // Simple lower-case mapping of the common scripts (ToLowerInvariant for these ranges).
 char32_t to_lower(char32_t c) noexcept {
   if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-  if ((c >= 0xC0 && c <= 0xDE && c != 0xD7)) return c + 32;                            // Latin-1
-  if (c == 0x130) return 'i';                                                           // İ
-  if (c >= 0x100 && c <= 0x137 && c != 0x131) return c | 1u;                            // Latin Extended-A (pairs)
-  if (c >= 0x139 && c <= 0x148) return (c & 1u) ? c + 1 : c;                           // odd/even pairs
+  if ((c >= 0xC0 && c <= 0xDE && c != 0xD7)) return c + 32;   // Latin-1
+  if (c == 0x130) return 'i';                                 // İ
+  if (c >= 0x100 && c <= 0x137 && c != 0x131) return c | 1u;  // Latin Extended-A (pairs)
+  if (c >= 0x139 && c <= 0x148) return (c & 1u) ? c + 1 : c;  // odd/even pairs
   if (c >= 0x14A && c <= 0x177) return c | 1u;
   if (c == 0x178) return 0xFF;
   if (c >= 0x179 && c <= 0x17E) return (c & 1u) ? c + 1 : c;
-  if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) return c + 32;                           // Greek
+  if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) return c + 32;  // Greek
   if (c == 0x386) return 0x3AC;
   if (c >= 0x388 && c <= 0x38A) return c + 37;
   if (c == 0x38C) return 0x3CC;
   if (c == 0x38E || c == 0x38F) return c + 63;
-  if (c >= 0x400 && c <= 0x40F) return c + 80;                                          // Cyrillic
+  if (c >= 0x400 && c <= 0x40F) return c + 80;  // Cyrillic
   if (c >= 0x410 && c <= 0x42F) return c + 32;
   if (c >= 0x460 && c <= 0x481) return c | 1u;
   if (c >= 0x48A && c <= 0x4BF) return c | 1u;
   if (c >= 0x4D0 && c <= 0x52F) return c | 1u;
-  if (c >= 0xFF21 && c <= 0xFF3A) return c + 32;                                        // full-width A-Z
+  if (c >= 0xFF21 && c <= 0xFF3A) return c + 32;  // full-width A-Z
   return c;
 }
 

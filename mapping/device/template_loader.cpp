@@ -60,8 +60,9 @@ loaded_collection load_collection(std::string_view json_text) {
   const json::member* type = find_member(root, "templateType");
   const auto type_name = type_text(type);
   if (!type_name || !match_template_name(*type_name, collection_type)) {
-    root_ctx.add(type ? doc.pos_of(&type->val) : doc.root_pos, "templateType",
-                 "Expected TemplateType value CollectionContentTemplate, actual " + type_name.value_or("Not Found") + ".");
+    root_ctx.add(
+        type ? doc.pos_of(&type->val) : doc.root_pos, "templateType",
+        "Expected TemplateType value CollectionContentTemplate, actual " + type_name.value_or("Not Found") + ".");
     return out;
   }
   const json::member* templates = find_member(root, "template");
@@ -78,8 +79,8 @@ loaded_collection load_collection(std::string_view json_text) {
     const load_context ctx{doc, out.errors, static_cast<int>(i)};
     const std::size_t first_error = out.errors.size();
     if (!item.is_object()) {
-      ctx.add(doc.pos_of(&item), "",
-              "Expected a template container {\"templateType\": ..., \"template\": {...}}.", "JsonSerializationException");
+      ctx.add(doc.pos_of(&item), "", "Expected a template container {\"templateType\": ..., \"template\": {...}}.",
+              "JsonSerializationException");
       continue;
     }
     const json::member* item_type = find_member(item, "templateType");

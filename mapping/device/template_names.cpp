@@ -7,10 +7,14 @@ namespace iomt::mapping::device {
 
 const char* to_string(template_kind k) noexcept {
   switch (k) {
-    case template_kind::calculated_content: return "CalculatedContent";
-    case template_kind::json_path_content: return "JsonPathContent";
-    case template_kind::iot_json_path_content: return "IotJsonPathContent";
-    case template_kind::iot_central_json_path_content: return "IotCentralJsonPathContent";
+    case template_kind::calculated_content:
+      return "CalculatedContent";
+    case template_kind::json_path_content:
+      return "JsonPathContent";
+    case template_kind::iot_json_path_content:
+      return "IotJsonPathContent";
+    case template_kind::iot_central_json_path_content:
+      return "IotCentralJsonPathContent";
   }
   return "";
 }
@@ -34,20 +38,28 @@ std::optional<template_kind> match_template_kind(std::string_view type) noexcept
 
 const char* factory_type_name(template_kind k) noexcept {
   switch (k) {
-    case template_kind::calculated_content: return "CalculatedContent";
-    case template_kind::json_path_content: return "JsonPathContentTemplate";
-    case template_kind::iot_json_path_content: return "IotJsonPathContentTemplate";
-    case template_kind::iot_central_json_path_content: return "IotCentralJsonPathContent";
+    case template_kind::calculated_content:
+      return "CalculatedContent";
+    case template_kind::json_path_content:
+      return "JsonPathContentTemplate";
+    case template_kind::iot_json_path_content:
+      return "IotJsonPathContentTemplate";
+    case template_kind::iot_central_json_path_content:
+      return "IotCentralJsonPathContent";
   }
   return "";
 }
 
 const char* csharp_template_type(template_kind k) noexcept {
   switch (k) {
-    case template_kind::calculated_content: return "CalculatedFunctionContentTemplate";
-    case template_kind::json_path_content: return "JsonPathContentTemplate";
-    case template_kind::iot_json_path_content: return "IotJsonPathContentTemplate";
-    case template_kind::iot_central_json_path_content: return "IotCentralJsonPathContentTemplate";
+    case template_kind::calculated_content:
+      return "CalculatedFunctionContentTemplate";
+    case template_kind::json_path_content:
+      return "JsonPathContentTemplate";
+    case template_kind::iot_json_path_content:
+      return "IotJsonPathContentTemplate";
+    case template_kind::iot_central_json_path_content:
+      return "IotCentralJsonPathContentTemplate";
   }
   return "";
 }

@@ -32,9 +32,7 @@ struct iso_parser {
   }
   bool ch(std::size_t at, char c) const { return at < len() && s[at] == c; }
 
-  bool parse() {
-    return parse_date() && ch(10, 'T') && parse_time_and_zone(11);
-  }
+  bool parse() { return parse_date() && ch(10, 'T') && parse_time_and_zone(11); }
   bool parse_date() {
     return four(0, year) && year >= 1 && ch(4, '-') && two(5, month) && month >= 1 && month <= 12 && ch(7, '-') &&
            two(8, day) && day >= 1 && day <= days_in_month(year, month);
@@ -151,7 +149,7 @@ std::optional<date_time> sniff_date(std::string_view s) {
   civil_time c{p.year, p.month, p.day, is24 ? 0 : p.hour, p.minute, p.second, p.fraction};
   std::int64_t ticks = from_civil(c);
   if (is24) {
-    ticks += 864'000'000'000;  // AddDays(1)
+    ticks += 864'000'000'000;                    // AddDays(1)
     if (ticks > max_ticks) return std::nullopt;  // .NET throws; documented gap
   }
   std::int64_t offset = (static_cast<std::int64_t>(p.zone_hour) * 60 + p.zone_minute) * 60 * ticks_per_second;

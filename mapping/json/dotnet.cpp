@@ -215,8 +215,8 @@ civil_time to_civil(std::int64_t ticks) {
 
 std::int64_t from_civil(const civil_time& c) {
   std::int64_t days = days_from_civil(c.year, c.month, c.day);
-  return days * ticks_per_day + ((static_cast<std::int64_t>(c.hour) * 60 + c.minute) * 60 + c.second) * ticks_per_second +
-         c.fraction_ticks;
+  return days * ticks_per_day +
+         ((static_cast<std::int64_t>(c.hour) * 60 + c.minute) * 60 + c.second) * ticks_per_second + c.fraction_ticks;
 }
 
 std::string format_invariant(date_time t) {

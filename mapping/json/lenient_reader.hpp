@@ -10,8 +10,8 @@ namespace iomt::json::detail {
 inline constexpr int newtonsoft_max_depth = 64;
 
 struct lenient_config {
-  bool sniff_dates = false;               // DateParseHandling.DateTime for string values
-  located_document* located = nullptr;    // when set, record the position of every value and key
+  bool sniff_dates = false;             // DateParseHandling.DateTime for string values
+  located_document* located = nullptr;  // when set, record the position of every value and key
 };
 
 // Reads ONE value from `text` (after an optional UTF-8 BOM) into `out`; what follows it is ignored.

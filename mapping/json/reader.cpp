@@ -136,7 +136,8 @@ struct body_reader::impl {
 body_reader::body_reader() : impl_(std::make_unique<impl>()) {}
 body_reader::~body_reader() = default;
 
-boost::system::result<value, parse_error> body_reader::read(std::string_view text, arena& out, const read_options& opt) {
+boost::system::result<value, parse_error> body_reader::read(std::string_view text, arena& out,
+                                                            const read_options& opt) {
   std::string_view body = strip_bom(text);
   if (body.empty()) return value::null();  // zero-length body -> Body null (iomt-spec §2)
 

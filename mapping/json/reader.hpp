@@ -60,7 +60,8 @@ private:
 boost::system::result<document, parse_error> parse(std::string_view text, const read_options& opt = {});
 
 // The lenient (Newtonsoft-compatible) reader alone; also the fuzz target's entry point.
-boost::system::result<value, parse_error> parse_lenient(std::string_view text, arena& out, const read_options& opt = {});
+boost::system::result<value, parse_error> parse_lenient(std::string_view text, arena& out,
+                                                        const read_options& opt = {});
 
 // A document whose values and member keys remember where they were in the text.
 struct located_document {

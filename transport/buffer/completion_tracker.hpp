@@ -33,11 +33,11 @@ private:
     std::size_t events;
     bool done;
   };
-  std::deque<entry> batches_;   // from the oldest unfinished (front) on
-  std::uint64_t base_id_ = 0;   // id of batches_.front()
-  std::uint64_t start_;         // checkpoint when nothing was ever added
+  std::deque<entry> batches_;       // from the oldest unfinished (front) on
+  std::uint64_t base_id_ = 0;       // id of batches_.front()
+  std::uint64_t start_;             // checkpoint when nothing was ever added
   std::uint64_t finished_end_ = 0;  // end_seq of the last batch popped
-  std::size_t done_count_ = 0;  // finished entries still queued behind an unfinished one
+  std::size_t done_count_ = 0;      // finished entries still queued behind an unfinished one
   std::size_t events_in_flight_ = 0;
 };
 

@@ -48,7 +48,8 @@ std::uint32_t extend_tables(std::uint32_t crc, const unsigned char* p, std::size
 }
 
 #ifdef IOMT_CRC32C_HW
-__attribute__((target("sse4.2"))) std::uint32_t extend_hw(std::uint32_t crc, const unsigned char* p, std::size_t n) noexcept {
+__attribute__((target("sse4.2"))) std::uint32_t extend_hw(std::uint32_t crc, const unsigned char* p,
+                                                          std::size_t n) noexcept {
   std::uint64_t c = crc;
   while (n >= 8) {
     std::uint64_t v = 0;

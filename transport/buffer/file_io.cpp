@@ -15,13 +15,20 @@ namespace iomt::transport::buffer {
 
 const char* to_string(errc e) {
   switch (e) {
-    case errc::io: return "io";
-    case errc::full: return "full";
-    case errc::too_large: return "too_large";
-    case errc::corrupt: return "corrupt";
-    case errc::failed: return "failed";
-    case errc::closed: return "closed";
-    case errc::invalid: return "invalid";
+    case errc::io:
+      return "io";
+    case errc::full:
+      return "full";
+    case errc::too_large:
+      return "too_large";
+    case errc::corrupt:
+      return "corrupt";
+    case errc::failed:
+      return "failed";
+    case errc::closed:
+      return "closed";
+    case errc::invalid:
+      return "invalid";
   }
   return "?";
 }
@@ -34,18 +41,30 @@ void throw_exception_from_error(const error& e, const boost::source_location&) {
 
 const char* to_string(io_op op) {
   switch (op) {
-    case io_op::open: return "open";
-    case io_op::create: return "create";
-    case io_op::write: return "write";
-    case io_op::read: return "read";
-    case io_op::sync: return "sync";
-    case io_op::sync_dir: return "sync_dir";
-    case io_op::rename: return "rename";
-    case io_op::remove: return "remove";
-    case io_op::truncate: return "truncate";
-    case io_op::mkdir: return "mkdir";
-    case io_op::list: return "list";
-    case io_op::lock: return "lock";
+    case io_op::open:
+      return "open";
+    case io_op::create:
+      return "create";
+    case io_op::write:
+      return "write";
+    case io_op::read:
+      return "read";
+    case io_op::sync:
+      return "sync";
+    case io_op::sync_dir:
+      return "sync_dir";
+    case io_op::rename:
+      return "rename";
+    case io_op::remove:
+      return "remove";
+    case io_op::truncate:
+      return "truncate";
+    case io_op::mkdir:
+      return "mkdir";
+    case io_op::list:
+      return "list";
+    case io_op::lock:
+      return "lock";
   }
   return "?";
 }
@@ -78,7 +97,8 @@ result<file> file_io::open_read(const std::string& path) const {
 }
 
 result<file> file_io::open_append(const std::string& path, bool create) const {
-  if (int e = inject(create ? io_op::create : io_op::open, path)) return sys_error(e, create ? "cannot create" : "cannot open", path);
+  if (int e = inject(create ? io_op::create : io_op::open, path))
+    return sys_error(e, create ? "cannot create" : "cannot open", path);
   const int flags = O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0);
   const int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) return sys_error(errno, create ? "cannot create" : "cannot open for writing", path);
@@ -210,14 +230,16 @@ result<file> file_io::lock_dir(const std::string& dir) const {
   if (fd < 0 && (errno == EROFS || errno == EACCES)) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     // A read-only directory without a LOCK file: nothing else can write there either.
-    if (errno == ENOENT || errno == EROFS || errno == EACCES) fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (errno == ENOENT || errno == EROFS || errno == EACCES)
+      fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return sys_error(errno, "cannot open", path);
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK)
-      return error{errc::io, err, "the buffer directory " + dir + " is in use by another iomtflow process (" + path + " is locked)"};
+      return error{errc::io, err,
+                   "the buffer directory " + dir + " is in use by another iomtflow process (" + path + " is locked)"};
     return sys_error(err, "cannot lock", path);
   }
   return file(fd, path);

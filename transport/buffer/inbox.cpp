@@ -26,7 +26,9 @@ result<std::string> write_inbox(const file_io& io, const std::string& buffer_dir
     encode_event(payload, e);
     append_record(bytes, seq++, payload);
   }
-  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   char name[96];
   std::snprintf(name, sizeof name, "%020lld-%d-%u.batch", static_cast<long long>(now), static_cast<int>(::getpid()),
                 counter.fetch_add(1));
@@ -56,13 +58,15 @@ result<std::vector<event>> read_inbox(const file_io& io, const std::string& path
   if (auto e = io.read_whole(path, bytes)) return *e;
   if (!bytes) return sys_error(ENOENT, "cannot open", path);
   std::uint64_t first = 0;
-  if (!parse_segment_header(*bytes, first)) return error{errc::corrupt, 0, "replay file " + path + " has no valid header"};
+  if (!parse_segment_header(*bytes, first))
+    return error{errc::corrupt, 0, "replay file " + path + " has no valid header"};
   std::vector<record_view> views;
   const std::string_view body = std::string_view(*bytes).substr(segment_header_bytes);
   const scan_result r = scan_records(body, 0, &views);
   if (r.stop != scan_stop::end)
-    return error{errc::corrupt, 0, "replay file " + path + " is damaged at offset " + std::to_string(segment_header_bytes + r.valid_bytes) +
-                                       " (" + to_string(r.stop) + ")"};
+    return error{errc::corrupt, 0,
+                 "replay file " + path + " is damaged at offset " +
+                     std::to_string(segment_header_bytes + r.valid_bytes) + " (" + to_string(r.stop) + ")"};
   std::vector<event> out(views.size());
   for (std::size_t i = 0; i < views.size(); ++i)
     if (!decode_event(views[i].payload, out[i]))

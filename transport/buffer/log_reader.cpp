@@ -39,8 +39,9 @@ void log_reader::seek(const log_cursor& c) {
   }
 }
 
-result<std::size_t> log_reader::read(std::vector<event>& events, std::vector<std::uint64_t>& seqs, std::size_t max_records,
-                                     std::size_t max_bytes, std::vector<undecodable_record>* bad) {
+result<std::size_t> log_reader::read(std::vector<event>& events, std::vector<std::uint64_t>& seqs,
+                                     std::size_t max_records, std::size_t max_bytes,
+                                     std::vector<undecodable_record>* bad) {
   std::size_t got = 0;
   std::size_t bytes = 0;
   std::vector<record_view> views;
@@ -82,7 +83,8 @@ result<std::size_t> log_reader::read(std::vector<event>& events, std::vector<std
     views.clear();
     scan_result r = scan_records(window, 0, &views);
     if (r.records == 0) {
-      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(avail, std::max(window_bytes, r.need_bytes)));
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(avail, std::max(window_bytes, r.need_bytes)));
       buf_.resize(want);
       std::size_t n = 0;
       if (auto e = io_.pread_all(f_, buf_.data(), want, offset_, n)) {
@@ -95,15 +97,16 @@ result<std::size_t> log_reader::read(std::vector<event>& events, std::vector<std
       window = buf_;
       views.clear();
       r = scan_records(window, 0, &views);
-      if (r.records == 0 && r.stop == scan_stop::incomplete && n == want && want < avail) continue;  // a record larger than the window
+      if (r.records == 0 && r.stop == scan_stop::incomplete && n == want && want < avail)
+        continue;  // a record larger than the window
       if (r.records == 0) {
         // Damaged bytes inside the committed part of a segment (bit rot after recovery, or the file
         // was cut behind our back): report once, skip the rest of the segment.
         if (got > 0) break;
         error e{errc::corrupt, 0,
-                "buffer record damaged in " + seg.path + " at offset " + std::to_string(offset_) + " (" + to_string(r.stop) +
-                    "): the records from sequence " + std::to_string(pos_) + " to " + std::to_string(seg.last_seq) +
-                    " of this segment are skipped"};
+                "buffer record damaged in " + seg.path + " at offset " + std::to_string(offset_) + " (" +
+                    to_string(r.stop) + "): the records from sequence " + std::to_string(pos_) + " to " +
+                    std::to_string(seg.last_seq) + " of this segment are skipped"};
         pos_ = seg.last_seq + 1;
         offset_ = seg.bytes;
         offset_seq_ = pos_;

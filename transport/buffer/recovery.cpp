@@ -142,8 +142,9 @@ result<recovered_log> recover(const file_io& io, const std::string& dir) {
       if (auto c = decode_checkpoint(*bytes))
         checkpoint = *c;
       else
-        rep.warnings.push_back("the checkpoint file " + path +
-                               " is damaged: resuming from the oldest record (events may be processed twice; upserts are idempotent)");
+        rep.warnings.push_back(
+            "the checkpoint file " + path +
+            " is damaged: resuming from the oldest record (events may be processed twice; upserts are idempotent)");
     }
   }
 
@@ -164,7 +165,8 @@ result<recovered_log> recover(const file_io& io, const std::string& dir) {
         r.reason = "segment header incomplete (crash while creating the segment)";
         r.truncated = !io.remove(path);
       } else {
-        r.reason = s->header_ok ? "segment header names sequence " + std::to_string(s->header_seq) : "invalid segment header";
+        r.reason =
+            s->header_ok ? "segment header names sequence " + std::to_string(s->header_seq) : "invalid segment header";
         r.saved_to = path + ".corrupt";
         r.truncated = !io.rename(path, r.saved_to);
         if (!r.truncated) r.saved_to.clear();

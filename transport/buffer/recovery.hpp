@@ -20,27 +20,27 @@ namespace iomt::transport::buffer {
 struct segment_info {
   std::uint64_t first_seq = 0;  // from the file name
   std::string path;
-  std::uint64_t bytes = 0;      // valid bytes: header + whole valid records
+  std::uint64_t bytes = 0;  // valid bytes: header + whole valid records
   std::uint64_t records = 0;
-  std::uint64_t last_seq = 0;   // of the last record; first_seq - 1 when the segment is empty
+  std::uint64_t last_seq = 0;  // of the last record; first_seq - 1 when the segment is empty
 };
 
 struct tail_repair {
-  std::string segment;          // path of the segment file
-  std::uint64_t offset = 0;     // end of its last valid record: the file is cut there
+  std::string segment;       // path of the segment file
+  std::uint64_t offset = 0;  // end of its last valid record: the file is cut there
   std::uint64_t bytes_dropped = 0;
-  std::string reason;           // "incomplete record (torn write)", "CRC mismatch", ...
-  std::string saved_to;         // copy of the dropped bytes ("" when it could not be written)
-  bool truncated = false;       // false: the file could not be cut (e.g. read-only); ignored in memory
+  std::string reason;      // "incomplete record (torn write)", "CRC mismatch", ...
+  std::string saved_to;    // copy of the dropped bytes ("" when it could not be written)
+  bool truncated = false;  // false: the file could not be cut (e.g. read-only); ignored in memory
 };
 
 struct recovery_report {
-  std::size_t segments = 0;         // segment files in use
-  std::uint64_t records = 0;        // valid records in them (including those before the checkpoint)
-  std::uint64_t bytes = 0;          // their valid bytes
-  std::uint64_t checkpoint = 0;     // the consumer resumes here
-  std::uint64_t next_seq = 1;       // the next append gets this sequence
-  std::size_t segments_deleted = 0; // wholly before the checkpoint
+  std::size_t segments = 0;          // segment files in use
+  std::uint64_t records = 0;         // valid records in them (including those before the checkpoint)
+  std::uint64_t bytes = 0;           // their valid bytes
+  std::uint64_t checkpoint = 0;      // the consumer resumes here
+  std::uint64_t next_seq = 1;        // the next append gets this sequence
+  std::size_t segments_deleted = 0;  // wholly before the checkpoint
   std::vector<tail_repair> repairs;
   std::vector<std::string> warnings;  // e.g. an unreadable checkpoint (resuming from the oldest record)
 

@@ -15,18 +15,25 @@ using clock_type = std::chrono::steady_clock;
 
 const char* to_string(fsync_policy p) {
   switch (p) {
-    case fsync_policy::always: return "always";
-    case fsync_policy::interval: return "interval";
-    case fsync_policy::never: return "never";
+    case fsync_policy::always:
+      return "always";
+    case fsync_policy::interval:
+      return "interval";
+    case fsync_policy::never:
+      return "never";
   }
   return "?";
 }
 
 bool parse_fsync_policy(std::string_view text, fsync_policy& out) {
-  if (text == "always") out = fsync_policy::always;
-  else if (text == "interval") out = fsync_policy::interval;
-  else if (text == "never") out = fsync_policy::never;
-  else return false;
+  if (text == "always")
+    out = fsync_policy::always;
+  else if (text == "interval")
+    out = fsync_policy::interval;
+  else if (text == "never")
+    out = fsync_policy::never;
+  else
+    return false;
   return true;
 }
 
@@ -97,7 +104,8 @@ status segment_log::append(std::span<const event> events, append_done done) {
   for (const event& e : events) {
     const std::size_t size = encoded_size(e);
     if (size > max_payload_bytes)
-      return error{errc::too_large, 0, "an event of " + std::to_string(size) + " bytes is larger than a buffer record may be"};
+      return error{errc::too_large, 0,
+                   "an event of " + std::to_string(size) + " bytes is larger than a buffer record may be"};
     n += record_header_bytes + size;
   }
   bool wake = false;
@@ -107,12 +115,14 @@ status segment_log::append(std::span<const event> events, append_done done) {
     if (failed_) return failed_;
     if (write_error_ && now() < write_error_until_) return write_error_;
     if (n > options_.max_bytes / 2)
-      return error{errc::too_large, 0, "an append of " + std::to_string(n) + " bytes can never fit the buffer bound of " +
-                                           std::to_string(options_.max_bytes) + " bytes (buffer.max_bytes)"};
+      return error{errc::too_large, 0,
+                   "an append of " + std::to_string(n) + " bytes can never fit the buffer bound of " +
+                       std::to_string(options_.max_bytes) + " bytes (buffer.max_bytes)"};
     if (disk_bytes_ + inflight_bytes_ + pending_bytes_ + n > options_.max_bytes) {
       ++stats_.refused_full;
-      return error{errc::full, 0, "the durable buffer is full (" + std::to_string(disk_bytes_ + inflight_bytes_ + pending_bytes_) +
-                                      " of " + std::to_string(options_.max_bytes) + " bytes): retry later"};
+      return error{errc::full, 0,
+                   "the durable buffer is full (" + std::to_string(disk_bytes_ + inflight_bytes_ + pending_bytes_) +
+                       " of " + std::to_string(options_.max_bytes) + " bytes): retry later"};
     }
     // Encoded straight into the writer's next batch (one copy; the payload CRC is computed here,
     // the writer only finishes it with the sequence).
@@ -144,7 +154,8 @@ void segment_log::writer_loop() {
           l.unlock();
           auto e = sync_active();
           l.lock();
-          if (e && !failed_) failed_ = error{errc::failed, e->sys, e->message + " (the buffer refuses writes until restarted)"};
+          if (e && !failed_)
+            failed_ = error{errc::failed, e->sys, e->message + " (the buffer refuses writes until restarted)"};
         }
       } else {
         writer_cv_.wait(l);
@@ -178,7 +189,7 @@ void segment_log::write_batch(batch& b, std::vector<append_result>& results) {
   results.assign(n, append_result{});
   for (std::size_t i = 0; i < n; ++i) results[i].count = b.chunks[i].count;
   status err;
-  std::size_t written = 0;     // chunks written
+  std::size_t written = 0;  // chunks written
   std::uint64_t written_bytes = 0;
   std::size_t i = 0;
   while (i < n) {
@@ -211,7 +222,8 @@ void segment_log::write_batch(batch& b, std::vector<append_result>& results) {
       // Undo a partial write so the segment ends at a record boundary; the sequences are reused.
       if (auto t = io_.truncate(active_, active_bytes_)) {
         std::lock_guard l(mu_);
-        failed_ = error{errc::failed, t->sys, err->message + "; then " + t->message + " (the buffer refuses writes until restarted)"};
+        failed_ = error{errc::failed, t->sys,
+                        err->message + "; then " + t->message + " (the buffer refuses writes until restarted)"};
       }
       break;
     }
@@ -225,8 +237,9 @@ void segment_log::write_batch(batch& b, std::vector<append_result>& results) {
     i = j;
   }
   if (written > 0 && !failed_) {
-    const bool due = options_.fsync == fsync_policy::always ||
-                     (options_.fsync == fsync_policy::interval && clock_type::now() - last_sync_ >= options_.fsync_interval);
+    const bool due =
+        options_.fsync == fsync_policy::always ||
+        (options_.fsync == fsync_policy::interval && clock_type::now() - last_sync_ >= options_.fsync_interval);
     if (due) {
       if (auto e = sync_active()) {
         std::lock_guard l(mu_);
@@ -336,7 +349,8 @@ status segment_log::checkpoint(std::uint64_t seq) {
     write = seq > checkpoint_;
   }
   if (write) {
-    if (auto e = io_.replace_atomically(join_path(options_.dir, std::string(checkpoint_file_name)), encode_checkpoint(seq)))
+    if (auto e =
+            io_.replace_atomically(join_path(options_.dir, std::string(checkpoint_file_name)), encode_checkpoint(seq)))
       return e;
   }
   std::vector<std::string> doomed;
@@ -397,7 +411,8 @@ status segment_log::write_error() const {
 
 bool segment_log::locate(std::uint64_t seq, segment_info& out) const {
   std::lock_guard l(mu_);
-  auto it = std::partition_point(segments_.begin(), segments_.end(), [&](const segment_info& s) { return s.last_seq < seq; });
+  auto it =
+      std::partition_point(segments_.begin(), segments_.end(), [&](const segment_info& s) { return s.last_seq < seq; });
   while (it != segments_.end() && it->records == 0) ++it;
   if (it == segments_.end()) return false;
   out = *it;

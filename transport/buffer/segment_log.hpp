@@ -45,14 +45,14 @@ const char* to_string(fsync_policy p);
 bool parse_fsync_policy(std::string_view text, fsync_policy& out);  // "always" | "interval" | "never"
 
 struct log_options {
-  std::string dir;                                   // created when missing (create_dir)
-  std::uint64_t max_bytes = 1ull << 30;              // bound on the segment files' total size
-  std::uint64_t segment_bytes = 64ull << 20;         // roll past this; clamped to max_bytes / 4
+  std::string dir;                            // created when missing (create_dir)
+  std::uint64_t max_bytes = 1ull << 30;       // bound on the segment files' total size
+  std::uint64_t segment_bytes = 64ull << 20;  // roll past this; clamped to max_bytes / 4
   fsync_policy fsync = fsync_policy::always;
-  std::chrono::milliseconds fsync_interval{1000};    // `interval` policy
-  std::chrono::milliseconds retry_after_error{1000}; // refuse at once for this long after a disk error
+  std::chrono::milliseconds fsync_interval{1000};     // `interval` policy
+  std::chrono::milliseconds retry_after_error{1000};  // refuse at once for this long after a disk error
   bool create_dir = true;
-  fault_injector* faults = nullptr;                  // tests only
+  fault_injector* faults = nullptr;  // tests only
   // The clock of the retry_after_error window (tests move it by hand; default steady_clock).
   std::function<std::chrono::steady_clock::time_point()> now;
 };
@@ -60,19 +60,19 @@ struct log_options {
 struct append_result {
   std::uint64_t first_seq = 0;  // sequence of the first event (count > 0, no error)
   std::size_t count = 0;
-  status err;                   // nullopt: durable per the fsync policy
+  status err;  // nullopt: durable per the fsync policy
 };
 using append_done = std::function<void(const append_result&)>;
 
 struct log_stats {
-  std::uint64_t disk_bytes = 0;        // segment files
+  std::uint64_t disk_bytes = 0;  // segment files
   std::uint64_t max_bytes = 0;
   std::uint64_t segments = 0;
-  std::uint64_t committed_end = 0;     // sequences below are readable
+  std::uint64_t committed_end = 0;  // sequences below are readable
   std::uint64_t checkpoint = 0;
   std::uint64_t appended_records = 0;
   std::uint64_t appended_bytes = 0;
-  std::uint64_t batches = 0;           // writer batches (group commits)
+  std::uint64_t batches = 0;  // writer batches (group commits)
   std::uint64_t fsyncs = 0;
   std::uint64_t refused_full = 0;
   std::uint64_t write_errors = 0;
@@ -149,17 +149,17 @@ private:
   mutable std::mutex mu_;
   mutable std::condition_variable writer_cv_;
   mutable std::condition_variable commit_cv_;
-  std::vector<segment_info> segments_;   // last = active segment (the writer appends there)
+  std::vector<segment_info> segments_;  // last = active segment (the writer appends there)
   batch pending_;
   std::uint64_t pending_bytes_ = 0;
-  std::uint64_t inflight_bytes_ = 0;     // the batch being written
+  std::uint64_t inflight_bytes_ = 0;  // the batch being written
   std::uint64_t disk_bytes_ = 0;
   std::uint64_t committed_end_ = 1;
   std::uint64_t checkpoint_ = 0;
   bool stopping_ = false;
   bool closed_ = false;
-  std::optional<error> failed_;          // sticky (fsync failure)
-  std::optional<error> write_error_;     // recent disk error
+  std::optional<error> failed_;       // sticky (fsync failure)
+  std::optional<error> write_error_;  // recent disk error
   std::chrono::steady_clock::time_point write_error_until_{};
   std::function<void()> on_commit_;
   log_stats stats_;

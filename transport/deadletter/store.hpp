@@ -6,10 +6,9 @@
 //
 // Bounded (issue 12): the store keeps at most max_bytes and max_age of dead letters, dropping whole
 // files oldest first, each drop counted (on_dropped: iomtflow_deadletter_dropped_total{reason})
-// and logged per file (rate-limited by the service log); its memory does not grow with its contents (recent_ids.hpp instead
-// of every id); a submission adds at most max_entries_per_submission separate entries, its other
-// failed events go into grouped entries (group.hpp); the policy (policy.hpp) counts some error
-// types without storing them.
+// and logged per file (rate-limited by the service log); its memory does not grow with its contents (recent_ids.hpp
+// instead of every id); a submission adds at most max_entries_per_submission separate entries, its other failed events
+// go into grouped entries (group.hpp); the policy (policy.hpp) counts some error types without storing them.
 #pragma once
 
 #include "transport/buffer/file_io.hpp"

@@ -453,8 +453,8 @@ asio::awaitable<typename session<Stream>::next_step> session<Stream>::submit(std
   if (status != submit_status::accepted) {
     const bool busy = status == submit_status::busy;
     // Say which bound pushed back (buffer full, queues full, FHIR server failing; issue 12).
-    const http_error e{bhttp::status::service_unavailable,
-                       busy ? "busy: " + st_->sink.busy_reason() + ": retry later" : "the service is shutting down: retry later"};
+    const http_error e{bhttp::status::service_unavailable, busy ? "busy: " + st_->sink.busy_reason() + ": retry later"
+                                                                : "the service is shutting down: retry later"};
     response res = make_error_response(e, version, keep_alive);
     res.set(bhttp::field::retry_after, "1");
     error_ = busy ? "busy" : "shutting down";
@@ -477,7 +477,8 @@ asio::awaitable<typename session<Stream>::next_step> session<Stream>::submit(std
   }
   if (ack->result.refused) {
     // The durable buffer could not keep the events: never 201 (iomt issue 4).
-    const http_error e{bhttp::status::service_unavailable, "the events could not be stored: " + ack->result.error + ": retry later"};
+    const http_error e{bhttp::status::service_unavailable,
+                       "the events could not be stored: " + ack->result.error + ": retry later"};
     response res = make_error_response(e, version, keep_alive);
     res.set(bhttp::field::retry_after, "1");
     error_ = "not stored";

@@ -75,20 +75,20 @@ struct request_record {
 
 struct server_options {
   std::string address = "0.0.0.0";
-  std::uint16_t port = 8080;                        // 0: any free port (see local_endpoint)
+  std::uint16_t port = 8080;  // 0: any free port (see local_endpoint)
   // Plain HTTP when empty; else every connection starts with a TLS handshake.
   std::shared_ptr<net::reloading_server_context> tls;
   std::chrono::milliseconds first_byte_timeout{10'000};  // new connection: TLS handshake + first byte
   std::chrono::milliseconds idle_timeout{60'000};        // keep-alive: waiting for the next request
   std::chrono::milliseconds header_timeout{10'000};      // first byte -> complete request head
   std::chrono::milliseconds read_timeout{30'000};        // reading a request body (the whole body)
-  std::chrono::milliseconds write_timeout{30'000};  // writing an answer
-  std::chrono::milliseconds ack_timeout{300'000};   // waiting for the pipeline; 0: no limit
-  std::chrono::milliseconds linger_timeout{2'000};  // draining an unread body before closing
-  std::size_t max_header_bytes = 16 * 1024;         // request head (431 beyond)
-  std::size_t max_route_body_bytes = 1024 * 1024;   // bodies of add_route handlers
-  std::size_t max_connections = 1024;               // see connection_limit()
-  std::size_t reserved_fds = 128;                   // file descriptors left for the rest of the process
+  std::chrono::milliseconds write_timeout{30'000};       // writing an answer
+  std::chrono::milliseconds ack_timeout{300'000};        // waiting for the pipeline; 0: no limit
+  std::chrono::milliseconds linger_timeout{2'000};       // draining an unread body before closing
+  std::size_t max_header_bytes = 16 * 1024;              // request head (431 beyond)
+  std::size_t max_route_body_bytes = 1024 * 1024;        // bodies of add_route handlers
+  std::size_t max_connections = 1024;                    // see connection_limit()
+  std::size_t reserved_fds = 128;                        // file descriptors left for the rest of the process
   std::string server_name = "iomtflow";
   // Wall clock for SAS expiry and x-opt-enqueued-time; empty: system_clock::now.
   std::function<std::chrono::system_clock::time_point()> clock;

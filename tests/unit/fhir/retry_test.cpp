@@ -1,6 +1,6 @@
 // Retry classification (fhir/retry.hpp): fake clock and fixed jitter, no sockets.
-#include "fhir/errors.hpp"
 #include "fhir/retry.hpp"
+#include "fhir/errors.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -147,8 +147,8 @@ BOOST_AUTO_TEST_SUITE_END()
 // Issue 12: a FHIR failure is classified once, where the status is seen, and the class travels
 // with the error: the sources never look at exception names.
 BOOST_AUTO_TEST_CASE(failures_are_classified_once_by_status) {
-  using iomt::mapping::failure_class;
   using iomt::fhir::status_class;
+  using iomt::mapping::failure_class;
   BOOST_TEST((status_class(429) == failure_class::throttled));
   BOOST_TEST((status_class(503) == failure_class::throttled));
   BOOST_TEST((status_class(408) == failure_class::transient));

@@ -32,12 +32,16 @@ BOOST_AUTO_TEST_CASE(errors_name_the_field) {
       {"mapping: {fhir: f.json}\nfhir: {url: http://x}\nsource: {http: {auth: none}}", "mapping.device"},
       {"mapping: {device: d, fhir: f}\nsource: {http: {auth: none}}", "fhir.url"},
       {"mapping: {device: d, fhir: f}\nfhir: {url: ftp://x}\nsource: {http: {auth: none}}", "fhir.url"},
-      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, identity: Guess}\nsource: {http: {auth: none}}", "fhir.identity"},
-      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, timeoutt: 1s}\nsource: {http: {auth: none}}", "fhir.timeoutt"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, identity: Guess}\nsource: {http: {auth: none}}",
+       "fhir.identity"},
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, timeoutt: 1s}\nsource: {http: {auth: none}}",
+       "fhir.timeoutt"},
       {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: sas}}", "source.http.keys"},
-      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: none}}\npipeline: {flush_interval: soon}",
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x}\nsource: {http: {auth: none}}\npipeline: {flush_interval: "
+       "soon}",
        "pipeline.flush_interval"},
-      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, auth: {mode: bearer, token_env: NOPE_NOT_SET}}\nsource: {http: {auth: none}}",
+      {"mapping: {device: d, fhir: f}\nfhir: {url: http://x, auth: {mode: bearer, token_env: NOPE_NOT_SET}}\nsource: "
+       "{http: {auth: none}}",
        "fhir.auth.token_env"},
       {"mapping: [", "(file)"},
   };
@@ -68,10 +72,12 @@ pipeline: {flush_interval: 250ms, shards: 3}
 }
 
 BOOST_AUTO_TEST_CASE(buffer_deadletter_and_sources) {
-  std::map<std::string, std::string> env{{"EH", "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=a2V5;EntityPath=devicedata"},
-                                         {"ST", "UseDevelopmentStorage=true"},
-                                         {"AP", "amqp-password"},
-                                         {"HOSTNAME", "iomtflow-2"}};
+  std::map<std::string, std::string> env{
+      {"EH",
+       "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=a2V5;EntityPath=devicedata"},
+      {"ST", "UseDevelopmentStorage=true"},
+      {"AP", "amqp-password"},
+      {"HOSTNAME", "iomtflow-2"}};
   auto c = parse_config(R"(
 mapping: {device: d, fhir: f}
 fhir: {url: http://x/fhir}

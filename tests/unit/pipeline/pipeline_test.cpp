@@ -22,7 +22,10 @@ class memory_writer final : public pipeline::group_writer {
 public:
   memory_writer(boost::asio::io_context& ioc, const mapping::fhir::fhir_mapping& m, std::chrono::milliseconds delay,
                 std::atomic<int>& observations)
-      : ioc_(ioc), batch_(m, {"", {json::unix_epoch_ticks, json::date_kind::utc}}), delay_(delay), observations_(observations) {}
+      : ioc_(ioc),
+        batch_(m, {"", {json::unix_epoch_ticks, json::date_kind::utc}}),
+        delay_(delay),
+        observations_(observations) {}
 
   boost::asio::awaitable<pipeline::group_result> write(const mapping::fhir::measurement_group& g) override {
     if (delay_.count() > 0) {
@@ -63,8 +66,10 @@ struct fixture {
   std::shared_ptr<const mapping::device::device_mapping> device;
   std::shared_ptr<const mapping::fhir::fhir_mapping> fhir;
   fixture() {
-    device = mapping::device::device_mapping::load(test::read_file(test::workshop_dir() / "Answers/devicecontent.json")).mapping;
-    fhir = mapping::fhir::fhir_mapping::load(test::read_file(test::workshop_dir() / "Answers/fhirmapping.json")).mapping;
+    device = mapping::device::device_mapping::load(test::read_file(test::workshop_dir() / "Answers/devicecontent.json"))
+                 .mapping;
+    fhir =
+        mapping::fhir::fhir_mapping::load(test::read_file(test::workshop_dir() / "Answers/fhirmapping.json")).mapping;
   }
   std::vector<transport::event> workshop_events() {
     std::vector<transport::event> evs;
@@ -100,7 +105,8 @@ BOOST_FIXTURE_TEST_CASE(workshop_events_complete_with_their_outcome, fixture) {
   BOOST_TEST(m.device_events->Value() == 3);
   BOOST_TEST(m.normalized_events->Value() == 10);
   const std::string text = m.serialize();
-  BOOST_TEST(text.find("iomtflow_fhir_resources_saved_total{operation=\"created\",resource=\"Observation\"} 9") != std::string::npos);
+  BOOST_TEST(text.find("iomtflow_fhir_resources_saved_total{operation=\"created\",resource=\"Observation\"} 9") !=
+             std::string::npos);
   BOOST_TEST(text.find("type=\"TemplateNotFoundException\"") != std::string::npos);
   p.stop();
 }

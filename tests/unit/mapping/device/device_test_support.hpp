@@ -19,7 +19,8 @@ namespace dm = iomt::mapping::device;
 
 // A file of the upstream validation unit tests' TestInput folder.
 inline std::string validation_input(const std::string& name) {
-  return read_file(shared_dir() / "vectors/iomt-fhir/test/Microsoft.Health.Fhir.Ingest.Validation.UnitTests/TestInput" / name);
+  return read_file(shared_dir() / "vectors/iomt-fhir/test/Microsoft.Health.Fhir.Ingest.Validation.UnitTests/TestInput" /
+                   name);
 }
 
 // A single {templateType, template} container file as a one-element collection. The prefix stays
@@ -90,7 +91,6 @@ inline std::string props(const mapping::measurement& m) {
 inline bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
 }  // namespace iomt::test::device
-
 
 // Lets BOOST_TEST print the enums (found by argument-dependent lookup).
 namespace iomt::mapping::device {

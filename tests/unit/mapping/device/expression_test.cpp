@@ -61,8 +61,9 @@ BOOST_AUTO_TEST_CASE(a22_multiple_tokens) {
   auto t = jp.select_token(multi.root, scratch);
   BOOST_REQUIRE(!t);
   BOOST_TEST(t.error().type == "TemplateExpressionException");
-  BOOST_TEST(starts_with(t.error().message,
-                         "Line Number: 123, Position: 456. Unable to retrieve JsonToken using expression property[*].name"));
+  BOOST_TEST(
+      starts_with(t.error().message,
+                  "Line Number: 123, Position: 456. Unable to retrieve JsonToken using expression property[*].name"));
   std::vector<json::value> all;
   BOOST_REQUIRE(jp.select_tokens(multi.root, scratch, all));
   BOOST_TEST(strings(all) == (std::vector<std::string>{"value1", "value2"}), boost::test_tools::per_element());
@@ -87,7 +88,8 @@ BOOST_AUTO_TEST_CASE(a22_multiple_tokens) {
 BOOST_AUTO_TEST_CASE(a22_jmes_path_errors_at_load) {
   auto c = compiled_expression::compile("sort(itemOne, itemTwo)", expression_language::jmes_path);
   BOOST_TEST(!c);
-  auto r = dm::device_mapping::load(R"J({"templateType":"CollectionContent","template":[{"templateType":"CalculatedContent",
+  auto r =
+      dm::device_mapping::load(R"J({"templateType":"CollectionContent","template":[{"templateType":"CalculatedContent",
     "template":{"typeName":"t","defaultExpressionLanguage":"JmesPath","typeMatchExpression":"Body",
     "deviceIdExpression":"sort(itemOne, itemTwo)","timestampExpression":"t","values":[]}}]})J");
   BOOST_TEST(!r.valid());

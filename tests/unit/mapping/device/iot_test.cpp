@@ -8,8 +8,8 @@ using namespace iomt::test::device;
 namespace {
 
 std::string collection_of(const std::string& type, const std::string& body) {
-  return "{\"templateType\":\"CollectionContent\",\"template\":[{\"templateType\":\"" + type + "\",\"template\":{" + body +
-         "}}]}";
+  return "{\"templateType\":\"CollectionContent\",\"template\":[{\"templateType\":\"" + type + "\",\"template\":{" +
+         body + "}}]}";
 }
 
 }  // namespace
@@ -41,7 +41,8 @@ BOOST_AUTO_TEST_CASE(a14_enqueued_time_fallback) {
   auto bad = measurements(*m, R"({"Body":{"heartrate":"1"},"Properties":{"iothub-creation-time-utc":"soon"},
       "SystemProperties":{"iothub-connection-device-id":"d","iothub-enqueuedtime":"2019-02-01T22:46:01.875Z"}})");
   BOOST_TEST(iso(bad[0].occurrence_time) == "2019-02-01T22:46:01.875Z");
-  auto e = failure(*m, R"({"Body":{"heartrate":"1"},"Properties":{},"SystemProperties":{"iothub-connection-device-id":"d"}})");
+  auto e = failure(
+      *m, R"({"Body":{"heartrate":"1"},"Properties":{},"SystemProperties":{"iothub-connection-device-id":"d"}})");
   BOOST_TEST(e.message ==
              "Unable to extract required value for [TimestampExpression] using "
              "$.Properties.iothub-creation-time-utc,$.SystemProperties.iothub-enqueuedtime");

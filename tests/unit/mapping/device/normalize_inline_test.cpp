@@ -22,10 +22,16 @@ std::string collection(std::initializer_list<std::string> containers) {
   return s + "]}";
 }
 
-std::string calculated(const std::string& body) { return "{\"templateType\":\"CalculatedContent\",\"template\":{" + body + "}}"; }
-std::string json_path(const std::string& body) { return "{\"templateType\":\"JsonPathContent\",\"template\":{" + body + "}}"; }
+std::string calculated(const std::string& body) {
+  return "{\"templateType\":\"CalculatedContent\",\"template\":{" + body + "}}";
+}
+std::string json_path(const std::string& body) {
+  return "{\"templateType\":\"JsonPathContent\",\"template\":{" + body + "}}";
+}
 
-std::shared_ptr<const dm::device_mapping> one(const std::string& container) { return load_valid(collection({container})); }
+std::shared_ptr<const dm::device_mapping> one(const std::string& container) {
+  return load_valid(collection({container}));
+}
 
 const std::string t0 = "2024-05-06T07:08:09.1234567Z";
 const std::string date = "\"date\":\"" + t0 + "\"";
@@ -102,10 +108,11 @@ BOOST_AUTO_TEST_CASE(a8_required_values) {
     BOOST_TEST(e2.type == "IncompatibleDataException");
     auto e3 = failure(*m, "{\"Body\":[{\"systolic\":\"120\",\"diastolic\":\"\"," + d + "}]}");
     BOOST_TEST(e3.type == "IncompatibleDataException");
-    BOOST_TEST(e3.message ==
-               "Unable to extract required value for [diastolic]\n1:One or more errors occurred. (A null or empty value "
-               "was supplied for the required field [diastolic])\n2:A null or empty value was supplied for the "
-               "required field [diastolic]");
+    BOOST_TEST(
+        e3.message ==
+        "Unable to extract required value for [diastolic]\n1:One or more errors occurred. (A null or empty value "
+        "was supplied for the required field [diastolic])\n2:A null or empty value was supplied for the "
+        "required field [diastolic]");
     auto e4 = failure(*m, "{\"Body\":[{\"systolic\":\"120\",\"diastolic\":\"  \"," + d + "}]}");
     BOOST_TEST(e4.type == "IncompatibleDataException");
 
@@ -128,11 +135,17 @@ BOOST_AUTO_TEST_CASE(a8_parent_scope) {
     auto m = one(calculated(std::string(jmes ? "\"defaultExpressionLanguage\":\"JmesPath\"," : "") +
                             "\"typeName\":\"bloodpressure\",\"typeMatchExpression\":\"" +
                             (jmes ? "Body[?systolic]" : "$..[?(@systolic)]") + "\",\"deviceIdExpression\":\"" + dev +
-                            "\",\"timestampExpression\":\"" + p + "date\",\"values\":[{\"valueName\":\"systolic\","
-                            "\"valueExpression\":\"" + p + "systolic\",\"required\":true},{\"valueName\":\"diastolic\","
-                            "\"valueExpression\":\"" + p + "diastolic\",\"required\":true}]"));
-    auto ms = measurements(*m, "{\"Properties\":{\"deviceId\":\"parentScopedDeviceId\"},\"Body\":[{\"systolic\":\"120\","
-                               "\"diastolic\":\"80\"," + date + "},{\"systolic\":\"122\",\"diastolic\":\"82\"," + date + "}]}");
+                            "\",\"timestampExpression\":\"" + p +
+                            "date\",\"values\":[{\"valueName\":\"systolic\","
+                            "\"valueExpression\":\"" +
+                            p +
+                            "systolic\",\"required\":true},{\"valueName\":\"diastolic\","
+                            "\"valueExpression\":\"" +
+                            p + "diastolic\",\"required\":true}]"));
+    auto ms = measurements(*m,
+                           "{\"Properties\":{\"deviceId\":\"parentScopedDeviceId\"},\"Body\":[{\"systolic\":\"120\","
+                           "\"diastolic\":\"80\"," +
+                               date + "},{\"systolic\":\"122\",\"diastolic\":\"82\"," + date + "}]}");
     BOOST_REQUIRE_EQUAL(ms.size(), 2u);
     BOOST_TEST(ms[0].device_id == "parentScopedDeviceId");
     BOOST_TEST(props(ms[1]) == "systolic=122|diastolic=82");
@@ -174,8 +187,9 @@ BOOST_AUTO_TEST_CASE(a9_required_field_messages) {
   }
   // Blank JsonPath-family expressions count as absent: a load warning, then per message errors.
   for (const char* blank : {"", "  "}) {
-    auto r = dm::device_mapping::load(collection({json_path(std::string(R"("typeName":"heartrate","typeMatchExpression":")") +
-                                                            blank + R"(","deviceIdExpression":"$.device","timestampExpression":"$.date")")}));
+    auto r = dm::device_mapping::load(
+        collection({json_path(std::string(R"("typeName":"heartrate","typeMatchExpression":")") + blank +
+                              R"(","deviceIdExpression":"$.device","timestampExpression":"$.date")")}));
     BOOST_TEST(r.valid());
     BOOST_REQUIRE_EQUAL(r.errors.size(), 1u);
     BOOST_TEST(r.errors[0].warning);
@@ -246,7 +260,8 @@ BOOST_AUTO_TEST_CASE(a13_optional_patient_and_encounter) {
         "typeMatchExpression":"to_array(@)[?heartrate]","deviceIdExpression":"device","timestampExpression":"date",
         "patientIdExpression":"pid","encounterIdExpression":"eid","values":[{"valueName":"hr","valueExpression":"heartrate"}])"))};
   for (const auto& m : templates) {
-    auto ms = measurements(*m, "{\"heartrate\":\"60\",\"device\":\"abc\"," + date + ",\"pid\":\"123\",\"eid\":\"789\"}");
+    auto ms =
+        measurements(*m, "{\"heartrate\":\"60\",\"device\":\"abc\"," + date + ",\"pid\":\"123\",\"eid\":\"789\"}");
     BOOST_REQUIRE_EQUAL(ms.size(), 1u);
     BOOST_TEST(ms[0].patient_id.value_or("") == "123");
     BOOST_TEST(ms[0].encounter_id.value_or("") == "789");
@@ -285,10 +300,11 @@ BOOST_AUTO_TEST_CASE(timestamps_from_strings_and_conversion_errors) {
   BOOST_TEST(iso(ok[0].occurrence_time).rfind("2020-10-22T01:34:56", 0) == 0u);
   auto e = failure(*m, R"({"Body":{"d":"dev","t":1603330496}})");
   BOOST_TEST(e.type == "IncompatibleDataException");
-  BOOST_TEST(e.message ==
-             "Unable to extract required value for [TimestampExpression]\n1:One or more errors occurred. (Encountered an "
-             "error while extracting value for [TimestampExpression] using expression $.t)\n2:Encountered an error while "
-             "extracting value for [TimestampExpression] using expression $.t\n3:Invalid cast from 'Int64' to 'DateTime'.");
+  BOOST_TEST(
+      e.message ==
+      "Unable to extract required value for [TimestampExpression]\n1:One or more errors occurred. (Encountered an "
+      "error while extracting value for [TimestampExpression] using expression $.t)\n2:Encountered an error while "
+      "extracting value for [TimestampExpression] using expression $.t\n3:Invalid cast from 'Int64' to 'DateTime'.");
   // An object device id fails the required device id; an object optional value is dropped silently.
   auto e2 = failure(*m, R"({"Body":{"d":{"a":1},"t":"2020-10-22T01:34:56Z"}})");
   BOOST_TEST(starts_with(e2.message, "Unable to extract required value for [DeviceIdExpression]\n1:"));
@@ -320,8 +336,10 @@ BOOST_AUTO_TEST_CASE(jmes_path_projection_single_token_is_an_array) {
 BOOST_AUTO_TEST_CASE(partial_output_before_an_error) {
   // §13.1: measurements made before the failing match stay in the output.
   auto m = load_valid(collection(
-      {json_path(R"("typeName":"a","typeMatchExpression":"$.Body[*]","deviceIdExpression":"$.d","timestampExpression":"$.t")"),
-       json_path(R"("typeName":"b","typeMatchExpression":"$.Body[*]","deviceIdExpression":"$.d","timestampExpression":"$.t")")}));
+      {json_path(
+           R"("typeName":"a","typeMatchExpression":"$.Body[*]","deviceIdExpression":"$.d","timestampExpression":"$.t")"),
+       json_path(
+           R"("typeName":"b","typeMatchExpression":"$.Body[*]","deviceIdExpression":"$.d","timestampExpression":"$.t")")}));
   auto o = run(*m, R"({"Body":[{"d":"x","t":"2020-10-22T01:34:56Z"},{"d":"y"}]})");
   BOOST_REQUIRE(o.error);
   BOOST_TEST(o.error->type == "IncompatibleDataException");
@@ -333,7 +351,8 @@ BOOST_AUTO_TEST_CASE(partial_output_before_an_error) {
 BOOST_AUTO_TEST_CASE(matched_token_replaces_an_existing_member) {
   auto m = one(calculated(R"("typeName":"t","typeMatchExpression":"$.Body.m","deviceIdExpression":"$.matchedToken.d",
       "timestampExpression":"$.matchedToken.t","values":[{"valueName":"n","valueExpression":"$.n"}])"));
-  auto ms = measurements(*m, R"({"matchedToken":{"d":"old"},"n":"7","Body":{"m":{"d":"new","t":"2020-10-22T01:34:56Z"}}})");
+  auto ms =
+      measurements(*m, R"({"matchedToken":{"d":"old"},"n":"7","Body":{"m":{"d":"new","t":"2020-10-22T01:34:56Z"}}})");
   BOOST_REQUIRE_EQUAL(ms.size(), 1u);
   BOOST_TEST(ms[0].device_id == "new");
   BOOST_TEST(props(ms[0]) == "n=7");

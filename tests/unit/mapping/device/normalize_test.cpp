@@ -103,7 +103,8 @@ BOOST_AUTO_TEST_CASE(a16_iot_central_messages_in_one_body_array) {
   auto m = template_file("data_CollectionContentTemplateMultipleIotCentralJsonPath.json");
   auto ms = measurements(*m, template_input("data_IotCentralPayloadExampleMultipleMessages.json"));
   BOOST_REQUIRE_EQUAL(ms.size(), 6u);
-  const char* types[] = {"heartrate", "heartrate", "respiratoryrate", "respiratoryrate", "bloodpressure", "bloodpressure"};
+  const char* types[] = {"heartrate",       "heartrate",     "respiratoryrate",
+                         "respiratoryrate", "bloodpressure", "bloodpressure"};
   for (std::size_t i = 0; i < 6; ++i) BOOST_TEST(ms[i].type == types[i]);
   BOOST_TEST(props(ms[0]) == "hr=75");
   BOOST_TEST(props(ms[1]) == "hr=69");
@@ -117,7 +118,8 @@ BOOST_AUTO_TEST_CASE(a16_iot_central_messages_in_one_body_array) {
 }
 
 BOOST_AUTO_TEST_CASE(a17_json_path_and_jmes_path_collections_agree) {
-  for (const char* file : {"data_CollectionContentTemplateHrAndSteps.json", "data_CollectionContentTemplateHrAndStepsJmesPath.json"}) {
+  for (const char* file :
+       {"data_CollectionContentTemplateHrAndSteps.json", "data_CollectionContentTemplateHrAndStepsJmesPath.json"}) {
     BOOST_TEST_CONTEXT(file) {
       auto m = template_file(file);
       const std::string t = "\"device\":\"abc\",\"date\":\"2021-03-04T05:06:07.1234567Z\"";
@@ -146,9 +148,10 @@ BOOST_AUTO_TEST_CASE(a17_json_path_and_jmes_path_collections_agree) {
 BOOST_AUTO_TEST_CASE(validator_hr_and_blood_pressure_mapping) {
   // Validation TestInput (expected E4 data): patient id kept, no correlation id.
   auto m = load_valid(validation_input("data_CollectionContentTemplateHrAndBloodPressureValid.json"));
-  auto ms = measurements(*m,
-                         "{\"systolic\":\"60\",\"diastolic\":\"80\",\"device\":\"abc\",\"date\":\"2021-03-04T05:06:07Z\","
-                         "\"session\":\"s1\",\"patient\":\"patient123\"}");
+  auto ms =
+      measurements(*m,
+                   "{\"systolic\":\"60\",\"diastolic\":\"80\",\"device\":\"abc\",\"date\":\"2021-03-04T05:06:07Z\","
+                   "\"session\":\"s1\",\"patient\":\"patient123\"}");
   BOOST_REQUIRE_EQUAL(ms.size(), 1u);
   BOOST_TEST(ms[0].type == "bloodpressure");
   BOOST_TEST(ms[0].patient_id.value_or("") == "patient123");

@@ -22,8 +22,8 @@ std::vector<unsigned> lines_of(const mapping::template_errors& errors) {
 }
 
 std::string collection_of(const std::string& type, const std::string& body) {
-  return "{\"templateType\":\"CollectionContent\",\"template\":[{\"templateType\":\"" + type + "\",\"template\":{" + body +
-         "}}]}";
+  return "{\"templateType\":\"CollectionContent\",\"template\":[{\"templateType\":\"" + type + "\",\"template\":{" +
+         body + "}}]}";
 }
 
 }  // namespace
@@ -63,12 +63,15 @@ BOOST_AUTO_TEST_CASE(a18_root_errors) {
 
   auto bad_type = dm::device_mapping::load(template_input("data_InvalidTemplateType.json"));
   BOOST_TEST(!bad_type.valid());
-  BOOST_TEST(find_error(bad_type.errors, "Expected TemplateType value CollectionContentTemplate, actual templateType."));
+  BOOST_TEST(
+      find_error(bad_type.errors, "Expected TemplateType value CollectionContentTemplate, actual templateType."));
 
-  auto no_array = dm::device_mapping::load(template_input("data_InvalidCollectionContentTemplateWithNoTemplateArray.json"));
+  auto no_array =
+      dm::device_mapping::load(template_input("data_InvalidCollectionContentTemplateWithNoTemplateArray.json"));
   BOOST_TEST(!no_array.valid());
-  BOOST_TEST(find_error(no_array.errors,
-                        "Expected an array for the template property value for template type CollectionContentTemplate."));
+  BOOST_TEST(
+      find_error(no_array.errors,
+                 "Expected an array for the template property value for template type CollectionContentTemplate."));
 
   auto bad_json = dm::device_mapping::load(template_input("data_InvalidJson.txt"));
   BOOST_TEST(!bad_json.valid());
@@ -100,7 +103,8 @@ BOOST_AUTO_TEST_CASE(a18_mixed_validity_builds_the_valid_templates) {
 }
 
 BOOST_AUTO_TEST_CASE(template_type_names) {
-  const std::string body = R"("typeName":"t","typeMatchExpression":"$.Body","deviceIdExpression":"$.d","timestampExpression":"$.t","values":[])";
+  const std::string body =
+      R"("typeName":"t","typeMatchExpression":"$.Body","deviceIdExpression":"$.d","timestampExpression":"$.t","values":[])";
   for (const char* ok : {"CalculatedContent", "calculatedcontent", "JsonPathContent", "JSONPATHCONTENTTEMPLATE",
                          "IotJsonPathContentTemplate", "IotCentralJsonPathContent"}) {
     BOOST_TEST_CONTEXT(ok) { BOOST_TEST(dm::device_mapping::load(collection_of(ok, body)).valid()); }
@@ -114,8 +118,9 @@ BOOST_AUTO_TEST_CASE(template_type_names) {
   }
   auto not_object = dm::device_mapping::load(
       R"({"templateType":"CollectionContent","template":[{"templateType":"JsonPathContent","template":[]}]})");
-  BOOST_TEST(find_error(not_object.errors,
-                        "Expected an object for the template property value for template type JsonPathContentTemplate."));
+  BOOST_TEST(
+      find_error(not_object.errors,
+                 "Expected an object for the template property value for template type JsonPathContentTemplate."));
   auto mocks = dm::device_mapping::load(template_input("data_CollectionContentTemplateMultipleMocks.json"));
   BOOST_TEST(mocks.errors.size() == 2u);
 }
@@ -132,10 +137,12 @@ BOOST_AUTO_TEST_CASE(a19_unknown_and_missing_members) {
   BOOST_REQUIRE_EQUAL(r.errors.size(), 4u);
   BOOST_TEST(lines_of(r.errors) == (std::vector<unsigned>{5, 6, 3, 3}), boost::test_tools::per_element());
   for (const auto& e : r.errors) BOOST_TEST(e.type == "InvalidTemplateException");
-  BOOST_TEST(starts_with(r.errors[0].message,
-                         "Could not find member 'typeMatchExpressionFake' on object of type 'CalculatedFunctionContentTemplate'"));
-  BOOST_TEST(starts_with(r.errors[1].message,
-                         "Could not find member 'deviceIdExpressionFake' on object of type 'CalculatedFunctionContentTemplate'"));
+  BOOST_TEST(starts_with(
+      r.errors[0].message,
+      "Could not find member 'typeMatchExpressionFake' on object of type 'CalculatedFunctionContentTemplate'"));
+  BOOST_TEST(starts_with(
+      r.errors[1].message,
+      "Could not find member 'deviceIdExpressionFake' on object of type 'CalculatedFunctionContentTemplate'"));
   BOOST_TEST(r.errors[2].message == "Required property 'TypeMatchExpression' not found in JSON.");
   BOOST_TEST(r.errors[3].message == "Required property 'DeviceIdExpression' not found in JSON.");
   BOOST_TEST(r.errors[0].property == "typeMatchExpressionFake");
@@ -215,7 +222,8 @@ BOOST_AUTO_TEST_CASE(a21_legacy_valid_templates_expose_fixed_expressions) {
   BOOST_TEST(c.timestamp->text() == "$.enqueuedTime");
   BOOST_TEST(!c.timestamp_fallback);
   BOOST_TEST(c.values.size() == 2u);
-  auto central_opt = load_valid(as_collection(template_input("data_IotCentralJsonPathContentTemplateValidWithOptional.json")));
+  auto central_opt =
+      load_valid(as_collection(template_input("data_IotCentralJsonPathContentTemplateValidWithOptional.json")));
   BOOST_TEST(central_opt->templates()[0].patient_id->text() == "$.messageProperties.patientId");
 
   auto jp = load_valid(as_collection(template_input("data_JsonPathContentTemplateValidWithOptional.json")));
@@ -224,7 +232,8 @@ BOOST_AUTO_TEST_CASE(a21_legacy_valid_templates_expose_fixed_expressions) {
   BOOST_TEST(j.correlation_id->text() == "$.sessionid");
   BOOST_TEST(j.patient_id->text() == "$.patient");
   BOOST_TEST(!j.encounter_id);
-  BOOST_TEST(load_valid(as_collection(template_input("data_JsonPathContentTemplateValid.json")))->template_count() == 1u);
+  BOOST_TEST(load_valid(as_collection(template_input("data_JsonPathContentTemplateValid.json")))->template_count() ==
+             1u);
 }
 
 BOOST_AUTO_TEST_CASE(property_values_and_case) {
@@ -242,21 +251,24 @@ BOOST_AUTO_TEST_CASE(property_values_and_case) {
   BOOST_TEST(!t.values[1].required);
   BOOST_TEST(t.values[2].required);
 
-  auto bad = dm::device_mapping::load(collection_of("CalculatedContent", R"("typeName":"t","typeMatchExpression":"$.Body",
+  auto bad =
+      dm::device_mapping::load(collection_of("CalculatedContent", R"("typeName":"t","typeMatchExpression":"$.Body",
       "deviceIdExpression":"$.d","timestampExpression":"$.t","defaultExpressionLanguage":"XPath",
       "values":[{"valueName":"a","valueExpression":"$.a","required":"yes","extra":1}])"));
   BOOST_TEST_INFO(join_errors(bad.errors));
   BOOST_TEST(!bad.valid());
   BOOST_TEST(find_error(bad.errors, "Error converting value \"XPath\" to type 'TemplateExpressionLanguage'."));
   BOOST_TEST(find_error(bad.errors, "Could not convert string to boolean: yes."));
-  BOOST_TEST(find_error(bad.errors, "Could not find member 'extra' on object of type 'CalculatedFunctionValueExpression'"));
+  BOOST_TEST(
+      find_error(bad.errors, "Could not find member 'extra' on object of type 'CalculatedFunctionValueExpression'"));
 
   auto json_path_object = dm::device_mapping::load(collection_of("JsonPathContent", R"("typeName":"t",
       "typeMatchExpression":{"value":"$.Body"},"deviceIdExpression":"$.d","timestampExpression":"$.t",
       "defaultExpressionLanguage":"JsonPath")"));
   BOOST_TEST(find_error(json_path_object.errors, "Error reading string. Unexpected token: StartObject."));
-  BOOST_TEST(find_error(json_path_object.errors,
-                        "Could not find member 'defaultExpressionLanguage' on object of type 'JsonPathContentTemplate'"));
+  BOOST_TEST(
+      find_error(json_path_object.errors,
+                 "Could not find member 'defaultExpressionLanguage' on object of type 'JsonPathContentTemplate'"));
 
   auto null_required = dm::device_mapping::load(collection_of("JsonPathContent", R"("typeName":"t",
       "typeMatchExpression":null,"deviceIdExpression":"$.d","timestampExpression":"$.t")"));

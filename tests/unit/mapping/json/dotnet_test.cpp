@@ -227,8 +227,20 @@ BOOST_AUTO_TEST_CASE(parse_datetime_cases) {
     BOOST_TEST(t->ticks == r.ticks, r.text << ": " << format_roundtrip(*t));
     BOOST_TEST((t->zone == r.zone), r.text);
   }
-  const char* bad[] = {"1625677200", "2020", "", "   ", "hello", "2020-13-01", "2020-02-30", "10/22/2020 25:00",
-                       "Fri, 22 Oct 2020", "2020-10-22T01:34:56Zjunk", "13:05", "2020-10-22T", "1.5", "true"};
+  const char* bad[] = {"1625677200",
+                       "2020",
+                       "",
+                       "   ",
+                       "hello",
+                       "2020-13-01",
+                       "2020-02-30",
+                       "10/22/2020 25:00",
+                       "Fri, 22 Oct 2020",
+                       "2020-10-22T01:34:56Zjunk",
+                       "13:05",
+                       "2020-10-22T",
+                       "1.5",
+                       "true"};
   for (const char* s : bad) BOOST_TEST(!parse_datetime(s).has_value(), "'" << s << "' must not parse");
 }
 

@@ -21,16 +21,16 @@ BOOST_AUTO_TEST_CASE(collection_template_positions) {
   BOOST_TEST(at(ld.pos_of(&root), 1, 1));
 
   const member& type = root.as_object()[0];
-  BOOST_TEST(at(ld.pos_of(&type), 2, 17));           // the ':' after "templateType"
-  BOOST_TEST(at(ld.pos_of(&type.val), 2, 37));       // the closing quote of "CollectionContent"
+  BOOST_TEST(at(ld.pos_of(&type), 2, 17));      // the ':' after "templateType"
+  BOOST_TEST(at(ld.pos_of(&type.val), 2, 37));  // the closing quote of "CollectionContent"
 
   const member& list = root.as_object()[1];
   BOOST_TEST(at(ld.pos_of(&list), 3, 13));
-  BOOST_TEST(at(ld.pos_of(&list.val), 3, 15));       // '['
+  BOOST_TEST(at(ld.pos_of(&list.val), 3, 15));  // '['
 
   const value& first = list.val.as_array()[0];
-  BOOST_TEST(at(ld.pos_of(&first), 4, 5));           // '{'
-  const member& inner = first.as_object()[1];        // line 6: `      "template": {`
+  BOOST_TEST(at(ld.pos_of(&first), 4, 5));     // '{'
+  const member& inner = first.as_object()[1];  // line 6: `      "template": {`
   BOOST_TEST(inner.key == "template");
   BOOST_TEST(at(ld.pos_of(&inner), 6, 17));
   BOOST_TEST(at(ld.pos_of(&inner.val), 6, 19));
@@ -51,8 +51,8 @@ BOOST_AUTO_TEST_CASE(scalars_line_breaks_and_utf16_columns) {
   const value& root = r->doc.root;
   const auto& m = root.as_object();
   BOOST_TEST(at(r->pos_of(&m[0]), 2, 4));
-  BOOST_TEST(at(r->pos_of(&m[0].val), 2, 7));   // last digit of 12
-  BOOST_TEST(at(r->pos_of(&m[1]), 3, 5));       // lone \r breaks the line
+  BOOST_TEST(at(r->pos_of(&m[0].val), 2, 7));  // last digit of 12
+  BOOST_TEST(at(r->pos_of(&m[1]), 3, 5));      // lone \r breaks the line
   BOOST_TEST(at(r->pos_of(&m[1].val), 3, 9));
   // The emoji counts as 2 UTF-16 units, é as 1: "😀é" is 5 units with its quotes.
   BOOST_TEST(at(r->pos_of(&m[2]), 4, 6));
@@ -80,7 +80,8 @@ BOOST_AUTO_TEST_CASE(no_date_sniffing_and_errors_have_positions) {
 }
 
 BOOST_AUTO_TEST_CASE(all_template_inputs_parse) {
-  auto dir = iomt::test::shared_dir() / "vectors/iomt-fhir/test/Microsoft.Health.Fhir.Ingest.Template.UnitTests/TestInput";
+  auto dir =
+      iomt::test::shared_dir() / "vectors/iomt-fhir/test/Microsoft.Health.Fhir.Ingest.Template.UnitTests/TestInput";
   int count = 0;
   for (const auto& f : std::filesystem::directory_iterator(dir)) {
     if (f.path().extension() != ".json") continue;

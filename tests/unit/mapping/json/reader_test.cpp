@@ -1,7 +1,7 @@
 // Reader behaviour (iomt-spec §2): strict fast path vs lenient fallback, Newtonsoft leniencies,
 // duplicate keys, numbers, strings, depth limit, robustness on garbage.
-#include "mapping/json/lenient_reader.hpp"
 #include "mapping/json/reader.hpp"
+#include "mapping/json/lenient_reader.hpp"
 #include "mapping/json/writer.hpp"
 
 #include "test_support.hpp"
@@ -57,8 +57,8 @@ value read_body(std::string_view text, arena& a, bool sniff = true) {
   read_options opt;
   opt.sniff_dates = sniff;
   auto r = reader.read(text, a, opt);
-  BOOST_REQUIRE_MESSAGE(r.has_value(), "parse failed: " << std::string(text) << " : "
-                                                        << (r.has_error() ? r.error().message : ""));
+  BOOST_REQUIRE_MESSAGE(r.has_value(),
+                        "parse failed: " << std::string(text) << " : " << (r.has_error() ? r.error().message : ""));
   return *r;
 }
 
@@ -105,14 +105,16 @@ BOOST_AUTO_TEST_CASE(strict_and_lenient_agree_on_plain_json) {
       opt.sniff_dates = sniff;
       auto lenient = parse_lenient(text, a2, opt);
       BOOST_REQUIRE_MESSAGE(lenient.has_value(), text);
-      BOOST_TEST(identical(strict, *lenient), text << " strict=" << to_string(strict) << " lenient=" << to_string(*lenient));
+      BOOST_TEST(identical(strict, *lenient),
+                 text << " strict=" << to_string(strict) << " lenient=" << to_string(*lenient));
     }
   }
 }
 
 BOOST_AUTO_TEST_CASE(number_kinds) {
   arena a;
-  value v = read_body(R"([1, 1.0, 1e2, 20.0, 9223372036854775808, -9223372036854775809, 123456789012345678901234567890])", a);
+  value v =
+      read_body(R"([1, 1.0, 1e2, 20.0, 9223372036854775808, -9223372036854775809, 123456789012345678901234567890])", a);
   auto items = v.as_array();
   BOOST_TEST(items[0].is_integer());
   BOOST_TEST(items[1].is_floating());
@@ -152,7 +154,8 @@ BOOST_AUTO_TEST_CASE(invalid_numbers) {
   BOOST_TEST(lenient_error("[1e]").find("is not a valid number") != std::string::npos);
   BOOST_TEST(lenient_error("[-]").find("is not a valid number") != std::string::npos);
   BOOST_TEST(lenient_error("[1.2.3]").find("is not a valid number") != std::string::npos);
-  BOOST_TEST(lenient_error("[12a3g]").find("Unexpected character encountered while parsing number: g") != std::string::npos);
+  BOOST_TEST(lenient_error("[12a3g]").find("Unexpected character encountered while parsing number: g") !=
+             std::string::npos);
   BOOST_TEST(lenient_error("[0x]").find("not a valid number") != std::string::npos);
   BOOST_TEST(lenient_error("[0x1FFFFFFFFFFFFFFFF]").find("not a valid number") != std::string::npos);
   std::string huge(400, '9');
@@ -166,7 +169,8 @@ BOOST_AUTO_TEST_CASE(leniencies) {
   BOOST_TEST(compact(R"([1,2,])") == "[1,2]");
   BOOST_TEST(compact(R"({'single':'quoted \' "inner"'})") == R"({"single":"quoted ' \"inner\""})");
   BOOST_TEST(compact(R"({unquoted_name1: 1, $dollar : 2})") == R"({"unquoted_name1":1,"$dollar":2})");
-  BOOST_TEST(compact(R"([NaN, Infinity, -Infinity, undefined, null])") == R"(["NaN","Infinity","-Infinity",null,null])");
+  BOOST_TEST(compact(R"([NaN, Infinity, -Infinity, undefined, null])") ==
+             R"(["NaN","Infinity","-Infinity",null,null])");
   BOOST_TEST(compact(R"([1,,2])") == "[1,null,2]");
   BOOST_TEST(compact(R"([,])") == "[null]");
   BOOST_TEST(compact(R"({"a":,"b":1})") == R"({"a":null,"b":1})");
@@ -221,17 +225,27 @@ BOOST_AUTO_TEST_CASE(strings_and_escapes) {
   BOOST_TEST(read_body(R"("\ud83d")", a).as_string() == "\xEF\xBF\xBD");
   BOOST_TEST(read_body(R"("\ude00x")", a).as_string() == "\xEF\xBF\xBDx");
   BOOST_TEST(read_body(R"("\ud83d\ud83d\ude00")", a).as_string() == "\xEF\xBF\xBD\xF0\x9F\x98\x80");
-  BOOST_TEST(read_body(R"("\ud83dA")", a).as_string() == "\xEF\xBF\xBD" "A");
-  BOOST_TEST(read_body(R"("\ud83d\u0041")", a).as_string() == "\xEF\xBF\xBD" "A");
+  BOOST_TEST(read_body(R"("\ud83dA")", a).as_string() ==
+             "\xEF\xBF\xBD"
+             "A");
+  BOOST_TEST(read_body(R"("\ud83d\u0041")", a).as_string() ==
+             "\xEF\xBF\xBD"
+             "A");
   BOOST_TEST(read_body(R"("\u0000")", a).as_string() == std::string_view("\0", 1));
   // Invalid UTF-8 inside a string becomes U+FFFD (one per maximal ill-formed subpart).
-  BOOST_TEST(read_body("\"a\xFF" "b\"", a).as_string() == "a\xEF\xBF\xBD" "b");
+  BOOST_TEST(read_body("\"a\xFF"
+                       "b\"",
+                       a)
+                 .as_string() ==
+             "a\xEF\xBF\xBD"
+             "b");
   BOOST_TEST(read_body("\"\xE2\x82\"", a).as_string() == "\xEF\xBF\xBD");
   BOOST_TEST(read_body("\"\xC0\xAF\"", a).as_string() == "\xEF\xBF\xBD\xEF\xBF\xBD");
   BOOST_TEST(lenient_error(R"("bad \x escape")").find("Bad JSON escape sequence: \\x.") != std::string::npos);
   BOOST_TEST(lenient_error(R"("\u12")").find("Unexpected end while parsing unicode character") != std::string::npos);
   BOOST_TEST(lenient_error(R"("\uZZZZ")").find("Invalid Unicode escape") != std::string::npos);
-  BOOST_TEST(lenient_error(R"("unterminated)").find("Unterminated string. Expected delimiter: \".") != std::string::npos);
+  BOOST_TEST(lenient_error(R"("unterminated)").find("Unterminated string. Expected delimiter: \".") !=
+             std::string::npos);
   BOOST_TEST(lenient_error(R"(['unterminated)").find("Expected delimiter: '.") != std::string::npos);
 }
 
@@ -241,7 +255,8 @@ BOOST_AUTO_TEST_CASE(error_messages) {
   BOOST_TEST(lenient_error("[1 2]").find("After parsing a value an unexpected character was encountered: 2.") == 0u);
   BOOST_TEST(lenient_error("[1}").find("JsonToken EndObject is not valid for closing JsonType Array.") == 0u);
   BOOST_TEST(lenient_error("{\"a\":1]").find("JsonToken EndArray is not valid for closing JsonType Object.") == 0u);
-  BOOST_TEST(lenient_error("{\"a\" 1}").find("Invalid character after parsing property name. Expected ':' but got: 1.") == 0u);
+  BOOST_TEST(
+      lenient_error("{\"a\" 1}").find("Invalid character after parsing property name. Expected ':' but got: 1.") == 0u);
   BOOST_TEST(lenient_error("{,}").find("Invalid property identifier character: ,.") == 0u);
   BOOST_TEST(lenient_error("{a-b:1}").find("Invalid JavaScript property identifier character: -.") == 0u);
   BOOST_TEST(lenient_error("[tru]").find("Error parsing boolean value.") == 0u);
@@ -262,7 +277,9 @@ BOOST_AUTO_TEST_CASE(error_messages) {
 
 BOOST_AUTO_TEST_CASE(depth_limit) {
   // Newtonsoft MaxDepth 64: 64 nested containers read, the 65th fails.
-  auto nested_arrays = [](int n) { return std::string(static_cast<std::size_t>(n), '[') + std::string(static_cast<std::size_t>(n), ']'); };
+  auto nested_arrays = [](int n) {
+    return std::string(static_cast<std::size_t>(n), '[') + std::string(static_cast<std::size_t>(n), ']');
+  };
   auto nested_objects = [](int n) {
     std::string s;
     for (int i = 0; i < n; ++i) s += "{\"a\":";
@@ -299,7 +316,9 @@ BOOST_AUTO_TEST_CASE(strict_mode_option) {
 
 BOOST_AUTO_TEST_CASE(date_sniffing_in_bodies) {
   arena a;
-  value v = read_body(R"({"t":"2020-10-22T01:34:56+00:00","k":"2020-10-22T01:34:56Z","s":"2020-10-22","sp":"2020-10-22 01:34:56","q":'2020-10-22T01:34:56Z'})", a);
+  value v = read_body(
+      R"({"t":"2020-10-22T01:34:56+00:00","k":"2020-10-22T01:34:56Z","s":"2020-10-22","sp":"2020-10-22 01:34:56","q":'2020-10-22T01:34:56Z'})",
+      a);
   BOOST_TEST(v.find("t")->is_date());
   BOOST_TEST((v.find("t")->as_date().zone == date_kind::local));
   BOOST_TEST(v.find("k")->is_date());
@@ -315,7 +334,8 @@ BOOST_AUTO_TEST_CASE(date_sniffing_in_bodies) {
 }
 
 BOOST_AUTO_TEST_CASE(workshop_sample_messages) {
-  auto dir = iomt::test::shared_dir() / "vectors/azure-health-data-services-workshop/Challenge-09 - MedTech service/SampleData";
+  auto dir = iomt::test::shared_dir() /
+             "vectors/azure-health-data-services-workshop/Challenge-09 - MedTech service/SampleData";
   for (const char* name : {"Three-Sample-Message-Types.json", "Three-Sample-Message-Types-with-labels.json"}) {
     std::string text = iomt::test::read_file(dir / name);
     // Split at the "=== NAME ===" header lines.

@@ -1,8 +1,8 @@
 // Writers, Boost.JSON conversions and the event envelope (iomt-spec §2).
+#include "mapping/json/writer.hpp"
 #include "mapping/json/dotnet.hpp"
 #include "mapping/json/envelope.hpp"
 #include "mapping/json/reader.hpp"
-#include "mapping/json/writer.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -40,7 +40,8 @@ BOOST_AUTO_TEST_CASE(round_trip_through_boost) {
   auto d = parse(R"({"a":[1,2.5,"x",true,null,{"b":{}}],"big":18446744073709551615,"t":"2020-10-22T01:34:56Z"})");
   BOOST_REQUIRE(d.has_value());
   boost::json::value b = to_boost(d->root);
-  BOOST_TEST(to_string(b) == R"({"a":[1,2.5,"x",true,null,{"b":{}}],"big":18446744073709551615,"t":"2020-10-22T01:34:56Z"})");
+  BOOST_TEST(to_string(b) ==
+             R"({"a":[1,2.5,"x",true,null,{"b":{}}],"big":18446744073709551615,"t":"2020-10-22T01:34:56Z"})");
   arena a;
   value back = from_boost(b, a);
   BOOST_TEST(to_string(back) == to_string(b));
@@ -52,7 +53,8 @@ BOOST_AUTO_TEST_CASE(round_trip_through_boost) {
 
 BOOST_AUTO_TEST_CASE(pretty) {
   boost::json::value v = boost::json::parse(R"({"a":[1,{"b":2.0}],"e":[],"o":{}})");
-  BOOST_TEST(to_pretty_string(v) == "{\n  \"a\": [\n    1,\n    {\n      \"b\": 2.0\n    }\n  ],\n  \"e\": [],\n  \"o\": {}\n}");
+  BOOST_TEST(to_pretty_string(v) ==
+             "{\n  \"a\": [\n    1,\n    {\n      \"b\": 2.0\n    }\n  ],\n  \"e\": [],\n  \"o\": {}\n}");
 }
 
 BOOST_AUTO_TEST_CASE(envelope) {
@@ -62,7 +64,9 @@ BOOST_AUTO_TEST_CASE(envelope) {
   BOOST_TEST(to_string(env) == R"({"Body":{"hr":80},"Properties":{},"SystemProperties":{}})");
   value props = *parse_lenient(R"({"p":"2020-10-22T01:34:56Z"})", a, {false, true});
   value env2 = make_envelope(value::null(), props, props, a);
-  BOOST_TEST(to_string(env2) == R"({"Body":null,"Properties":{"p":"2020-10-22T01:34:56Z"},"SystemProperties":{"p":"2020-10-22T01:34:56Z"}})");
+  BOOST_TEST(
+      to_string(env2) ==
+      R"({"Body":null,"Properties":{"p":"2020-10-22T01:34:56Z"},"SystemProperties":{"p":"2020-10-22T01:34:56Z"}})");
   BOOST_TEST(env2.find("Properties")->find("p")->is_string());
 }
 

@@ -68,9 +68,9 @@ BOOST_AUTO_TEST_CASE(settlement_follows_the_failure_class_not_the_type_name) {
     f.cls = c;
     o.failures.push_back(f);
   };
-  fail(0, "FhirClientException", failure_class::throttled);      // 429: redelivered
-  fail(1, "FhirClientException", failure_class::permanent);      // 400: accepted (dead-lettered)
-  fail(2, "HttpRequestException", failure_class::permanent);     // whatever the name says
+  fail(0, "FhirClientException", failure_class::throttled);   // 429: redelivered
+  fail(1, "FhirClientException", failure_class::permanent);   // 400: accepted (dead-lettered)
+  fail(2, "HttpRequestException", failure_class::permanent);  // whatever the name says
   fail(3, "AuthenticationFailedException", failure_class::blocked);
   o.failed = 4;
   std::vector<disposition> plan(4, disposition::rejected);

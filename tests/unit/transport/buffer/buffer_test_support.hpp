@@ -37,7 +37,8 @@ inline transport::event make_event(int i, std::size_t body_bytes = 0) {
            ",\"seq\":" + std::to_string(i) + "}";
   if (body_bytes > e.body.size()) e.body.append(body_bytes - e.body.size(), ' ');
   e.properties = "{\"n\":" + std::to_string(i) + "}";
-  e.enqueued_time = {json::unix_epoch_ticks + static_cast<std::int64_t>(i) * json::ticks_per_second, json::date_kind::utc};
+  e.enqueued_time = {json::unix_epoch_ticks + static_cast<std::int64_t>(i) * json::ticks_per_second,
+                     json::date_kind::utc};
   return e;
 }
 

@@ -212,12 +212,14 @@ BOOST_AUTO_TEST_CASE(acknowledged_when_durable_then_consumed_in_order) {
   fake_pipeline pipe;
   durable_source src(*log, pipe, nullptr, fast_options());
   // Acknowledged before the pipeline has seen anything (the consumer is not started yet).
-  BOOST_TEST(static_cast<int>(src.submit(events(0, 3), w.done())) == static_cast<int>(transport::submit_status::accepted));
+  BOOST_TEST(static_cast<int>(src.submit(events(0, 3), w.done())) ==
+             static_cast<int>(transport::submit_status::accepted));
   BOOST_REQUIRE(w.wait_for(1));
   BOOST_TEST(w.outcomes[0].events == 3u);
   BOOST_TEST(w.outcomes[0].failed == 0u);
   BOOST_TEST(pipe.count() == 0u);
-  BOOST_TEST(static_cast<int>(src.submit(events(3, 7), w.done())) == static_cast<int>(transport::submit_status::accepted));
+  BOOST_TEST(static_cast<int>(src.submit(events(3, 7), w.done())) ==
+             static_cast<int>(transport::submit_status::accepted));
   BOOST_REQUIRE(w.wait_for(2));
   src.start();
   BOOST_REQUIRE(pipe.wait_subs(3));  // 10 events in batches of 4
@@ -281,7 +283,7 @@ BOOST_AUTO_TEST_CASE(restart_resubmits_everything_after_the_checkpoint) {
     auto log = open_log(d);
     fake_pipeline pipe;
     durable_source src(*log, pipe, nullptr, fast_options());
-      src.submit(events(0, 12), w.done());
+    src.submit(events(0, 12), w.done());
     BOOST_REQUIRE(w.wait_for(1));
     src.start();
     BOOST_REQUIRE(pipe.wait_subs(3));
@@ -317,7 +319,8 @@ BOOST_AUTO_TEST_CASE(full_buffer_answers_busy) {
   BOOST_TEST(static_cast<int>(st) == static_cast<int>(transport::submit_status::busy));
   BOOST_TEST(src.stats().refused_submits == 1u);
   src.stop();
-  BOOST_TEST(static_cast<int>(src.submit(events(0, 1), w.done())) == static_cast<int>(transport::submit_status::shutting_down));
+  BOOST_TEST(static_cast<int>(src.submit(events(0, 1), w.done())) ==
+             static_cast<int>(transport::submit_status::shutting_down));
 }
 
 BOOST_AUTO_TEST_CASE(disk_error_is_never_acknowledged) {
@@ -337,7 +340,8 @@ BOOST_AUTO_TEST_CASE(disk_error_is_never_acknowledged) {
     logged.push_back(m + ": " + detail);
   });
   f.set(transport::buffer::io_op::write, ENOSPC, 1);
-  BOOST_REQUIRE(static_cast<int>(src.submit(events(0, 2), w.done())) == static_cast<int>(transport::submit_status::accepted));
+  BOOST_REQUIRE(static_cast<int>(src.submit(events(0, 2), w.done())) ==
+                static_cast<int>(transport::submit_status::accepted));
   BOOST_REQUIRE(w.wait_for(1));
   BOOST_TEST(refused(w.outcomes[0]));  // 503, never 201
   // While the error is fresh: refused at once (503 + Retry-After).
@@ -365,7 +369,8 @@ BOOST_AUTO_TEST_CASE(replay_inbox_is_taken_into_the_log) {
 
 namespace {
 // Failures as the pipeline reports them; HttpRequestException stands for a transient one here.
-transport::outcome failed_outcome(std::vector<std::pair<std::uint32_t, std::string>> idx_type, std::uint64_t written = 0) {
+transport::outcome failed_outcome(std::vector<std::pair<std::uint32_t, std::string>> idx_type,
+                                  std::uint64_t written = 0) {
   transport::outcome o;
   for (auto& [i, t] : idx_type) {
     transport::event_failure f;

@@ -171,7 +171,7 @@ BOOST_AUTO_TEST_CASE(torn_tail_at_every_byte_offset_of_the_last_record) {
     BOOST_TEST(rep.repairs[0].reason == "incomplete record (torn write)");
     BOOST_TEST(rep.repairs[0].truncated);
     BOOST_TEST(rep.bytes_dropped() == cut - last_at);
-    BOOST_TEST(fs::file_size(seg) == last_at);  // cut on disk
+    BOOST_TEST(fs::file_size(seg) == last_at);                                               // cut on disk
     BOOST_TEST(read_bytes(rep.repairs[0].saved_to) == full.substr(last_at, cut - last_at));  // kept for inspection
     BOOST_TEST(rep.next_seq == 3u);
     BOOST_TEST(rep.summary().find("dropped") != std::string::npos);
@@ -193,7 +193,9 @@ BOOST_AUTO_TEST_CASE(crc_corruption_in_the_middle_is_cut_and_reported) {
   const auto segs = segment_files(d);
   BOOST_REQUIRE(segs.size() == 1u);
   std::string bytes = read_bytes(segs[0]);
-  const std::size_t third = segment_header_bytes + scan_records(std::string_view(bytes).substr(segment_header_bytes), 0, nullptr, 2).valid_bytes;
+  const std::size_t third =
+      segment_header_bytes +
+      scan_records(std::string_view(bytes).substr(segment_header_bytes), 0, nullptr, 2).valid_bytes;
   bytes[third + record_header_bytes + 5] ^= 0x01;  // one bit of the third record's payload
   write_bytes(segs[0], bytes);
   auto log = open_log(options_for(d));
