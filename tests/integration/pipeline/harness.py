@@ -154,35 +154,52 @@ def stop_services(dirs):
                    stderr=subprocess.DEVNULL, timeout=120)
 
 
-class FhirServer:
+class ScriptPeer:
+    """A peer that a scripts/peers start script runs in a temporary folder of its own; close() (or
+    the end of a with block) stops it and removes the folder, also after a failed start."""
+
+    dir = None
+
+    def _start(self, prefix, script, args, env, timeout=120):
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        try:
+            r = subprocess.run([os.path.join(PEERS, script), *args, "--dir", self.dir], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+            if r.returncode != 0:
+                raise TestFailure(f"{os.path.basename(script)} failed:\n{r.stderr}")
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        if self.dir:
+            stop_services([self.dir])
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class FhirServer(ScriptPeer):
     """The in-memory FHIR server: FHIR_URL's, or our own. `env` (e.g. FHIR_REQUIRE_TOKEN_FROM)
     forces a private server."""
 
     def __init__(self, env=None):
         self.env = env or {}
-        self.dir = None
         self.token = None  # bearer token for our own reads, when the server requires one
         shared = os.environ.get("FHIR_URL")
         if shared and not self.env:
             self.url = shared.rstrip("/")
         else:
             port = free_port()
-            self.dir = tempfile.mkdtemp(prefix="iomt-it-fhir-")
-            full_env = dict(os.environ, **self.env)
-            r = subprocess.run([os.path.join(PEERS, "start-fhir-server.sh"), "--port", str(port), "--dir", self.dir],
-                               env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
-            if r.returncode != 0:
-                raise TestFailure(f"start-fhir-server.sh failed:\n{r.stderr}")
+            self._start("iomt-it-fhir-", "start-fhir-server.sh", ["--port", str(port)], dict(os.environ, **self.env))
             self.url = f"http://127.0.0.1:{port}/fhir"
         u = urllib.parse.urlsplit(self.url)
         self.origin = f"{u.scheme}://{u.netloc}"
-
-    def close(self):
-        if self.dir:
-            subprocess.run([os.path.join(PEERS, "stop-services.sh"), self.dir],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
 
     def log_tail(self, n=20):
         if not self.dir:
@@ -192,12 +209,6 @@ class FhirServer:
                 return "".join(f.readlines()[-n:])
         except OSError:
             return ""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _headers(self, extra=None):
         h = {"Accept": "application/fhir+json"}
@@ -253,18 +264,13 @@ class FhirServer:
 
 # ---- OAuth2 token server -----------------------------------------------------------------------
 
-class OAuthServer:
+class OAuthServer(ScriptPeer):
     def __init__(self, client_id, secret, audience="urn:iomtflow:fhir"):
         self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="iomt-it-oauth-")
         self.client_id, self.secret, self.audience = client_id, secret, audience
-        env = dict(os.environ, IOMT_IT_OAUTH_SECRET=secret)
-        r = subprocess.run([os.path.join(PEERS, "oauth", "start-oauth-server.sh"), "--port", str(self.port),
-                            "--dir", self.dir, "--client-id", client_id, "--client-secret-env", "IOMT_IT_OAUTH_SECRET",
-                            "--audience", audience],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=180)
-        if r.returncode != 0:
-            raise TestFailure(f"start-oauth-server.sh failed:\n{r.stderr}")
+        self._start("iomt-it-oauth-", os.path.join("oauth", "start-oauth-server.sh"),
+                    ["--port", str(self.port), "--client-id", client_id, "--client-secret-env", "IOMT_IT_OAUTH_SECRET",
+                     "--audience", audience], dict(os.environ, IOMT_IT_OAUTH_SECRET=secret), timeout=180)
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.token_url = f"{self.issuer}/token"
 
@@ -281,19 +287,6 @@ class OAuthServer:
                 return f.read()
         except OSError:
             return ""
-
-    def close(self):
-        if self.dir:
-            subprocess.run([os.path.join(PEERS, "stop-services.sh"), self.dir],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 # ---- iomtflow ----------------------------------------------------------------------------------
