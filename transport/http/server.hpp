@@ -2,7 +2,8 @@
 // asio::use_awaitable tokens, tcp_stream::expires_after timeouts).
 //
 // Each connection is one coroutine on its own strand, so any number of threads may run the
-// io_context (options.io_threads == 1: on the io_context's executor, no strand needed). Over TLS (options.tls, net/tls_server.hpp) the handshake comes first.
+// io_context (options.io_threads == 1: on the io_context's executor, no strand needed). Over TLS
+// (options.tls, net/tls_server.hpp) the handshake comes first.
 //
 // Limits that hold under abuse (issue 15):
 //   - at most connection_limit() connections: options.max_connections, lowered to what the
