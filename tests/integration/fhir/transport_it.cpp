@@ -57,11 +57,7 @@ private:
   std::string id_;
 };
 
-std::size_t history_length(const std::string& id) {
-  auto r = call(http::verb::get, fhir_server::url() + "/Observation/" + id + "/_history");
-  BOOST_TEST_REQUIRE(r.status == 200u);
-  return r.json().as_object()["entry"].as_array().size();
-}
+std::size_t history_length(const std::string& id) { return versions_of("Observation", id); }
 
 response_t capability() {
   return make_response(
