@@ -189,6 +189,30 @@ std::vector<transport::event> events(int from, int n) {
   return v;
 }
 
+// Fixture: a source over a fresh log and a fake pipeline, on a clock the test moves by hand.
+// Members in construction order (the waiter before the log: completions may run until the log is
+// closed; the source last: stopped first).
+struct clocked {
+  temp_dir d;
+  waiter w;
+  std::unique_ptr<segment_log> log = open_log(d);
+  fake_pipeline pipe;
+  memory_sink sink;
+  manual_clock clock;
+  durable_options opts = fast_options();
+  std::unique_ptr<durable_source> started;
+
+  // Stores `evs` (acknowledged once durable), then starts a source with `opts` on `clock`.
+  durable_source& start(std::vector<transport::event> evs, transport::deadletter::sink* dead_letters = nullptr) {
+    opts.now = clock.fn();
+    started = std::make_unique<durable_source>(*log, pipe, dead_letters, opts);
+    started->submit(std::move(evs), w.done());
+    BOOST_REQUIRE(w.wait_for(1));
+    started->start();
+    return *started;
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(tracker_checkpoint_is_the_lowest_unfinished_sequence) {
@@ -237,18 +261,8 @@ BOOST_AUTO_TEST_CASE(acknowledged_when_durable_then_consumed_in_order) {
   src.stop();
 }
 
-BOOST_AUTO_TEST_CASE(out_of_order_completions_move_the_checkpoint) {
-  temp_dir d;
-  waiter w;  // before the log: completions may run until the log is closed
-  auto log = open_log(d);
-  fake_pipeline pipe;
-  manual_clock clock;
-  auto opts = fast_options();
-  opts.now = clock.fn();
-  durable_source src(*log, pipe, nullptr, opts);
-  src.submit(events(0, 12), w.done());  // seqs 1..12 -> batches [1,5) [5,9) [9,13)
-  BOOST_REQUIRE(w.wait_for(1));
-  src.start();
+BOOST_FIXTURE_TEST_CASE(out_of_order_completions_move_the_checkpoint, clocked) {
+  auto& src = start(events(0, 12));  // seqs 1..12 -> batches [1,5) [5,9) [9,13)
   BOOST_REQUIRE(pipe.wait_subs(3));
   BOOST_TEST(log->checkpoint_seq() == 1u);
   // Each step: complete, let the checkpoint interval pass, poke (one full pass of the consumer,
@@ -406,20 +420,9 @@ transport::outcome failed_outcome(std::vector<std::pair<std::uint32_t, std::stri
 }
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(failed_events_are_dead_lettered_before_the_checkpoint_passes_them) {
-  temp_dir d;
-  waiter w;  // before the log: completions may run until the log is closed
-  auto log = open_log(d);
-  fake_pipeline pipe;
-  memory_sink sink;
+BOOST_FIXTURE_TEST_CASE(failed_events_are_dead_lettered_before_the_checkpoint_passes_them, clocked) {
   sink.fail_puts = 2;  // the store is full at first: the batch must stay unfinished
-  manual_clock clock;
-  auto opts = fast_options();
-  opts.now = clock.fn();
-  durable_source src(*log, pipe, &sink, opts);
-  src.submit(events(0, 4), w.done());
-  BOOST_REQUIRE(w.wait_for(1));
-  src.start();
+  auto& src = start(events(0, 4), &sink);
   BOOST_REQUIRE(pipe.wait_subs(1));
   pipe.complete(0, failed_outcome({{1, "InvalidDataFormatException"}, {3, "PatientDeviceMismatchException"}}));
   BOOST_REQUIRE(src.poke());
@@ -537,19 +540,9 @@ BOOST_AUTO_TEST_CASE(transient_failures_beyond_max_age_are_dead_lettered) {
   BOOST_TEST(sink.kept[0].second.message.find("beyond max_age") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(while_the_server_fails_for_everyone_reading_pauses) {
-  temp_dir d;
-  waiter w;
-  auto log = open_log(d);
-  fake_pipeline pipe;
-  manual_clock clock;  // never moved: no probe, no resubmission during the test
-  auto opts = fast_options();
+BOOST_FIXTURE_TEST_CASE(while_the_server_fails_for_everyone_reading_pauses, clocked) {
   opts.batch_events = 1;
-  opts.now = clock.fn();
-  durable_source src(*log, pipe, nullptr, opts);
-  src.submit(events(0, 3), w.done());
-  BOOST_REQUIRE(w.wait_for(1));
-  src.start();
+  auto& src = start(events(0, 3));   // the clock is never moved: no probe, no resubmission
   BOOST_REQUIRE(pipe.wait_subs(3));  // one event per batch, all three read
   pipe.complete(0, failed_outcome({{0, "HttpRequestException"}}));
   BOOST_REQUIRE(src.poke());
@@ -598,20 +591,10 @@ BOOST_AUTO_TEST_CASE(refused_outcome_carries_the_error) {
 // A transiently failed event is submitted again only once its delay has passed, and the delay
 // doubles per failure up to resubmit_max_delay (1 s, 2 s, 4 s, 8 s, 8 s). The clock is moved by
 // hand to 1 ms before each deadline (nothing may happen) and then onto it (the resubmission).
-BOOST_AUTO_TEST_CASE(a_waiting_event_is_resubmitted_after_its_delay_which_doubles_up_to_the_cap) {
-  temp_dir d;
-  waiter w;
-  auto log = open_log(d);
-  fake_pipeline pipe;
-  manual_clock clock;
-  auto opts = fast_options();
+BOOST_FIXTURE_TEST_CASE(a_waiting_event_is_resubmitted_after_its_delay_which_doubles_up_to_the_cap, clocked) {
   opts.resubmit_delay = 1s;
   opts.resubmit_max_delay = 8s;
-  opts.now = clock.fn();
-  durable_source src(*log, pipe, nullptr, opts);
-  src.submit(events(0, 1), w.done());
-  BOOST_REQUIRE(w.wait_for(1));
-  src.start();
+  auto& src = start(events(0, 1));
   BOOST_REQUIRE(pipe.wait_subs(1));
   pipe.complete(0, failed_outcome({{0, "HttpRequestException"}}));
   BOOST_REQUIRE(src.poke());
@@ -646,21 +629,11 @@ BOOST_AUTO_TEST_CASE(a_waiting_event_is_resubmitted_after_its_delay_which_double
 }
 
 // Downstream busy: the next read waits backoff_initial, doubling per refusal up to backoff_max.
-BOOST_AUTO_TEST_CASE(downstream_busy_backs_off_exponentially_up_to_the_cap) {
-  temp_dir d;
-  waiter w;
-  auto log = open_log(d);
-  fake_pipeline pipe;
+BOOST_FIXTURE_TEST_CASE(downstream_busy_backs_off_exponentially_up_to_the_cap, clocked) {
   pipe.busy_next = 4;
-  manual_clock clock;
-  auto opts = fast_options();
   opts.backoff_initial = 100ms;
   opts.backoff_max = 300ms;
-  opts.now = clock.fn();
-  durable_source src(*log, pipe, nullptr, opts);
-  src.submit(events(0, 2), w.done());
-  BOOST_REQUIRE(w.wait_for(1));
-  src.start();
+  auto& src = start(events(0, 2));
   BOOST_TEST(eventually([&] { return src.stats().downstream_busy == 1u; }));  // the first read: busy
   int busy = 1;
   for (const auto delay : {100ms, 200ms, 300ms, 300ms}) {
