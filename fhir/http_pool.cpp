@@ -22,6 +22,7 @@ boost::system::result<std::unique_ptr<http_pool>, http_error> http_pool::create(
   o.tls.verify = !options.tls.insecure;
   o.tls.ca_file = options.tls.ca_file;
   o.user_agent = options.user_agent;
+  o.now = options.now;
   auto pool = net::http_pool::create(std::move(ex), std::move(origin), std::move(o));
   if (!pool) return pool.error();
   return std::unique_ptr<http_pool>(new http_pool(std::move(*pool), std::move(options)));

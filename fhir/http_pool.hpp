@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,6 +42,7 @@ struct pool_options {
   std::size_t max_response_bytes = 64u << 20;
   tls_options tls;
   std::string user_agent = "iomtflow";
+  std::function<std::chrono::steady_clock::time_point()> now;  // idle expiry clock (net::pool_options::now)
 };
 
 // Request headers we send besides Host / User-Agent / Content-Length (empty = omitted).

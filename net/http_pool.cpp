@@ -93,9 +93,10 @@ struct http_pool::impl {
   pool_stats stats;
 
   std::string where() const { return origin.host + ":" + std::to_string(origin.port); }
+  steady::time_point now() const { return options.now ? options.now() : steady::now(); }
 
   asio::awaitable<boost::system::result<connection_ptr, http_error>> acquire() {
-    const auto now = steady::now();
+    const auto now = this->now();
     while (!idle.empty() && now - idle.front()->idle_since >= options.idle_timeout) {
       idle.front()->close();
       idle.erase(idle.begin());
@@ -142,14 +143,15 @@ struct http_pool::impl {
         --open;
       return;
     }
-    c->idle_since = steady::now();
+    c->idle_since = now();
     if (!waiters.empty())
       hand_to_waiter(std::move(c));
     else
       idle.push_back(std::move(c));
   }
 
-  // DNS, TCP connect and TLS handshake, all within connect_timeout.
+  // DNS, TCP connect and TLS handshake, all within connect_timeout. The deadline is for Asio's
+  // timers (resolve timer, tcp_stream expiry), which run on the real steady clock: not options.now.
   asio::awaitable<boost::system::result<void, http_error>> connect(connection& c) {
     const auto deadline = steady::now() + options.connect_timeout;
     auto guard = std::make_shared<resolve_guard>(ex);

@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -37,6 +38,10 @@ struct pool_options {
   std::size_t max_response_bytes = 64u << 20;
   tls_options tls;
   std::string user_agent = "iomtflow";
+  // The clock of the pool's own decisions: when a connection went idle and whether it has been
+  // idle for idle_timeout. Empty: steady_clock (tests move it by hand). The I/O deadlines
+  // (connect_timeout, request_timeout) are Asio timers and stay on the real clock.
+  std::function<std::chrono::steady_clock::time_point()> now;
 };
 
 // One request header; the pool adds Host, User-Agent and Content-Length (PUT/POST, or a body).

@@ -10,8 +10,6 @@ namespace iomt::transport::buffer {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
 constexpr std::size_t max_detail_bytes = 1024;
 constexpr auto warn_interval = std::chrono::seconds(10);
 
@@ -49,6 +47,7 @@ durable_source::durable_source(segment_log& log, event_sink& downstream, deadlet
       reread_(log, log.checkpoint_seq()),
       tracker_(log.checkpoint_seq()) {
   shared_->hook = std::move(logger);
+  shared_->clock = options_.now;
   written_checkpoint_ = log_.checkpoint_seq();
   shared_->stats.checkpoint = written_checkpoint_;
   open_parked();
@@ -56,10 +55,10 @@ durable_source::durable_source(segment_log& log, event_sink& downstream, deadlet
 
 bool durable_source::open_parked() {
   if (parked_) return true;
-  if (clock_type::now() < next_parked_open_) return false;
+  if (now() < next_parked_open_) return false;
   auto p = segment_log::open(parked_options(log_, options_));
   if (!p) {
-    next_parked_open_ = clock_type::now() + std::chrono::seconds(10);
+    next_parked_open_ = now() + std::chrono::seconds(10);
     warn(1, "the parked log cannot be opened: waiting events stay in the main buffer (tried again later)",
          p.error().message);
     return false;
@@ -125,7 +124,22 @@ void durable_source::start() {
       s->cv.notify_one();
     }
   });
+  {
+    std::lock_guard l(shared_->mu);
+    shared_->running = true;
+  }
   thread_ = std::thread([this] { run(); });
+}
+
+bool durable_source::poke(std::chrono::milliseconds timeout) {
+  std::unique_lock l(shared_->mu);
+  if (!shared_->running) return false;
+  // The pass under way may have started before this call: wait for the one after it.
+  const std::uint64_t target = shared_->passes + 2;
+  shared_->wake = true;
+  shared_->cv.notify_one();
+  return shared_->passed_cv.wait_for(l, timeout, [&] { return !shared_->running || shared_->passes >= target; }) &&
+         shared_->running;
 }
 
 void durable_source::stop() {
@@ -150,7 +164,7 @@ void durable_source::shared::warn(int level, const std::string& message, const s
     // One line per message per interval: a repeating warning is counted by the metrics, not
     // logged again (issue 12: one bad event must not fill the log).
     std::lock_guard l(warn_mu);
-    const auto now = clock_type::now();
+    const auto now = this->now();
     auto [it, fresh] = warned.try_emplace(message, now);
     if (!fresh && now - it->second < warn_interval) return;
     it->second = now;
@@ -185,7 +199,7 @@ completion durable_source::make_completion(std::uint64_t sub) {
 }
 
 void durable_source::run() {
-  const auto now0 = clock_type::now();
+  const auto now0 = now();
   next_checkpoint_ = now0 + options_.checkpoint_interval;
   next_inbox_ = now0;  // pick up replays left while the service was stopped
   while (!stopping_.load(std::memory_order_acquire)) {
@@ -194,11 +208,11 @@ void durable_source::run() {
     load_parked();
     bool progressed = submit_waiting();
     maybe_checkpoint(false);
-    if (clock_type::now() >= next_inbox_) {
+    if (now() >= next_inbox_) {
       poll_inbox();
-      next_inbox_ = clock_type::now() + options_.inbox_interval;
+      next_inbox_ = now() + options_.inbox_interval;
     }
-    const auto now = clock_type::now();
+    const auto now = this->now();
     const bool room = tracker_.events_in_flight() + waiting_.size() < options_.max_in_flight_events;
     // While the FHIR server fails for everyone, one submission at a time probes it (issue 12).
     const bool probe_ok = !failing_ || (subs_.empty() && now >= next_probe_);
@@ -208,18 +222,36 @@ void durable_source::run() {
     }
     shared_->stats.in_flight_events.store(tracker_.events_in_flight() + waiting_.size(), std::memory_order_relaxed);
     if (progressed) continue;
-    // Idle, throttled or backing off: sleep until woken (commit, completion, stop) or a deadline.
-    auto until = std::min({next_checkpoint_, next_inbox_, clock_type::now() + std::chrono::milliseconds(100)});
-    if (backoff_until_ > clock_type::now()) until = std::min(until, backoff_until_);
-    if (failing_) until = std::min(until, std::max(next_probe_, clock_type::now()));
-    for (const auto& [id, w] : waiting_)
-      if (!w.in_flight && !w.dead) until = std::min(until, w.due);
+    // Idle, throttled or backing off: sleep until woken (commit, completion, stop, poke) or a
+    // deadline. The deadlines are on durable_options::now; the wait itself is real time, as long
+    // as the earliest deadline is away on that clock, and never longer than 100 ms.
+    const auto idle_now = this->now();
+    auto until = std::min({next_checkpoint_, next_inbox_, idle_now + std::chrono::milliseconds(100)});
+    if (backoff_until_ > idle_now) until = std::min(until, backoff_until_);
+    // Only deadlines that can make progress when they pass: a waiting event that is due but held
+    // back (probe in flight, backoff) would otherwise make this wait zero and the loop spin; a
+    // probe's completion wakes the loop like any completion.
+    const bool probe_in_flight = failing_ && !subs_.empty();
+    if (failing_ && !probe_in_flight && next_probe_ > idle_now) until = std::min(until, next_probe_);
+    if (!probe_in_flight)
+      for (const auto& [id, w] : waiting_)
+        if (!w.in_flight && !w.dead)
+          until = std::min(until, std::max({w.due, backoff_until_, failing_ ? next_probe_ : w.due}));
+    const auto wait = std::max(until - idle_now, clock_type::duration::zero());
     std::unique_lock l(shared_->mu);
-    shared_->cv.wait_until(l, until, [&] { return shared_->wake; });
+    ++shared_->passes;
+    shared_->passed_cv.notify_all();
+    shared_->cv.wait_for(l, wait, [&] { return shared_->wake; });
     shared_->wake = false;
   }
+  {
+    std::lock_guard l(shared_->mu);
+    shared_->running = false;
+  }
+  shared_->passed_cv.notify_all();
   // Drain: let what is in flight finish (no new reads, no resubmissions), then checkpoint.
-  // Parked events stay parked: a restart loads them again.
+  // Parked events stay parked: a restart loads them again. drain_timeout is real time (not
+  // durable_options::now): shutdown stays bounded whatever a test does with its clock.
   const auto deadline = clock_type::now() + options_.drain_timeout;
   auto waiting = [&] {
     if (!subs_.empty()) return true;
@@ -256,7 +288,7 @@ bool durable_source::read_and_submit() {
       return true;
     }
     warn(2, "cannot read the durable buffer", r.error().message);
-    backoff_until_ = clock_type::now() + std::chrono::seconds(1);
+    backoff_until_ = now() + std::chrono::seconds(1);
     return false;
   }
   if (!bad.empty()) {
@@ -276,7 +308,7 @@ bool durable_source::read_and_submit() {
       if (dead_letters_) {
         shared_->stats.dead_letter_errors.fetch_add(1, std::memory_order_relaxed);
         reader_.seek(start);
-        backoff_until_ = clock_type::now() + std::chrono::seconds(1);
+        backoff_until_ = now() + std::chrono::seconds(1);
         return false;
       }
       warn(2, "undecodable buffer records dropped (no dead-letter store)", std::to_string(bad.size()) + " record(s)");
@@ -304,7 +336,7 @@ bool durable_source::read_and_submit() {
     }
     shared_->stats.downstream_busy.fetch_add(1, std::memory_order_relaxed);
     backoff_ = std::clamp(backoff_ * 2, options_.backoff_initial, options_.backoff_max);
-    backoff_until_ = clock_type::now() + backoff_;
+    backoff_until_ = now() + backoff_;
     return false;
   }
   backoff_ = std::chrono::milliseconds(0);
@@ -320,7 +352,7 @@ bool durable_source::read_and_submit() {
 }
 
 void durable_source::set_failing(bool failing, const std::string& why) {
-  const auto now = clock_type::now();
+  const auto now = this->now();
   if (failing) {
     if (!failing_) {
       probe_delay_ = options_.resubmit_delay;
@@ -428,7 +460,7 @@ void durable_source::park(batch_state& b, std::uint64_t batch_id, std::vector<fa
     first_parked = r.first_seq;
     parked_ranges_[first_parked] = parked_range{first_parked + events.size(), events.size()};
   }
-  const auto due = clock_type::now() + resubmit_delay(1);
+  const auto due = now() + resubmit_delay(1);
   for (std::size_t i = 0; i < events.size(); ++i) {
     waiting_event w;
     w.ev = std::move(events[i]);
@@ -450,7 +482,7 @@ void durable_source::park(batch_state& b, std::uint64_t batch_id, std::vector<fa
 
 void durable_source::on_waiting_completion(const sub_state& sub, completed& c) {
   std::vector<std::uint8_t> failed(sub.waits.size(), 0);
-  const auto now = clock_type::now();
+  const auto now = this->now();
   const json::date_time utc = utc_now();
   for (auto& f : c.failures) {
     if (f.index >= sub.waits.size()) continue;
@@ -502,7 +534,7 @@ void durable_source::resolve(std::uint64_t wait_id) {
 
 bool durable_source::submit_waiting() {
   if (waiting_.empty()) return false;
-  const auto now = clock_type::now();
+  const auto now = this->now();
   if (now < backoff_until_) return false;
   if (failing_ && (!subs_.empty() || now < next_probe_)) return false;  // one probe at a time
   std::vector<std::uint64_t> ids;
@@ -537,7 +569,7 @@ bool durable_source::submit_waiting() {
 
 void durable_source::load_parked() {
   if (!parked_reader_) return;
-  const auto now = clock_type::now();
+  const auto now = this->now();
   while (tracker_.events_in_flight() + waiting_.size() < options_.max_in_flight_events) {
     std::vector<event> events;
     std::vector<std::uint64_t> seqs;
@@ -583,14 +615,14 @@ void durable_source::load_parked() {
 }
 
 void durable_source::flush_dead_letters() {
-  if (clock_type::now() < dead_letter_retry_) return;
+  if (now() < dead_letter_retry_) return;
   std::vector<std::uint64_t> touched;
   std::vector<std::uint64_t> dead_waits;
   bool any = false;
   auto fail_store = [&](const std::string& what, const std::string& message) {
     shared_->stats.dead_letter_errors.fetch_add(1, std::memory_order_relaxed);
     warn(2, what, message);
-    dead_letter_retry_ = clock_type::now() + std::chrono::seconds(1);
+    dead_letter_retry_ = now() + std::chrono::seconds(1);
   };
   for (auto& [id, b] : batches_) {
     if (b.dead.empty()) continue;
@@ -605,7 +637,7 @@ void durable_source::flush_dead_letters() {
     for (const auto& d : b.dead) indexes.push_back(d.index);
     std::vector<event> events;
     if (!reread(b, indexes, events)) {
-      dead_letter_retry_ = clock_type::now() + std::chrono::seconds(1);
+      dead_letter_retry_ = now() + std::chrono::seconds(1);
       return;
     }
     for (std::size_t i = 0; i < b.dead.size(); ++i) {
@@ -695,7 +727,7 @@ std::uint64_t durable_source::parked_checkpoint() const {
 }
 
 void durable_source::maybe_checkpoint(bool force) {
-  const auto now = clock_type::now();
+  const auto now = this->now();
   if (!force && now < next_checkpoint_) return;
   next_checkpoint_ = now + options_.checkpoint_interval;
   update_gauges();

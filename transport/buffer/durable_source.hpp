@@ -73,6 +73,12 @@ struct durable_options {
   std::function<void(const deadletter::failure&)> on_dead_letter;
   // UTC now (tests move it by hand); ages are measured from the events' enqueued time.
   std::function<json::date_time()> utc_now;
+  // The clock of every wait the consumer decides itself: resubmission of waiting events, the
+  // downstream-busy backoff, the probe of a failing server, checkpoint and inbox cadence, the
+  // dead-letter and parked-log retries, the warning rate limit. Empty: steady_clock. A test that
+  // moves it by hand calls poke() after each move. stop()'s drain_timeout stays on the real
+  // clock, so that a stopped hand-moved clock cannot hold up shutdown.
+  std::function<std::chrono::steady_clock::time_point()> now;
 };
 
 // Counters for /metrics (read with relaxed loads; monotonic unless noted).
@@ -112,6 +118,12 @@ public:
   std::string busy_reason() const override;
 
   void start();
+  // Wakes the consumer thread so that it looks at the clock again, and returns once it has made
+  // one full pass after the call (false: it has not within `timeout`, or it is not running).
+  // For tests that move durable_options::now by hand: after poke() the consumer has acted on
+  // everything that was due, so "nothing was submitted" is a fact, not a race. The consumer
+  // also wakes on its own at least every 100 ms, so production never needs it.
+  bool poke(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Refuses new submissions, stops reading, waits up to drain_timeout for in-flight batches, writes
   // the final checkpoint. Idempotent. Stop the sources before, the downstream pipeline after.
   void stop();
@@ -143,6 +155,10 @@ private:
     std::condition_variable cv;
     std::vector<completed> done;
     bool wake = false;
+    std::condition_variable passed_cv;              // poke(): the consumer finished a pass
+    std::uint64_t passes = 0;                       // under mu: the consumer's waits (each ends a pass)
+    bool running = false;                           // under mu: the consumer loop runs (not draining)
+    std::function<clock_type::time_point()> clock;  // durable_options::now
     durable_stats stats;
     log_hook hook;
     std::mutex warn_mu;
@@ -150,6 +166,7 @@ private:
     std::string failing_reason;                            // under warn_mu
     std::atomic<bool> last_refusal_full{false};
     void warn(int level, const std::string& message, const std::string& detail);
+    clock_type::time_point now() const { return clock ? clock() : clock_type::now(); }
   };
   struct batch_state {
     log_cursor start;
@@ -199,6 +216,7 @@ private:
   void warn(int level, const std::string& message, const std::string& detail) { shared_->warn(level, message, detail); }
   std::chrono::milliseconds resubmit_delay(std::uint32_t attempts) const;
   json::date_time utc_now() const;
+  clock_type::time_point now() const { return shared_->now(); }
   std::uint64_t parked_checkpoint() const;
   bool open_parked();
 

@@ -823,6 +823,14 @@ std::size_t server::connections() const {
   return state_->sessions.size();
 }
 
+std::size_t server::connections_waiting_for_a_request() const {
+  std::lock_guard lock(state_->mutex);
+  std::size_t n = 0;
+  for (const auto& [id, weak] : state_->sessions)
+    if (auto s = weak.lock(); s && s->head_since.load() != 0) ++n;
+  return n;
+}
+
 std::size_t server::connection_limit() const {
   std::lock_guard lock(state_->mutex);
   return state_->limit;

@@ -130,6 +130,9 @@ public:
 
   // Open connections (thread-safe, for metrics and tests).
   std::size_t connections() const;
+  // Open connections waiting for a request head: the ones the connection limit may evict
+  // (thread-safe; tests wait on it instead of sleeping).
+  std::size_t connections_waiting_for_a_request() const;
   // The effective connection cap (known after listen()).
   std::size_t connection_limit() const;
   // Connections refused or closed to make room at the limit, since start (thread-safe).

@@ -1,9 +1,16 @@
 // Integration test support for fhir/: the real in-memory FHIR server (started and stopped by the
 // project's scripts/peers/start-fhir-server.sh, or FHIR_URL from the environment), a blocking
-// HTTP helper to look at the server behind the client's back, and a runner for coroutines.
+// HTTP helper to look at the server behind the client's back, a runner for coroutines, and the
+// Observation fixture of the observation_store and write_plan suites (a two-template mapping,
+// readings, a flush of writes, a client per test).
 #pragma once
 
+#include "fhir/client.hpp"
 #include "fhir/http_pool.hpp"
+#include "fhir/identity.hpp"
+#include "fhir/observation_store.hpp"
+#include "mapping/fhir/fhir_mapping.hpp"
+#include "mapping/json/dotnet.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -15,8 +22,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -171,6 +180,127 @@ private:
 // Per-test fixture: an empty server.
 struct empty_server {
   empty_server() { fhir_server::reset(); }
+};
+
+// Per-test fixture: an empty server and a client of it on the test's own io_context (its shard).
+struct client_shard : empty_server {
+  asio::io_context ioc;
+  std::unique_ptr<client> fhir;
+  explicit client_shard(std::optional<retry_options> retry = std::nullopt) : retry_(retry) {
+    fhir = make(fhir_server::url());
+  }
+  // Another client on this shard (a proxy in front of the server, say), with the same retry policy.
+  std::unique_ptr<client> make(std::string url) {
+    client_options o;
+    o.base_url = std::move(url);
+    if (retry_) o.retry = *retry_;
+    auto c = client::create(ioc.get_executor(), std::move(o));
+    BOOST_TEST_REQUIRE(c.has_value(), (c ? "" : c.error().message));
+    return std::move(*c);
+  }
+
+private:
+  std::optional<retry_options> retry_;
+};
+
+// How many versions of {type}/{id} the server keeps (_history).
+inline std::size_t versions_of(const std::string& type, const std::string& id) {
+  auto r = call(http::verb::get, fhir_server::url() + "/" + type + "/" + id + "/_history");
+  BOOST_TEST_REQUIRE(r.status == 200u);
+  return r.json().as_object()["entry"].as_array().size();
+}
+
+// ---- Observations from measurements: the observation_store and write_plan suites --------------
+
+// Heart rate as hourly SampledData, body weight as one Quantity per reading.
+inline constexpr std::string_view test_mapping_json = R"({"templateType":"CollectionFhir","template":[
+ {"templateType":"CodeValueFhir","template":{"codes":[{"code":"8867-4","system":"http://loinc.org","display":"Heart rate"}],
+   "periodInterval":60,"typeName":"heartrate",
+   "value":{"defaultPeriod":5000,"unit":"count/min","valueName":"hr","valueType":"SampledData"}}},
+ {"templateType":"CodeValueFhir","template":{"codes":[{"code":"29463-7","system":"http://loinc.org","display":"Body weight"}],
+   "periodInterval":0,"typeName":"weight",
+   "value":{"unit":"kg","valueName":"kg","valueType":"Quantity","system":"http://unitsofmeasure.org","code":"kg"}}}]})";
+
+inline const iomt::mapping::fhir::fhir_mapping& test_mapping() {
+  static const auto loaded = iomt::mapping::fhir::fhir_mapping::load(test_mapping_json);
+  BOOST_TEST_REQUIRE(loaded.valid());
+  return *loaded.mapping;
+}
+
+inline iomt::json::date_time at(std::string_view iso) { return iomt::json::parse_datetime(iso).value(); }
+
+inline iomt::mapping::measurement reading(std::string device, std::string patient, std::string type,
+                                          std::string_view time, std::string name, std::string value) {
+  iomt::mapping::measurement m;
+  m.type = std::move(type);
+  m.device_id = std::move(device);
+  m.patient_id = std::move(patient);
+  m.occurrence_time = at(time);
+  m.properties.push_back({std::move(name), std::move(value)});
+  return m;
+}
+
+// A flush: its measurement groups, their identity requests and (once resolved) their writes;
+// owns everything the observation sources point into.
+struct flush {
+  std::vector<iomt::mapping::measurement> batch;
+  std::vector<iomt::mapping::fhir::measurement_group> groups;
+  std::vector<identity_request> requests;
+  std::deque<iomt::mapping::fhir::resource_ids> ids;
+  std::deque<iomt::mapping::fhir::observation_group> observation_groups;
+  std::deque<template_source> sources;
+  std::vector<observation_write> writes;
+
+  explicit flush(std::vector<iomt::mapping::measurement> b) : batch(std::move(b)) {
+    groups = iomt::mapping::fhir::group_measurements(batch);
+    for (const auto& g : groups)
+      requests.push_back(
+          {g.device_id, g.patient_id ? std::optional<std::string_view>(*g.patient_id) : std::nullopt, std::nullopt});
+  }
+  // Every group of one device and patient, resolved already.
+  flush(std::vector<iomt::mapping::measurement> b, const iomt::mapping::fhir::resource_ids& resolved)
+      : flush(std::move(b)) {
+    add_writes(std::vector<iomt::mapping::result<iomt::mapping::fhir::resource_ids>>(groups.size(), resolved));
+  }
+  flush(const flush&) = delete;
+
+  void add_writes(const std::vector<iomt::mapping::result<iomt::mapping::fhir::resource_ids>>& resolved) {
+    BOOST_TEST_REQUIRE(resolved.size() == groups.size());
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      BOOST_TEST_REQUIRE(resolved[i].has_value(), (resolved[i] ? "" : resolved[i].error().message));
+      ids.push_back(*resolved[i]);
+      const iomt::mapping::fhir::code_value_template* tpl = test_mapping().find(groups[i].measure_type);
+      BOOST_TEST_REQUIRE(tpl != nullptr);
+      auto ogs = iomt::mapping::fhir::make_observation_groups(groups[i], *tpl);
+      BOOST_TEST_REQUIRE(ogs.has_value());
+      for (auto& og : *ogs) {
+        observation_groups.push_back(std::move(og));
+        sources.emplace_back(observation_groups.back(), *tpl, ids.back(), at("2024-01-01T12:00:00Z"));
+        auto identifier = iomt::mapping::fhir::make_identifier(ids.back(), observation_groups.back());
+        std::string id = iomt::mapping::fhir::observation_id(identifier);
+        writes.push_back({std::move(identifier), std::move(id), &sources.back()});
+      }
+    }
+  }
+};
+
+// An Observation source whose create() gives an invalid resource (unknown element).
+class invalid_source final : public observation_source {
+public:
+  explicit invalid_source(std::string id) : id_(std::move(id)) {}
+  iomt::mapping::result<boost::json::object> create() const override {
+    return boost::json::object{{"resourceType", "Observation"},
+                               {"id", id_},
+                               {"status", "final"},
+                               {"code", boost::json::object{{"text", "x"}}},
+                               {"bogusElement", 1}};
+  }
+  iomt::mapping::result<iomt::mapping::fhir::merge_outcome> merge(const boost::json::object& existing) const override {
+    return iomt::mapping::fhir::merge_outcome{existing, false};
+  }
+
+private:
+  std::string id_;
 };
 
 }  // namespace iomt::fhir::test

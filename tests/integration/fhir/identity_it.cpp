@@ -11,16 +11,7 @@ namespace http = boost::beast::http;
 
 namespace {
 
-struct shard : empty_server {
-  asio::io_context ioc;
-  std::unique_ptr<client> fhir;
-  shard() {
-    client_options o;
-    o.base_url = fhir_server::url();
-    auto c = client::create(ioc.get_executor(), o);
-    BOOST_TEST_REQUIRE(c.has_value());
-    fhir = std::move(*c);
-  }
+struct shard : client_shard {
   iomt::mapping::result<iomt::mapping::fhir::resource_ids> resolve(identity_resolver& r, identity_request q) {
     return run(ioc, r.resolve(q));
   }

@@ -19,70 +19,14 @@ using iomt::mapping::measurement;
 
 namespace {
 
-constexpr std::string_view mapping_json = R"({"templateType":"CollectionFhir","template":[
- {"templateType":"CodeValueFhir","template":{"codes":[{"code":"8867-4","system":"http://loinc.org","display":"Heart rate"}],
-   "periodInterval":60,"typeName":"heartrate",
-   "value":{"defaultPeriod":5000,"unit":"count/min","valueName":"hr","valueType":"SampledData"}}},
- {"templateType":"CodeValueFhir","template":{"codes":[{"code":"29463-7","system":"http://loinc.org","display":"Body weight"}],
-   "periodInterval":0,"typeName":"weight",
-   "value":{"unit":"kg","valueName":"kg","valueType":"Quantity","system":"http://unitsofmeasure.org","code":"kg"}}}]})";
-
-const mf::fhir_mapping& test_mapping() {
-  static const auto loaded = mf::fhir_mapping::load(mapping_json);
-  BOOST_TEST_REQUIRE(loaded.valid());
-  return *loaded.mapping;
-}
-
-iomt::json::date_time at(std::string_view iso) { return iomt::json::parse_datetime(iso).value(); }
-
 measurement reading(std::string type, std::string_view time, std::string name, std::string value) {
-  measurement m;
-  m.type = std::move(type);
-  m.device_id = "dev-1";
-  m.patient_id = "pat-1";
-  m.occurrence_time = at(time);
-  m.properties.push_back({std::move(name), std::move(value)});
-  return m;
+  return iomt::fhir::test::reading("dev-1", "pat-1", std::move(type), time, std::move(name), std::move(value));
 }
 
-// One flush worth of writes: owns everything the observation sources point into.
-struct flush {
-  std::vector<measurement> batch;
-  mf::resource_ids ids;
-  std::vector<mf::measurement_group> groups;
-  std::deque<mf::observation_group> observation_groups;
-  std::deque<template_source> sources;
-  std::vector<observation_write> writes;
-
-  flush(std::vector<measurement> b, mf::resource_ids resolved) : batch(std::move(b)), ids(std::move(resolved)) {
-    groups = mf::group_measurements(batch);
-    for (const auto& g : groups) {
-      const mf::code_value_template* tpl = test_mapping().find(g.measure_type);
-      BOOST_TEST_REQUIRE(tpl != nullptr);
-      auto ogs = mf::make_observation_groups(g, *tpl);
-      BOOST_TEST_REQUIRE(ogs.has_value());
-      for (auto& og : *ogs) {
-        observation_groups.push_back(std::move(og));
-        sources.emplace_back(observation_groups.back(), *tpl, ids, at("2024-01-01T12:00:00Z"));
-        auto identifier = mf::make_identifier(ids, observation_groups.back());
-        std::string id = mf::observation_id(identifier);
-        writes.push_back({std::move(identifier), std::move(id), &sources.back()});
-      }
-    }
-  }
-  flush(const flush&) = delete;
-};
-
-struct shard : empty_server {
-  asio::io_context ioc;
-  std::unique_ptr<client> fhir;
+// A client, and the Device and Patient of "dev-1" / "pat-1" created.
+struct shard : client_shard {
   mf::resource_ids ids;
   shard() {
-    client_options o;
-    o.base_url = fhir_server::url();
-    auto c = client::create(ioc.get_executor(), o);
-    BOOST_TEST_REQUIRE(c.has_value());
-    fhir = std::move(*c);
     identity_options io;
     io.mode = identity_mode::create;
     identity_resolver identity(*fhir, io);
@@ -96,11 +40,7 @@ struct shard : empty_server {
     BOOST_TEST_REQUIRE(r.status == 200u, r.status << " " << r.body);
     return r.json().as_object();
   }
-  std::size_t versions(const std::string& id) {
-    auto r = call(http::verb::get, fhir_server::url() + "/Observation/" + id + "/_history");
-    BOOST_TEST_REQUIRE(r.status == 200u);
-    return r.json().as_object()["entry"].as_array().size();
-  }
+  std::size_t versions(const std::string& id) { return versions_of("Observation", id); }
   std::string data_of(const std::string& id) {
     auto o = server_copy(id);
     return std::string(o["valueSampledData"].as_object()["data"].as_string());
@@ -110,25 +50,6 @@ struct shard : empty_server {
 std::string version_of(const boost::json::object& o) {
   return std::string(o.at("meta").as_object().at("versionId").as_string());
 }
-
-// An Observation source whose create() gives an invalid resource (unknown element).
-class invalid_source final : public observation_source {
-public:
-  explicit invalid_source(std::string id) : id_(std::move(id)) {}
-  iomt::mapping::result<boost::json::object> create() const override {
-    return boost::json::object{{"resourceType", "Observation"},
-                               {"id", id_},
-                               {"status", "final"},
-                               {"code", boost::json::object{{"text", "x"}}},
-                               {"bogusElement", 1}};
-  }
-  iomt::mapping::result<mf::merge_outcome> merge(const boost::json::object& existing) const override {
-    return mf::merge_outcome{existing, false};
-  }
-
-private:
-  std::string id_;
-};
 
 }  // namespace
 

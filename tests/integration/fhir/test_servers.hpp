@@ -2,20 +2,16 @@
 // - test_http_server: HTTP/1.1 (optionally TLS) keep-alive server running a handler per request;
 // - fault_proxy: answers the first requests with scripted faults (429 / 503 with Retry-After,
 //   dropped connections), then forwards to the real FHIR server and records what it forwarded;
-// - make_self_signed: an in-memory self-signed certificate (OpenSSL) for the TLS tests.
+// - make_self_signed, server_tls, temp_file: from tests/tls_test_support.hpp, for the TLS tests.
 #pragma once
 
 #include "fhir_test_support.hpp"
+#include "tls_test_support.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include <atomic>
 #include <functional>
@@ -195,56 +191,10 @@ private:
   test_http_server server_;  // last: stopped first
 };
 
-struct pem_pair {
-  std::string cert;
-  std::string key;
-};
-
-// A self-signed EC P-256 certificate for CN=localhost with the given subjectAltName
-// (e.g. "DNS:localhost" or "DNS:localhost,IP:127.0.0.1").
-inline pem_pair make_self_signed(const std::string& san) {
-  auto fail = [](const char* what) { return std::runtime_error(std::string("OpenSSL: ") + what); };
-  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", const_cast<char*>("P-256"));
-  if (!key) throw fail("keygen");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.c_str());
-  if (!ext) throw fail("subjectAltName");
-  X509_add_ext(x, ext, -1);
-  X509_EXTENSION_free(ext);
-  if (!X509_sign(x, key, EVP_sha256())) throw fail("sign");
-  auto to_pem = [](auto write) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    write(bio);
-    char* data = nullptr;
-    const long n = BIO_ctrl(bio, BIO_CTRL_INFO, 0, static_cast<void*>(&data));
-    std::string out(data, static_cast<std::size_t>(n));
-    BIO_free(bio);
-    return out;
-  };
-  pem_pair out;
-  out.cert = to_pem([&](BIO* b) { PEM_write_bio_X509(b, x); });
-  out.key = to_pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr); });
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return out;
-}
-
-inline std::shared_ptr<asio::ssl::context> server_tls(const pem_pair& pem) {
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-  ctx->use_certificate_chain(asio::buffer(pem.cert));
-  ctx->use_private_key(asio::buffer(pem.key), asio::ssl::context::pem);
-  return ctx;
-}
+// The TLS helpers of every suite (tests/tls_test_support.hpp).
+using iomt::test::make_self_signed;
+using iomt::test::pem_pair;
+using iomt::test::server_tls;
+using iomt::test::temp_file;
 
 }  // namespace iomt::fhir::test

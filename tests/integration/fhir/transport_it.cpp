@@ -9,11 +9,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <cstdio>
 #include <deque>
-#include <fstream>
-
-#include <unistd.h>
 
 using namespace iomt::fhir;
 using namespace iomt::fhir::test;
@@ -57,11 +53,7 @@ private:
   std::string id_;
 };
 
-std::size_t history_length(const std::string& id) {
-  auto r = call(http::verb::get, fhir_server::url() + "/Observation/" + id + "/_history");
-  BOOST_TEST_REQUIRE(r.status == 200u);
-  return r.json().as_object()["entry"].as_array().size();
-}
+std::size_t history_length(const std::string& id) { return versions_of("Observation", id); }
 
 response_t capability() {
   return make_response(
@@ -211,11 +203,7 @@ BOOST_AUTO_TEST_CASE(tls_verification) {
   const pem_pair pem = make_self_signed("DNS:localhost,IP:127.0.0.1");
   test_http_server server([](const request_t&) { return std::optional<response_t>(capability()); }, server_tls(pem));
   const std::string url = "https://localhost:" + std::to_string(server.port()) + "/fhir";
-  char path[] = "/tmp/iomt-fhir-ca-XXXXXX";
-  const int fd = mkstemp(path);
-  BOOST_TEST_REQUIRE(fd >= 0);
-  close(fd);
-  std::ofstream(path) << pem.cert;
+  const temp_file ca(pem.cert);
   asio::io_context ioc;
 
   {  // verification on by default: a self-signed certificate is refused, clearly
@@ -231,14 +219,14 @@ BOOST_AUTO_TEST_CASE(tls_verification) {
   }
   {  // trusted through the CA file
     auto o = fast_retries(url);
-    o.pool.tls.ca_file = path;
+    o.pool.tls.ca_file = ca.path;
     auto fhir = make_client(ioc, o);
     auto r = run(ioc, fhir->send(http::verb::get, "metadata"));
     BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
     BOOST_TEST(r->status == 200u);
     // and by IP address (SAN IP:127.0.0.1)
     auto o2 = fast_retries("https://127.0.0.1:" + std::to_string(server.port()) + "/fhir");
-    o2.pool.tls.ca_file = path;
+    o2.pool.tls.ca_file = ca.path;
     auto by_ip = make_client(ioc, o2);
     BOOST_TEST(run(ioc, by_ip->send(http::verb::get, "metadata")).has_value());
   }
@@ -256,25 +244,20 @@ BOOST_AUTO_TEST_CASE(tls_verification) {
     BOOST_TEST(c.error().message.find("cannot load the CA file '/nonexistent/ca.pem'") != std::string::npos,
                c.error().message);
   }
-  std::remove(path);
 }
 
 BOOST_AUTO_TEST_CASE(tls_host_name_mismatch) {
   const pem_pair pem = make_self_signed("DNS:other.example");
   test_http_server server([](const request_t&) { return std::optional<response_t>(capability()); }, server_tls(pem));
-  char path[] = "/tmp/iomt-fhir-ca-XXXXXX";
-  const int fd = mkstemp(path);
-  close(fd);
-  std::ofstream(path) << pem.cert;
+  const temp_file ca(pem.cert);
   asio::io_context ioc;
   auto o = fast_retries("https://localhost:" + std::to_string(server.port()) + "/fhir");
-  o.pool.tls.ca_file = path;
+  o.pool.tls.ca_file = ca.path;
   auto fhir = make_client(ioc, o);
   auto r = run(ioc, fhir->send(http::verb::get, "metadata"));
   BOOST_TEST_REQUIRE(r.has_error());
   BOOST_TEST(r.error().message.find("does not match the host name 'localhost'") != std::string::npos,
              r.error().message);
-  std::remove(path);
 }
 
 BOOST_AUTO_TEST_CASE(oauth2_client_credentials) {

@@ -26,71 +26,6 @@ using iomt::mapping::measurement;
 
 namespace {
 
-constexpr std::string_view mapping_json = R"({"templateType":"CollectionFhir","template":[
- {"templateType":"CodeValueFhir","template":{"codes":[{"code":"8867-4","system":"http://loinc.org","display":"Heart rate"}],
-   "periodInterval":60,"typeName":"heartrate",
-   "value":{"defaultPeriod":5000,"unit":"count/min","valueName":"hr","valueType":"SampledData"}}},
- {"templateType":"CodeValueFhir","template":{"codes":[{"code":"29463-7","system":"http://loinc.org","display":"Body weight"}],
-   "periodInterval":0,"typeName":"weight",
-   "value":{"unit":"kg","valueName":"kg","valueType":"Quantity","system":"http://unitsofmeasure.org","code":"kg"}}}]})";
-
-const mf::fhir_mapping& test_mapping() {
-  static const auto loaded = mf::fhir_mapping::load(mapping_json);
-  BOOST_TEST_REQUIRE(loaded.valid());
-  return *loaded.mapping;
-}
-
-iomt::json::date_time at(std::string_view iso) { return iomt::json::parse_datetime(iso).value(); }
-
-measurement reading(std::string device, std::string patient, std::string type, std::string_view time, std::string name,
-                    std::string value) {
-  measurement m;
-  m.type = std::move(type);
-  m.device_id = std::move(device);
-  m.patient_id = std::move(patient);
-  m.occurrence_time = at(time);
-  m.properties.push_back({std::move(name), std::move(value)});
-  return m;
-}
-
-// A flush: its measurement groups, their identity requests and (once resolved) their writes.
-struct flush {
-  std::vector<measurement> batch;
-  std::vector<mf::measurement_group> groups;
-  std::vector<identity_request> requests;
-  std::deque<mf::resource_ids> ids;
-  std::deque<mf::observation_group> observation_groups;
-  std::deque<template_source> sources;
-  std::vector<observation_write> writes;
-
-  explicit flush(std::vector<measurement> b) : batch(std::move(b)) {
-    groups = mf::group_measurements(batch);
-    for (const auto& g : groups)
-      requests.push_back(
-          {g.device_id, g.patient_id ? std::optional<std::string_view>(*g.patient_id) : std::nullopt, std::nullopt});
-  }
-  flush(const flush&) = delete;
-
-  void add_writes(const std::vector<iomt::mapping::result<mf::resource_ids>>& resolved) {
-    BOOST_TEST_REQUIRE(resolved.size() == groups.size());
-    for (std::size_t i = 0; i < groups.size(); ++i) {
-      BOOST_TEST_REQUIRE(resolved[i].has_value(), (resolved[i] ? "" : resolved[i].error().message));
-      ids.push_back(*resolved[i]);
-      const mf::code_value_template* tpl = test_mapping().find(groups[i].measure_type);
-      BOOST_TEST_REQUIRE(tpl != nullptr);
-      auto ogs = mf::make_observation_groups(groups[i], *tpl);
-      BOOST_TEST_REQUIRE(ogs.has_value());
-      for (auto& og : *ogs) {
-        observation_groups.push_back(std::move(og));
-        sources.emplace_back(observation_groups.back(), *tpl, ids.back(), at("2024-01-01T12:00:00Z"));
-        auto identifier = mf::make_identifier(ids.back(), observation_groups.back());
-        std::string id = mf::observation_id(identifier);
-        writes.push_back({std::move(identifier), std::move(id), &sources.back()});
-      }
-    }
-  }
-};
-
 identity_options create_mode() {
   identity_options o;
   o.mode = identity_mode::create;
@@ -125,42 +60,10 @@ std::map<std::string, std::string> resources_of(const std::string& type) {
   return out;
 }
 
-struct plan_shard : empty_server {
-  asio::io_context ioc;
-  std::unique_ptr<client> fhir;
-  plan_shard() { fhir = make(fhir_server::url()); }
-  std::unique_ptr<client> make(std::string url) {
-    client_options o;
-    o.base_url = std::move(url);
-    o.retry = retry_options{5ms, 50ms, 4, 5'000ms};
-    auto c = client::create(ioc.get_executor(), o);
-    BOOST_TEST_REQUIRE(c.has_value());
-    return std::move(*c);
-  }
-  std::size_t versions(const std::string& type, const std::string& id) {
-    auto r = call(http::verb::get, fhir_server::url() + "/" + type + "/" + id + "/_history");
-    BOOST_TEST_REQUIRE(r.status == 200u);
-    return r.json().as_object()["entry"].as_array().size();
-  }
-};
-
-// An Observation source whose create() gives an invalid resource (unknown element).
-class invalid_source final : public observation_source {
-public:
-  explicit invalid_source(std::string id) : id_(std::move(id)) {}
-  iomt::mapping::result<boost::json::object> create() const override {
-    return boost::json::object{{"resourceType", "Observation"},
-                               {"id", id_},
-                               {"status", "final"},
-                               {"code", boost::json::object{{"text", "x"}}},
-                               {"bogusElement", 1}};
-  }
-  iomt::mapping::result<mf::merge_outcome> merge(const boost::json::object& existing) const override {
-    return mf::merge_outcome{existing, false};
-  }
-
-private:
-  std::string id_;
+// A client with a quick retry policy.
+struct plan_shard : client_shard {
+  plan_shard() : client_shard(retry_options{5ms, 50ms, 4, 5'000ms}) {}
+  std::size_t versions(const std::string& type, const std::string& id) { return versions_of(type, id); }
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE net
 #include "net/tls_context.hpp"
 #include "net/tls_server.hpp"
+#include "tls_test_support.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,18 +13,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
-
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 namespace asio = boost::asio;
 namespace ssl = asio::ssl;
@@ -32,60 +26,14 @@ using namespace iomt;
 
 namespace {
 
-struct pem_pair {
-  std::string cert, key;
-};
+using test::make_self_signed;
+using test::pem_pair;
+using test::temp_file;
 
-// A self-signed EC P-256 certificate with subjectAltName DNS:localhost,IP:127.0.0.1.
-pem_pair self_signed_localhost(const char* common_name = "localhost") {
-  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", const_cast<char*>("P-256"));
-  BOOST_TEST_REQUIRE(key != nullptr);
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 16);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name), -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX v3;
-  X509V3_set_ctx_nodb(&v3);
-  X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
-  BOOST_TEST_REQUIRE(ext != nullptr);
-  X509_add_ext(x, ext, -1);
-  X509_EXTENSION_free(ext);
-  BOOST_TEST_REQUIRE(X509_sign(x, key, EVP_sha256()) > 0);
-  auto to_pem = [](auto write) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    write(bio);
-    char* data = nullptr;
-    const long n = BIO_ctrl(bio, BIO_CTRL_INFO, 0, static_cast<void*>(&data));
-    std::string out(data, static_cast<std::size_t>(n));
-    BIO_free(bio);
-    return out;
-  };
-  pem_pair out;
-  out.cert = to_pem([&](BIO* b) { PEM_write_bio_X509(b, x); });
-  out.key = to_pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr); });
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return out;
+// A certificate for localhost and 127.0.0.1 with subject CN `common_name`.
+pem_pair self_signed_localhost(const std::string& common_name = "localhost") {
+  return make_self_signed("DNS:localhost,IP:127.0.0.1", common_name);
 }
-
-struct temp_file {
-  std::string path;
-  explicit temp_file(const std::string& text) {
-    char tmpl[] = "/tmp/iomt-net-ca-XXXXXX";
-    const int fd = mkstemp(tmpl);
-    BOOST_TEST_REQUIRE(fd >= 0);
-    close(fd);
-    path = tmpl;
-    std::ofstream(path) << text;
-  }
-  ~temp_file() { std::remove(path.c_str()); }
-};
 
 struct outcome {
   boost::system::error_code ec;
@@ -95,9 +43,7 @@ struct outcome {
 // One client handshake with `name` against a loopback server presenting `pem`.
 outcome handshake(const pem_pair& pem, const net::tls_options& options, const std::string& name) {
   asio::io_context io;
-  ssl::context server_ctx(ssl::context::tls_server);
-  server_ctx.use_certificate_chain(asio::buffer(pem.cert));
-  server_ctx.use_private_key(asio::buffer(pem.key), ssl::context::pem);
+  const auto server_ctx = test::server_tls(pem);
   tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
   auto client_ctx = net::make_client_context(options);
   BOOST_TEST_REQUIRE(client_ctx.has_value());
@@ -106,7 +52,7 @@ outcome handshake(const pem_pair& pem, const net::tls_options& options, const st
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        ssl::stream<tcp::socket> s(co_await acceptor.async_accept(asio::use_awaitable), server_ctx);
+        ssl::stream<tcp::socket> s(co_await acceptor.async_accept(asio::use_awaitable), *server_ctx);
         co_await s.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
       },
       [](std::exception_ptr e) {

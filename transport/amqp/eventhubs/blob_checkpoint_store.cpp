@@ -13,20 +13,6 @@ std::optional<std::int64_t> to_int(std::string_view s) {
   return v;
 }
 
-std::string status_text(const blob::response& r) {
-  std::string s = "HTTP " + std::to_string(r.status);
-  if (!r.error_code.empty()) s += " " + r.error_code;
-  return s;
-}
-
-// 401/403: the key or SAS is wrong (or lacks a permission); other statuses: a storage failure.
-error http_error(const blob::response& r, std::string what) {
-  const bool auth = r.status == 401 || r.status == 403;
-  std::string d = std::move(what) + ": " + status_text(r);
-  if (auth) d += " (check the account key or SAS and its permissions)";
-  return {auth ? errc::authentication_failed : errc::management_error, std::move(d)};
-}
-
 }  // namespace
 
 blob_checkpoint_store::blob_checkpoint_store(std::unique_ptr<blob::client> http, std::string container, std::string ns,
@@ -74,7 +60,7 @@ error blob_checkpoint_store::create_container() {
   auto res = http_->send(std::move(r));
   if (!res) return res.error();
   if (res->status == 201 || res->status == 409) return {};  // created, or someone else just did
-  return http_error(*res, "creating container '" + container_ + "' at " + http_->account().endpoint());
+  return blob::http_error(*res, "creating container '" + container_ + "' at " + http_->account().endpoint());
 }
 
 error blob_checkpoint_store::load() {
@@ -96,8 +82,8 @@ error blob_checkpoint_store::load() {
       break;
     }
     if (res->status != 200)
-      return http_error(*res,
-                        "listing '" + prefix + "' in container '" + container_ + "' at " + http_->account().endpoint());
+      return blob::http_error(
+          *res, "listing '" + prefix + "' in container '" + container_ + "' at " + http_->account().endpoint());
     auto listing = blob::parse_blob_listing(res->body);
     if (!listing) return listing.error();
     for (const auto& b : listing->blobs) {
@@ -142,7 +128,7 @@ error blob_checkpoint_store::refresh(const std::string& partition) {
   h.path = http_->account().base_path + "/" + container_ + "/" + blob::encode_path(blob_name(partition));
   auto res = http_->send(std::move(h));
   if (!res) return {res.error().code, describe(partition) + ": " + res.error().detail};
-  if (res->status != 200 && res->status != 404) return http_error(*res, describe(partition));
+  if (res->status != 200 && res->status != 404) return blob::http_error(*res, describe(partition));
   std::lock_guard l(mu_);
   auto& e = partitions_[partition];
   e.lost = false;
@@ -192,12 +178,12 @@ error blob_checkpoint_store::write(const std::string& partition, const checkpoin
   // 412 ConditionNotMet (If-Match), 409 BlobAlreadyExists (If-None-Match: *).
   if (res->status == 412 || (res->status == 409 && etag.empty())) {
     conflict = true;
-    return {errc::management_error, describe(partition) + ": " + status_text(*res) +
+    return {errc::management_error, describe(partition) + ": " + blob::status_text(*res) +
                                         ": another writer changed it (ownership lost: is another replica reading "
                                         "partition " +
                                         partition + "?); this replica no longer checkpoints it"};
   }
-  return http_error(*res, describe(partition));
+  return blob::http_error(*res, describe(partition));
 }
 
 error blob_checkpoint_store::flush() {

@@ -20,6 +20,19 @@ struct client::impl {
   std::unique_ptr<net::http_pool> pool;  // declared after io: destroyed before it
 };
 
+std::string status_text(const response& r) {
+  std::string s = "HTTP " + std::to_string(r.status);
+  if (!r.error_code.empty()) s += " " + r.error_code;
+  return s;
+}
+
+error http_error(const response& r, std::string what) {
+  const bool auth = r.status == 401 || r.status == 403;
+  std::string d = std::move(what) + ": " + status_text(r);
+  if (auth) d += " (check the account key or SAS and its permissions)";
+  return {auth ? errc::authentication_failed : errc::management_error, std::move(d)};
+}
+
 client::client(storage_account account, client_options options)
     : account_(std::move(account)), options_(std::move(options)), impl_(std::make_unique<impl>()) {}
 

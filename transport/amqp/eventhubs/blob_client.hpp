@@ -37,6 +37,14 @@ struct response {
   std::string body;
 };
 
+// "HTTP 412 ConditionNotMet": the status and x-ms-error-code of a response, for messages.
+std::string status_text(const response& r);
+
+// An HTTP status the stores do not expect as an error: "<what>: HTTP <status> <code>".
+// 401/403 is authentication_failed (the key or SAS is wrong, or lacks a permission; the message
+// says to check them), any other status a storage failure (management_error).
+error http_error(const response& r, std::string what);
+
 class client {
 public:
   // Fails (bad_configuration) on an unreadable CA file or a bad port.

@@ -2,23 +2,6 @@
 
 namespace iomt::transport::amqp::eventhubs {
 
-namespace {
-
-std::string status_text(const blob::response& r) {
-  std::string s = "HTTP " + std::to_string(r.status);
-  if (!r.error_code.empty()) s += " " + r.error_code;
-  return s;
-}
-
-error http_error(const blob::response& r, std::string what) {
-  const bool auth = r.status == 401 || r.status == 403;
-  std::string d = std::move(what) + ": " + status_text(r);
-  if (auth) d += " (check the account key or SAS and its permissions)";
-  return {auth ? errc::authentication_failed : errc::management_error, std::move(d)};
-}
-
-}  // namespace
-
 blob_ownership_store::blob_ownership_store(std::unique_ptr<blob::client> http, std::string container, std::string ns,
                                            std::string hub, std::string group)
     : http_(std::move(http)),
@@ -69,12 +52,12 @@ boost::system::result<std::vector<ownership_record>, error> blob_ownership_store
       auto created = http_->send(std::move(c));
       if (!created) return created.error();
       if (created->status != 201 && created->status != 409)
-        return http_error(*created, "creating container '" + container_ + "' at " + http_->account().endpoint());
+        return blob::http_error(*created, "creating container '" + container_ + "' at " + http_->account().endpoint());
       return out;
     }
     if (res->status != 200)
-      return http_error(*res, "listing ownership '" + prefix + "' in container '" + container_ + "' at " +
-                                  http_->account().endpoint());
+      return blob::http_error(*res, "listing ownership '" + prefix + "' in container '" + container_ + "' at " +
+                                        http_->account().endpoint());
     auto listing = blob::parse_blob_listing(res->body);
     if (!listing) return listing.error();
     for (const auto& b : listing->blobs) {
@@ -124,7 +107,7 @@ claim_outcome blob_ownership_store::claim(const std::string& partition, const st
     out.conflict = true;
     return out;
   }
-  out.failure = http_error(*res, where);
+  out.failure = blob::http_error(*res, where);
   return out;
 }
 

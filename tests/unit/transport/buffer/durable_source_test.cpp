@@ -2,10 +2,15 @@
 // consumption, busy retries, out-of-order completions -> checkpoint, restart from the checkpoint,
 // refusals, the replay inbox; failed events dead-lettered with their original content, transient
 // failures re-submitted.
+// Where a test asserts that something did NOT happen (no resubmission yet, no checkpoint past an
+// open batch, reading paused), it runs on a manual clock and calls poke(): the consumer has then
+// made a full pass after the last change, so the assertion cannot pass merely because the thread
+// was slow.
 #define BOOST_TEST_MODULE transport buffer durable source
 #include <boost/test/unit_test.hpp>
 
 #include "buffer_test_support.hpp"
+#include "manual_clock.hpp"
 #include "transport/buffer/completion_tracker.hpp"
 #include "transport/buffer/durable_source.hpp"
 #include "transport/buffer/inbox.hpp"
@@ -17,6 +22,7 @@ using namespace iomt;
 using namespace iomt::transport::buffer;
 using namespace std::chrono_literals;
 using iomt::test::make_event;
+using iomt::test::manual_clock;
 using iomt::test::temp_dir;
 
 namespace {
@@ -183,6 +189,30 @@ std::vector<transport::event> events(int from, int n) {
   return v;
 }
 
+// Fixture: a source over a fresh log and a fake pipeline, on a clock the test moves by hand.
+// Members in construction order (the waiter before the log: completions may run until the log is
+// closed; the source last: stopped first).
+struct clocked {
+  temp_dir d;
+  waiter w;
+  std::unique_ptr<segment_log> log = open_log(d);
+  fake_pipeline pipe;
+  memory_sink sink;
+  manual_clock clock;
+  durable_options opts = fast_options();
+  std::unique_ptr<durable_source> started;
+
+  // Stores `evs` (acknowledged once durable), then starts a source with `opts` on `clock`.
+  durable_source& start(std::vector<transport::event> evs, transport::deadletter::sink* dead_letters = nullptr) {
+    opts.now = clock.fn();
+    started = std::make_unique<durable_source>(*log, pipe, dead_letters, opts);
+    started->submit(std::move(evs), w.done());
+    BOOST_REQUIRE(w.wait_for(1));
+    started->start();
+    return *started;
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(tracker_checkpoint_is_the_lowest_unfinished_sequence) {
@@ -231,26 +261,28 @@ BOOST_AUTO_TEST_CASE(acknowledged_when_durable_then_consumed_in_order) {
   src.stop();
 }
 
-BOOST_AUTO_TEST_CASE(out_of_order_completions_move_the_checkpoint) {
-  temp_dir d;
-  waiter w;  // before the log: completions may run until the log is closed
-  auto log = open_log(d);
-  fake_pipeline pipe;
-  durable_source src(*log, pipe, nullptr, fast_options());
-  src.submit(events(0, 12), w.done());  // seqs 1..12 -> batches [1,5) [5,9) [9,13)
-  BOOST_REQUIRE(w.wait_for(1));
-  src.start();
+BOOST_FIXTURE_TEST_CASE(out_of_order_completions_move_the_checkpoint, clocked) {
+  auto& src = start(events(0, 12));  // seqs 1..12 -> batches [1,5) [5,9) [9,13)
   BOOST_REQUIRE(pipe.wait_subs(3));
   BOOST_TEST(log->checkpoint_seq() == 1u);
+  // Each step: complete, let the checkpoint interval pass, poke (one full pass of the consumer,
+  // completions first, the checkpoint after them): what the checkpoint says then is final.
+  auto settle = [&] {
+    clock.advance(opts.checkpoint_interval);
+    BOOST_REQUIRE(src.poke());
+  };
   pipe.complete(2);
+  settle();
   // The consumer took the completion (its in-flight count fell) but batch 1 is still open: the
   // checkpoint may not pass it (the checkpoint arithmetic itself: completion_tracker's tests).
-  BOOST_TEST(eventually([&] { return src.stats().in_flight_events == 8u; }));
+  BOOST_TEST(src.stats().in_flight_events == 8u);
   BOOST_TEST(log->checkpoint_seq() == 1u);
   pipe.complete(0);
-  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 5u; }));
+  settle();
+  BOOST_TEST(log->checkpoint_seq() == 5u);
   pipe.complete(1);
-  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 13u; }));
+  settle();
+  BOOST_TEST(log->checkpoint_seq() == 13u);
   BOOST_TEST(src.lag() == 0u);
   src.stop();
 }
@@ -388,23 +420,26 @@ transport::outcome failed_outcome(std::vector<std::pair<std::uint32_t, std::stri
 }
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(failed_events_are_dead_lettered_before_the_checkpoint_passes_them) {
-  temp_dir d;
-  waiter w;  // before the log: completions may run until the log is closed
-  auto log = open_log(d);
-  fake_pipeline pipe;
-  memory_sink sink;
+BOOST_FIXTURE_TEST_CASE(failed_events_are_dead_lettered_before_the_checkpoint_passes_them, clocked) {
   sink.fail_puts = 2;  // the store is full at first: the batch must stay unfinished
-  durable_source src(*log, pipe, &sink, fast_options());
-  src.submit(events(0, 4), w.done());
-  BOOST_REQUIRE(w.wait_for(1));
-  src.start();
+  auto& src = start(events(0, 4), &sink);
   BOOST_REQUIRE(pipe.wait_subs(1));
   pipe.complete(0, failed_outcome({{1, "InvalidDataFormatException"}, {3, "PatientDeviceMismatchException"}}));
-  BOOST_TEST(eventually([&] { return src.stats().dead_letter_errors >= 1u; }));
+  BOOST_REQUIRE(src.poke());
+  BOOST_TEST(src.stats().dead_letter_errors == 1u);
+  // The store is retried a second later; meanwhile checkpoints are due and written.
+  clock.advance(999ms);
+  BOOST_REQUIRE(src.poke());
+  BOOST_TEST(src.stats().dead_letter_errors == 1u);
   BOOST_TEST(log->checkpoint_seq() == 1u);  // not past events whose dead letter is not written
-  BOOST_TEST(eventually([&] { return sink.size() == 2u; }, 5s));
-  BOOST_TEST(eventually([&] { return log->checkpoint_seq() == 5u; }));
+  clock.advance(1ms);
+  BOOST_REQUIRE(src.poke());
+  BOOST_TEST(src.stats().dead_letter_errors == 2u);  // the second refusal
+  BOOST_TEST(sink.size() == 0u);
+  clock.advance(1s);
+  BOOST_REQUIRE(src.poke());
+  BOOST_TEST(sink.size() == 2u);
+  BOOST_TEST(log->checkpoint_seq() == 5u);
   std::lock_guard l(sink.mu);
   BOOST_TEST(sink.kept[0].first.body == make_event(1).body);  // the original event, read back from the log
   BOOST_TEST(sink.kept[0].second.type == "InvalidDataFormatException");
@@ -505,27 +540,21 @@ BOOST_AUTO_TEST_CASE(transient_failures_beyond_max_age_are_dead_lettered) {
   BOOST_TEST(sink.kept[0].second.message.find("beyond max_age") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(while_the_server_fails_for_everyone_reading_pauses) {
-  temp_dir d;
-  waiter w;
-  auto log = open_log(d);
-  fake_pipeline pipe;
-  auto opts = fast_options();
+BOOST_FIXTURE_TEST_CASE(while_the_server_fails_for_everyone_reading_pauses, clocked) {
   opts.batch_events = 1;
-  opts.resubmit_delay = 1h;  // no probe during the test
-  opts.resubmit_max_delay = 1h;
-  durable_source src(*log, pipe, nullptr, opts);
-  src.submit(events(0, 3), w.done());
-  BOOST_REQUIRE(w.wait_for(1));
-  src.start();
+  auto& src = start(events(0, 3));   // the clock is never moved: no probe, no resubmission
   BOOST_REQUIRE(pipe.wait_subs(3));  // one event per batch, all three read
   pipe.complete(0, failed_outcome({{0, "HttpRequestException"}}));
-  BOOST_TEST(eventually([&] { return src.stats().fhir_failing.load(); }));
+  BOOST_REQUIRE(src.poke());
+  BOOST_TEST(src.stats().fhir_failing.load());
   src.submit(events(10, 1), w.done());  // more arrives while the server fails
   BOOST_REQUIRE(w.wait_for(2));
+  BOOST_REQUIRE(src.poke());
+  BOOST_TEST(pipe.count() == 3u);           // durable, but not read while the server fails
   pipe.complete(1, failed_outcome({}, 1));  // another batch was written: the server works again
-  BOOST_TEST(eventually([&] { return !src.stats().fhir_failing.load(); }));
-  BOOST_REQUIRE(pipe.wait_subs(4));  // reading resumed
+  BOOST_REQUIRE(src.poke());
+  BOOST_TEST(!src.stats().fhir_failing.load());
+  BOOST_REQUIRE(pipe.count() == 4u);  // reading resumed
   BOOST_TEST(pipe.events_of(3)[0].body == make_event(10).body);
   src.stop();
 }
@@ -557,4 +586,70 @@ BOOST_AUTO_TEST_CASE(refused_outcome_carries_the_error) {
   BOOST_REQUIRE(w.wait_for(1));
   BOOST_TEST(w.outcomes[0].refused);
   BOOST_TEST(w.outcomes[0].error.find("Read-only file system") != std::string::npos);
+}
+
+// A transiently failed event is submitted again only once its delay has passed, and the delay
+// doubles per failure up to resubmit_max_delay (1 s, 2 s, 4 s, 8 s, 8 s). The clock is moved by
+// hand to 1 ms before each deadline (nothing may happen) and then onto it (the resubmission).
+BOOST_FIXTURE_TEST_CASE(a_waiting_event_is_resubmitted_after_its_delay_which_doubles_up_to_the_cap, clocked) {
+  opts.resubmit_delay = 1s;
+  opts.resubmit_max_delay = 8s;
+  auto& src = start(events(0, 1));
+  BOOST_REQUIRE(pipe.wait_subs(1));
+  pipe.complete(0, failed_outcome({{0, "HttpRequestException"}}));
+  BOOST_REQUIRE(src.poke());
+  BOOST_TEST(src.stats().parked_events == 1u);
+  std::size_t subs = 1;
+  for (const auto delay : {1s, 2s, 4s, 8s, 8s}) {
+    BOOST_TEST_CONTEXT("delay " << delay.count() << " s after " << subs << " submission(s)") {
+      clock.advance(delay - 1ms);
+      BOOST_REQUIRE(src.poke());
+      BOOST_TEST(pipe.count() == subs);  // not before its delay
+      clock.advance(1ms);
+      BOOST_REQUIRE(src.poke());
+      BOOST_REQUIRE(pipe.count() == subs + 1);  // once the clock reaches it
+      BOOST_TEST(pipe.events_of(subs).at(0).body == make_event(0).body);
+      pipe.complete(subs, failed_outcome({{0, "HttpRequestException"}}));
+      BOOST_REQUIRE(src.poke());  // taken at this time: the next delay counts from here
+      ++subs;
+    }
+  }
+  BOOST_TEST(src.stats().redelivered_events == 5u);
+  BOOST_TEST(src.stats().fhir_failing.load());
+  clock.advance(8s);
+  BOOST_REQUIRE(src.poke());
+  BOOST_REQUIRE(pipe.count() == subs + 1);
+  pipe.complete(subs, failed_outcome({}, 1));  // written at last
+  clock.advance(opts.checkpoint_interval);
+  BOOST_REQUIRE(src.poke());
+  BOOST_TEST(!src.stats().fhir_failing.load());
+  BOOST_TEST(src.stats().waiting_events == 0u);
+  BOOST_TEST(src.parked_log()->checkpoint_seq() == 2u);
+  src.stop();
+}
+
+// Downstream busy: the next read waits backoff_initial, doubling per refusal up to backoff_max.
+BOOST_FIXTURE_TEST_CASE(downstream_busy_backs_off_exponentially_up_to_the_cap, clocked) {
+  pipe.busy_next = 4;
+  opts.backoff_initial = 100ms;
+  opts.backoff_max = 300ms;
+  auto& src = start(events(0, 2));
+  BOOST_TEST(eventually([&] { return src.stats().downstream_busy == 1u; }));  // the first read: busy
+  int busy = 1;
+  for (const auto delay : {100ms, 200ms, 300ms, 300ms}) {
+    BOOST_TEST_CONTEXT("backoff " << delay.count() << " ms after " << busy << " refusal(s)") {
+      clock.advance(delay - 1ms);
+      BOOST_REQUIRE(src.poke());
+      BOOST_TEST(src.stats().downstream_busy == static_cast<std::uint64_t>(busy));  // still backing off
+      clock.advance(1ms);
+      BOOST_REQUIRE(src.poke());
+      ++busy;
+      if (busy <= 4) BOOST_TEST(src.stats().downstream_busy == static_cast<std::uint64_t>(busy));
+    }
+  }
+  BOOST_TEST(pipe.busy_answers == 4);
+  BOOST_REQUIRE(pipe.count() == 1u);  // the fifth try is taken
+  BOOST_TEST(pipe.events_of(0).size() == 2u);
+  pipe.complete(0);
+  src.stop();
 }

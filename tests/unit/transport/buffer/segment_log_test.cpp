@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "buffer_test_support.hpp"
+#include "manual_clock.hpp"
 #include "transport/buffer/checkpoint.hpp"
 #include "transport/buffer/log_reader.hpp"
 #include "transport/buffer/record.hpp"
@@ -386,13 +387,8 @@ BOOST_AUTO_TEST_CASE(one_process_per_directory) {
   BOOST_TEST(second.error().message.find("in use") != std::string::npos, second.error().message);
 }
 
-// A clock the test moves by hand: the retry_after_error window without sleeping.
-struct manual_clock {
-  std::atomic<std::int64_t> ms{0};
-  std::function<std::chrono::steady_clock::time_point()> fn() {
-    return [this] { return std::chrono::steady_clock::time_point{} + std::chrono::milliseconds(ms.load()); };
-  }
-};
+// A clock the test moves by hand (tests/manual_clock.hpp): the retry_after_error window without sleeping.
+using iomt::test::manual_clock;
 
 BOOST_AUTO_TEST_CASE(read_only_directory_injected) {
   temp_dir d;

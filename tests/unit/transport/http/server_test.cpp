@@ -488,11 +488,11 @@ BOOST_AUTO_TEST_CASE(connection_cap_evicts_waiting_connections_then_refuses, *ut
   // Three silent connections fill the cap; a fourth (legitimate) one still gets its answer: the
   // one waiting longest is closed to make room.
   std::vector<std::unique_ptr<client>> silent;
-  for (int i = 0; i < 3; ++i) {
+  for (std::size_t i = 0; i < 3; ++i) {
     silent.push_back(std::make_unique<client>(f.port()));
-    std::this_thread::sleep_for(20ms);
+    // Accepted before the next one connects: silent[0] has waited longest.
+    while (f.srv->connections() < i + 1) std::this_thread::sleep_for(1ms);
   }
-  while (f.srv->connections() < 3) std::this_thread::sleep_for(5ms);
   {
     client c(f.port());
     BOOST_TEST(c.send(request{bhttp::verb::get, "/healthz", 11}).result_int() == 200u);
@@ -509,7 +509,8 @@ BOOST_AUTO_TEST_CASE(connection_cap_evicts_waiting_connections_then_refuses, *ut
     busy.back()->write_raw("POST /devicedata/messages HTTP/1.1\r\nHost: x\r\nAuthorization: " + token() +
                            "\r\nContent-Length: 10\r\n\r\nabc");
   }
-  std::this_thread::sleep_for(100ms);  // their heads are read: they are serving requests now
+  // Their heads are read: they are serving requests now, none of them may be evicted.
+  while (f.srv->connections() < 3 || f.srv->connections_waiting_for_a_request() > 0) std::this_thread::sleep_for(1ms);
   client refused(f.port());
   const response res = refused.read();
   BOOST_TEST(res.result_int() == 503u);
