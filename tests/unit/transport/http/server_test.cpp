@@ -423,54 +423,53 @@ BOOST_AUTO_TEST_CASE(no_answer_from_the_pipeline_is_504, *utf::timeout(30)) {
   BOOST_TEST(c.send(post("/devicedata/messages", "y")).result_int() == 201u);
 }
 
-BOOST_AUTO_TEST_CASE(idle_and_read_timeouts, *utf::timeout(30)) {
-  fixture f;
+// Each timeout is tested on a server whose other timeouts are an hour: a connection the server
+// closes was closed by the timeout under test (no assertion on elapsed time).
+server_options only_timeout(std::chrono::milliseconds server_options::*which) {
   server_options so;
-  so.idle_timeout = 200ms;
-  so.read_timeout = 200ms;
-  f.start({}, std::move(so));
+  so.first_byte_timeout = so.idle_timeout = so.header_timeout = so.read_timeout = std::chrono::hours(1);
+  so.*which = 200ms;
+  return so;
+}
+
+BOOST_AUTO_TEST_CASE(idle_and_read_timeouts, *utf::timeout(30)) {
   {
     // An idle keep-alive connection is closed after idle_timeout.
+    fixture f;
+    f.start({}, only_timeout(&server_options::idle_timeout));
     client c(f.port());
     BOOST_TEST(c.send(request{bhttp::verb::get, "/healthz", 11}).result_int() == 200u);
-    const auto t0 = std::chrono::steady_clock::now();
     BOOST_TEST(c.closed_by_server());
-    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 150ms));
   }
   {
     // A body that stops coming: the connection is closed after read_timeout, nothing submitted.
+    fixture f;
+    f.start({}, only_timeout(&server_options::read_timeout));
     client c(f.port());
     c.write_raw("POST /devicedata/messages HTTP/1.1\r\nHost: x\r\nAuthorization: " + token() +
                 "\r\nContent-Length: 10\r\n\r\nabc");
-    const auto t0 = std::chrono::steady_clock::now();
     BOOST_TEST(c.closed_by_server());
-    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 150ms));
+    BOOST_TEST(f.sink.received().empty());
   }
-  BOOST_TEST(f.sink.received().empty());
 }
 
 BOOST_AUTO_TEST_CASE(first_byte_and_header_timeouts, *utf::timeout(30)) {
-  fixture f;
-  server_options so;
-  so.first_byte_timeout = 200ms;
-  so.header_timeout = 300ms;
-  f.start({}, std::move(so));
   {
     // A connection that never sends a byte is closed after first_byte_timeout.
+    fixture f;
+    f.start({}, only_timeout(&server_options::first_byte_timeout));
     client c(f.port());
-    const auto t0 = std::chrono::steady_clock::now();
     BOOST_TEST(c.closed_by_server());
-    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 150ms));
   }
   {
     // A head that keeps dribbling is cut at header_timeout, however slowly it comes.
+    fixture f;
+    f.start({}, only_timeout(&server_options::header_timeout));
     client c(f.port());
     c.write_raw("POST /devicedata/messages HTTP/1.1\r\nHost: x\r\nX-a: ");
-    const auto t0 = std::chrono::steady_clock::now();
     BOOST_TEST(c.closed_by_server());
-    BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 250ms));
+    BOOST_TEST(f.sink.received().empty());
   }
-  BOOST_TEST(f.sink.received().empty());
 }
 
 BOOST_AUTO_TEST_CASE(connection_cap_evicts_waiting_connections_then_refuses, *utf::timeout(30)) {
