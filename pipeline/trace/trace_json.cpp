@@ -78,6 +78,12 @@ bjson::object to_json(const event_record& r) {
   o["source"] = r.source;
   if (r.partition >= 0) o["partition"] = r.partition;
   if (!r.partition_key.empty()) o["partitionKey"] = r.partition_key;
+  // The HTTP request that brought it (x-ms-request-id), and its index in a batch send.
+  if (r.request_id) {
+    bjson::object req{{"id", *r.request_id}};
+    if (r.batch_index >= 0) req["index"] = r.batch_index;
+    o["request"] = std::move(req);
+  }
   o["systemProperties"] = embedded(r.system_properties);
   o["properties"] = embedded(r.properties);
   // The body as sent: text when it is UTF-8 (JSON cannot carry anything else), else base64.

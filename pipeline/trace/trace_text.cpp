@@ -66,6 +66,11 @@ std::string describe_events(const bjson::value& answer, const text_options& opti
     if (const std::string p = str(ev, "partition"); !p.empty()) out += " partition " + p;
     if (const std::string pk = str(ev, "partitionKey"); !pk.empty()) out += "  partition key " + pk;
     out += "\n";
+    if (const auto* rq = ev.if_contains("request"); rq && rq->is_object()) {
+      out += "  request: " + str(rq->get_object(), "id");
+      if (const std::string i = str(rq->get_object(), "index"); !i.empty()) out += ", batch item " + i;
+      out += "\n";
+    }
     if (const std::string pos = position(ev); !pos.empty()) out += "  at: " + pos + "\n";
     std::string body = str(ev, "body");
     const bool base64 = body.empty() && ev.contains("bodyBase64");

@@ -260,6 +260,31 @@ BOOST_AUTO_TEST_CASE(json_of_a_record) {
   const auto b = to_json(bin);
   BOOST_TEST(!b.contains("body"));
   BOOST_TEST(b.at("bodyBase64").as_string() == "//4=");
+  BOOST_TEST(!o.contains("request"));  // not from HTTP ingest
+  BOOST_TEST(!o.contains("partition"));
+}
+
+BOOST_AUTO_TEST_CASE(json_and_text_of_the_http_request_that_brought_an_event) {
+  event_record single = record("d1");
+  single.id = 1;
+  single.partition = 2;
+  single.request_id = std::make_shared<const std::string>("0f8fad5b-d9cb-469f-a165-70867728950e");
+  event_record item = record("d2");
+  item.id = 2;
+  item.partition = 0;
+  item.request_id = std::make_shared<const std::string>("gateway-7/req 0042");
+  item.batch_index = 3;
+  const auto a = to_json(single);
+  BOOST_TEST(a.at("partition").as_int64() == 2);
+  BOOST_TEST(a.at("request").at("id").as_string() == "0f8fad5b-d9cb-469f-a165-70867728950e");
+  BOOST_TEST(!a.at("request").as_object().contains("index"));  // a single send
+  const auto b = to_json(item);
+  BOOST_TEST(b.at("request").at("id").as_string() == "gateway-7/req 0042");
+  BOOST_TEST(b.at("request").at("index").as_int64() == 3);
+  const std::string text = describe_events(boost::json::object{{"events", boost::json::array{b, a}}});
+  BOOST_TEST(text.find("from http partition 0") != std::string::npos, text);
+  BOOST_TEST(text.find("  request: gateway-7/req 0042, batch item 3\n") != std::string::npos, text);
+  BOOST_TEST(text.find("  request: 0f8fad5b-d9cb-469f-a165-70867728950e\n") != std::string::npos, text);
 }
 
 BOOST_AUTO_TEST_CASE(query_parameters) {
@@ -423,11 +448,16 @@ BOOST_AUTO_TEST_CASE(pipeline_records_each_events_path) {
   p.set_trace(&t);
   p.start();
   std::vector<transport::event> evs;
+  // As HTTP ingest hands over one batch send: one request id for all, each its index.
+  const auto request_id = std::make_shared<const std::string>("req-1");
   for (auto& [label, text] : test::workshop_messages()) {
     transport::event e;
     e.body = text;
     e.partition_key = label;
     e.enqueued_time = {json::unix_epoch_ticks, json::date_kind::utc};
+    e.partition = 1;
+    e.request_id = request_id;
+    e.batch_index = static_cast<std::int32_t>(evs.size());
     evs.push_back(std::move(e));
   }
   transport::event not_json;
@@ -473,4 +503,11 @@ BOOST_AUTO_TEST_CASE(pipeline_records_each_events_path) {
   BOOST_TEST(failed == 1u);
   // By device: the devices the workshop's messages name.
   for (const auto& d : all[1].devices) BOOST_TEST(!t.query(d, 10).empty());
+  // Received: the request they came with (the same string, not a copy per event) and the index.
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    BOOST_TEST(all[i].request_id.get() == request_id.get());
+    BOOST_TEST(all[i].batch_index == static_cast<std::int32_t>(all.size() - 1 - i));
+    BOOST_TEST(all[i].partition == 1);
+  }
+  BOOST_TEST(!all[0].request_id);
 }
