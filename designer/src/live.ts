@@ -28,7 +28,10 @@ export interface LiveEvent {
   id: number;
   received: string;
   source: string;
+  partition?: number;
   partitionKey?: string;
+  // The HTTP request that brought it (its x-ms-request-id) and its index in a batch send.
+  request?: { id: string; index?: number };
   systemProperties: unknown;
   properties: unknown;
   body?: string;
@@ -79,7 +82,14 @@ function pathView(ev: LiveEvent): HTMLElement {
     .filter((k) => pos[k] !== undefined)
     .map((k) => `${k} ${String(pos[k])}`)
     .join(", ");
-  box.append(el("p", {}, `received ${ev.received} from ${ev.source}${ev.partitionKey ? `, partition key ${ev.partitionKey}` : ""}${at ? ` (${at})` : ""}`));
+  const partition = ev.partition !== undefined ? `, partition ${ev.partition}` : "";
+  box.append(el("p", {}, `received ${ev.received} from ${ev.source}${partition}${ev.partitionKey ? `, partition key ${ev.partitionKey}` : ""}${at ? ` (${at})` : ""}`));
+  if (ev.request) {
+    const request = el("p", { className: "live-request" }, "request ", el("code", {}, ev.request.id));
+    if (ev.request.index !== undefined) request.append(`, batch item ${ev.request.index}`);
+    request.title = "x-ms-request-id of the answer the sender got (its x-ms-client-request-id when it sent one)";
+    box.append(request);
+  }
   const ms = el("ul", { className: "live-measurements" });
   for (const m of ev.measurements) ms.append(el("li", {}, `${m.type} · device ${m.deviceId} · ${m.occurrenceTimeUtc} · ${m.values} value(s)`));
   box.append(el("p", {}, `${ev.measurementCount} measurement(s)`), ms);

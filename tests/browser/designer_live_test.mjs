@@ -128,17 +128,18 @@ async function startService() {
   };
 }
 
-async function send(body, partitionKey) {
-  const res = await fetch(`${base}/devicedata/messages`, {
-    method: "POST",
-    headers: {
-      Authorization: sasToken(`${base}/devicedata`),
-      "Content-Type": "application/json",
-      BrokerProperties: JSON.stringify({ PartitionKey: partitionKey }),
-    },
-    body,
-  });
+async function send(body, partitionKey, clientRequestId) {
+  const headers = {
+    Authorization: sasToken(`${base}/devicedata`),
+    "Content-Type": "application/json",
+    BrokerProperties: JSON.stringify({ PartitionKey: partitionKey }),
+  };
+  if (clientRequestId) headers["x-ms-client-request-id"] = clientRequestId;
+  const res = await fetch(`${base}/devicedata/messages`, { method: "POST", headers, body });
   assert.equal(res.status, 201, `POST /devicedata/messages: ${res.status} ${await res.text()}`);
+  // Azure's request ids (issue 13): the client's, echoed, or one the service made.
+  if (clientRequestId) assert.equal(res.headers.get("x-ms-client-request-id"), clientRequestId);
+  return res.headers.get("x-ms-request-id");
 }
 
 before(async () => {
@@ -165,7 +166,8 @@ test("the Live tab lists the service's events with their path, after a SAS token
     const weight = readFileSync(`${workshopDir()}/Three-Sample-Message-Types.json`, "utf8").split(/^=+ WEIGHT =+$/m)[1].trim();
     await send(weight, "MSFT00003WT");
   }
-  await send(failing, "MSFT00042");
+  const requestId = await send(failing, "MSFT00042", "gateway-42/req-0001");
+  assert.equal(requestId, "gateway-42/req-0001");
   await page.goto(`${designerBase}/designer/`);
   await page.locator("#status[data-state='done']").waitFor({ timeout: 20_000 });
   await page.click("#live-tab");
@@ -179,7 +181,9 @@ test("the Live tab lists the service's events with their path, after a SAS token
   assert.match(await row.locator(".live-status").textContent(), /failed/);
   assert.match(await row.locator(".summary").textContent(), /permanent/);
   await row.locator("summary").click();
-  assert.match(await row.locator(".live-path").textContent(), /received .* from http, partition key MSFT00042/);
+  assert.match(await row.locator(".live-path").textContent(), /received .* from http, partition [0-3], partition key MSFT00042/);
+  // The request that brought it, as its sender was answered (x-ms-request-id).
+  assert.equal(await row.locator(".live-request code").textContent(), requestId);
   assert.match(await row.locator(".live-path").textContent(), /deadletter replay --type/);
   if (process.env.FHIR_URL) {
     const written = page.locator(".live-event.status-written", { hasText: "MSFT00003WT" });
