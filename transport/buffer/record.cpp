@@ -4,6 +4,7 @@
 #include "transport/buffer/crc32c.hpp"
 #include "transport/buffer/varint.hpp"
 
+#include <array>
 #include <cstring>
 
 namespace iomt::transport::buffer {
@@ -65,58 +66,53 @@ enum id_form : std::uint8_t { id_none = 0, id_text = 1, id_guid = 2 };
 
 bool has_origin_fields(const event& e) noexcept { return e.partition >= 0 || e.request_id; }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // upper case too: only what decodes back byte for byte is packed
-}
+// Hex digit values; -1 for anything else (upper case too: only what decodes back byte for byte
+// is packed).
+constexpr std::array<std::int8_t, 256> hex_values = [] {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = 0; c < 10; ++c) t[static_cast<std::size_t>('0' + c)] = static_cast<std::int8_t>(c);
+  for (int c = 0; c < 6; ++c) t[static_cast<std::size_t>('a' + c)] = static_cast<std::int8_t>(10 + c);
+  return t;
+}();
 
-constexpr bool guid_dash(std::size_t i) noexcept { return i == 8 || i == 13 || i == 18 || i == 23; }
+// Where the 16 hex pairs of a "8-4-4-4-12" GUID start.
+constexpr std::array<std::uint8_t, 16> guid_pairs = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
 
 // A lower-case "8-4-4-4-12" GUID (what the service makes, and what Azure SDKs send) in 16 bytes.
 bool pack_guid(std::string_view id, char (&out)[16]) noexcept {
-  if (id.size() != 36) return false;
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < 36; ++i) {
-    if (guid_dash(i)) {
-      if (id[i] != '-') return false;
-      continue;
-    }
-    const int v = hex_value(id[i]);
-    if (v < 0) return false;
-    if (n % 2 == 0)
-      out[n / 2] = static_cast<char>(v << 4);
-    else
-      out[n / 2] = static_cast<char>(out[n / 2] | v);
-    ++n;
+  if (id.size() != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-') return false;
+  int bad = 0;
+  for (std::size_t i = 0; i < 16; ++i) {
+    const int hi = hex_values[static_cast<std::uint8_t>(id[guid_pairs[i]])];
+    const int lo = hex_values[static_cast<std::uint8_t>(id[guid_pairs[i] + 1u])];
+    bad |= hi | lo;  // negative when either is not a hex digit
+    out[i] = static_cast<char>((hi << 4) | (lo & 0xF));
   }
-  return true;
+  return bad >= 0;
 }
 
 void unpack_guid(const char* in, char (&out)[36]) noexcept {
   static constexpr char hex[] = "0123456789abcdef";
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < 36; ++i) {
-    if (guid_dash(i)) {
-      out[i] = '-';
-      continue;
-    }
-    const auto b = static_cast<std::uint8_t>(in[n / 2]);
-    out[i] = hex[n % 2 == 0 ? b >> 4 : b & 0xF];
-    ++n;
+  out[8] = out[13] = out[18] = out[23] = '-';
+  for (std::size_t i = 0; i < 16; ++i) {
+    const auto b = static_cast<std::uint8_t>(in[i]);
+    out[guid_pairs[i]] = hex[b >> 4];
+    out[guid_pairs[i] + 1u] = hex[b & 0xF];
   }
 }
 
-std::uint8_t id_form_of(const event& e) noexcept {
+// The request id's form; `packed` holds the GUID's bytes for id_guid.
+std::uint8_t id_form_of(const event& e, char (&packed)[16]) noexcept {
   if (!e.request_id) return id_none;
-  char packed[16];
   return pack_guid(*e.request_id, packed) ? id_guid : id_text;
 }
 
 std::size_t origin_size(const event& e) noexcept {
   std::size_t n = 1;
   if (e.partition >= 0) n += varint_size(static_cast<std::uint64_t>(e.partition));
-  switch (id_form_of(e)) {
+  char packed[16];
+  switch (id_form_of(e, packed)) {
     case id_text:
       n += varint_size(e.request_id->size()) + e.request_id->size();
       break;
@@ -130,15 +126,14 @@ std::size_t origin_size(const event& e) noexcept {
 }
 
 void put_origin(std::string& out, const event& e) {
-  const std::uint8_t form = id_form_of(e);
+  char packed[16];
+  const std::uint8_t form = id_form_of(e, packed);
   auto origin = static_cast<std::uint8_t>(form << origin_id_shift);
   if (e.partition >= 0) origin |= origin_partition;
   out.push_back(static_cast<char>(origin));
   if (e.partition >= 0) put_varint(out, static_cast<std::uint64_t>(e.partition));
   if (form == id_none) return;
   if (form == id_guid) {
-    char packed[16];
-    pack_guid(*e.request_id, packed);
     out.append(packed, sizeof packed);
   } else {
     put_bytes(out, *e.request_id);
