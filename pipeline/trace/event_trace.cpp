@@ -150,13 +150,15 @@ void event_trace::complete(std::span<const completion_update> updates) {
   evict();
 }
 
-std::vector<event_record> event_trace::query(std::string_view device, std::size_t limit) const {
+std::vector<event_record> event_trace::query(std::string_view device, std::size_t limit,
+                                             std::string_view request) const {
   std::vector<event_record> out;
   if (limit == 0) return out;
   std::lock_guard lock(mutex_);
   for (auto it = records_.rbegin(); it != records_.rend() && out.size() < limit; ++it) {
-    const bool match = device.empty() || it->partition_key == device ||
-                       std::find(it->devices.begin(), it->devices.end(), device) != it->devices.end();
+    const bool match = (device.empty() || it->partition_key == device ||
+                        std::find(it->devices.begin(), it->devices.end(), device) != it->devices.end()) &&
+                       (request.empty() || (it->request_id && *it->request_id == request));
     if (match) out.push_back(*it);
   }
   return out;

@@ -158,8 +158,9 @@ public:
   void complete(std::span<const completion_update> updates);
 
   // Newest first: at most `limit` records whose devices (or partition key) include `device`
-  // ("" = any). Copies, so the caller serializes outside the lock.
-  std::vector<event_record> query(std::string_view device, std::size_t limit) const;
+  // ("" = any) and, when `request` is not "", that came with that HTTP request id. Copies, so the
+  // caller serializes outside the lock.
+  std::vector<event_record> query(std::string_view device, std::size_t limit, std::string_view request = {}) const;
   // One record by id, when still held.
   std::optional<event_record> find(std::uint64_t id) const;
   trace_stats stats() const;

@@ -54,9 +54,12 @@ std::string describe_events(const bjson::value& answer, const text_options& opti
   const bjson::array& events = arr(a, "events");
   if (events.empty()) {
     const std::string device = str(a, "device");
-    out += device.empty() ? "no events traced yet\n"
-                          : "no traced event of device '" + device +
-                                "' (the trace holds the last debug.trace.max_events events; is the id right?)\n";
+    const std::string request = str(a, "request");
+    if (device.empty() && request.empty()) return "no events traced yet\n";
+    out += "no traced event";
+    if (!device.empty()) out += " of device '" + device + "'";
+    if (!request.empty()) out += std::string(device.empty() ? "" : " and") + " of request '" + request + "'";
+    out += " (the trace holds the last debug.trace.max_events events; is the id right?)\n";
     return out;
   }
   for (const auto& v : events) {

@@ -5,7 +5,7 @@
   what the FHIR server holds (created first, no-op when the same values come again); the event
   whose mapping fails (VITALS: bloodPulseWave has no FHIR template) and the one that is not JSON
   show their errors and failure class; the Patient/Device ids are the server's;
-- `iomtflow trace --config FILE --device ID` prints the same path readably;
+- `iomtflow trace --config FILE --device ID` prints the same path readably, `--request ID` one request's events;
 - auth: no token, a hub-level token, a wrong key -> 401; the designer's Live API takes the same;
 - received: each event names the HTTP request that brought it (x-ms-request-id of the answer; the
   client's x-ms-client-request-id when sent) and its index in a batch send, the partition and the
@@ -219,6 +219,13 @@ def received_with(fhir, buffer_on):
         r = trace_cli(flow, "--device", "MSFT00002BP")
         check_eq(r.returncode, 0, f"iomtflow trace exit status (stderr {r.stderr})")
         check(f"request: {made}, batch item 0" in r.stdout, f"iomtflow trace names the request:\n{r.stdout}")
+        # One request's events, by the id its sender was answered.
+        r = trace_cli(flow, "--request", made, "--json")
+        check_eq(r.returncode, 0, f"iomtflow trace --request exit status (stderr {r.stderr})")
+        check_eq([e["request"] for e in json.loads(r.stdout)["events"]],
+                 [{"id": made, "index": 1}, {"id": made, "index": 0}], "iomtflow trace --request: the batch's events")
+        status, body = events(flow, "?request=gateway-7%2Freq-0042")
+        check_eq([e["request"]["id"] for e in body["events"]], [single], "GET /debug/events?request=")
         check_eq(flow.stop(), 0, "exit status after SIGTERM")
         return [received_part(e) for e in evs], (single, made)
 

@@ -297,6 +297,37 @@ BOOST_AUTO_TEST_CASE(query_parameters) {
   BOOST_TEST(!parse_events_query("limit=ten"));
   BOOST_TEST(!parse_events_query("device=%zz"));
   BOOST_TEST(parse_events_query("")->limit == 20u);
+  BOOST_TEST(parse_events_query("request=gateway-7%2Freq%200042")->request == "gateway-7/req 0042");
+  BOOST_TEST(parse_events_query("")->request.empty());
+}
+
+BOOST_AUTO_TEST_CASE(query_by_http_request_id) {
+  event_trace t({.enabled = true, .max_events = 10, .max_bytes = 1u << 20});
+  const auto batch = std::make_shared<const std::string>("req-a");
+  for (int i = 0; i < 3; ++i) {
+    event_record r = record(i == 2 ? "d2" : "d1");
+    r.request_id = batch;
+    r.batch_index = i;
+    add_one(t, std::move(r));
+  }
+  event_record other = record("d1");
+  other.request_id = std::make_shared<const std::string>("req-b");
+  add_one(t, std::move(other));
+  add_one(t, record("d1"));  // not from HTTP ingest
+  auto of_a = t.query("", 10, "req-a");
+  BOOST_REQUIRE(of_a.size() == 3u);
+  BOOST_TEST(of_a[0].batch_index == 2);                 // newest first
+  BOOST_TEST(t.query("d1", 10, "req-a").size() == 2u);  // both filters
+  BOOST_TEST(t.query("", 10, "req-b").size() == 1u);
+  BOOST_TEST(t.query("", 10, "req-c").empty());
+  BOOST_TEST(t.query("", 10).size() == 5u);
+  const auto res = debug_events_response(get("/debug/events?request=req-a&limit=2"), &t, nullptr, 0);
+  BOOST_TEST(res.result_int() == 200u);
+  const auto body = body_of(res);
+  BOOST_TEST(body.at("request").as_string() == "req-a");
+  BOOST_TEST(body.at("events").as_array().size() == 2u);
+  BOOST_TEST(describe_events(boost::json::object{{"request", "req-z"}, {"events", boost::json::array{}}})
+                 .find("no traced event of request 'req-z'") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(off_is_404_and_auth_is_the_ingest_sas) {
