@@ -75,7 +75,8 @@ function summary(ev: LiveEvent): string {
   return parts.join(", ") || ev.status;
 }
 
-function pathView(ev: LiveEvent): HTMLElement {
+// `onlyRequest`: show only the events of this HTTP request (the Request filter).
+function pathView(ev: LiveEvent, onlyRequest: (id: string) => void): HTMLElement {
   const box = el("div", { className: "live-path" });
   const pos = ev.systemProperties && typeof ev.systemProperties === "object" ? (ev.systemProperties as Record<string, unknown>) : {};
   const at = ["x-opt-sequence-number", "x-opt-offset", "x-opt-publisher", "x-opt-enqueued-time"]
@@ -88,6 +89,10 @@ function pathView(ev: LiveEvent): HTMLElement {
     const request = el("p", { className: "live-request" }, "request ", el("code", {}, ev.request.id));
     if (ev.request.index !== undefined) request.append(`, batch item ${ev.request.index}`);
     request.title = "x-ms-request-id of the answer the sender got (its x-ms-client-request-id when it sent one)";
+    const only = el("button", { className: "link filter-request", textContent: "only this request" });
+    const id = ev.request.id;
+    only.addEventListener("click", () => onlyRequest(id));
+    request.append(" ", only);
     box.append(request);
   }
   const ms = el("ul", { className: "live-measurements" });
@@ -122,6 +127,7 @@ export class LiveTab {
   private readonly list: HTMLElement;
   private readonly note: HTMLElement;
   private readonly device: HTMLInputElement;
+  private readonly request: HTMLInputElement;
   private readonly token: HTMLInputElement;
   private readonly auto: HTMLInputElement;
 
@@ -131,6 +137,8 @@ export class LiveTab {
     private readonly open: (ev: LiveEvent) => void,
   ) {
     this.device = el("input", { id: "live-device", placeholder: "device id (empty: all)", type: "search" });
+    this.request = el("input", { id: "live-request", placeholder: "x-ms-request-id (empty: all)", type: "search" });
+    this.request.title = "The events of one HTTP request: the x-ms-request-id its sender was answered";
     this.token = el("input", { id: "live-token", placeholder: "SharedAccessSignature sr=…", type: "password", autocomplete: "off" });
     this.token.title = "A namespace-level SAS token made with one of source.http.keys (not needed with source.http.auth: none)";
     try {
@@ -142,6 +150,7 @@ export class LiveTab {
     const refresh = el("button", { id: "live-refresh", textContent: "Refresh" });
     refresh.addEventListener("click", () => void this.load());
     this.device.addEventListener("change", () => void this.load());
+    this.request.addEventListener("change", () => void this.load());
     this.token.addEventListener("change", () => {
       try {
         sessionStorage.setItem(tokenKey, this.token.value);
@@ -155,6 +164,7 @@ export class LiveTab {
       "div",
       { className: "live-tools" },
       el("label", {}, "Device ", this.device),
+      el("label", {}, "Request ", this.request),
       el("label", {}, "Token ", this.token),
       refresh,
       el("label", { className: "toggle" }, this.auto, " every 3 s"),
@@ -178,6 +188,7 @@ export class LiveTab {
   async load(): Promise<void> {
     const q = new URLSearchParams({ limit: "50" });
     if (this.device.value.trim()) q.set("device", this.device.value.trim());
+    if (this.request.value.trim()) q.set("request", this.request.value.trim());
     const headers: Record<string, string> = { Accept: "application/json" };
     if (this.token.value.trim()) headers.Authorization = this.token.value.trim();
     let res: Response;
@@ -237,7 +248,13 @@ export class LiveTab {
         el("span", { className: "summary" }, summary(ev)),
         openButton,
       );
-      row.append(head, pathView(ev));
+      row.append(
+        head,
+        pathView(ev, (id) => {
+          this.request.value = id;
+          void this.load();
+        }),
+      );
       this.list.append(row);
     }
   }

@@ -184,6 +184,17 @@ test("the Live tab lists the service's events with their path, after a SAS token
   assert.match(await row.locator(".live-path").textContent(), /received .* from http, partition [0-3], partition key MSFT00042/);
   // The request that brought it, as its sender was answered (x-ms-request-id).
   assert.equal(await row.locator(".live-request code").textContent(), requestId);
+  // "only this request": the Request filter, the events of that request alone.
+  await row.evaluate((d) => (d.open = true)); // a refresh may have drawn the list again (rows closed)
+  await row.locator("button.filter-request").click();
+  assert.equal(await page.inputValue("#live-request"), requestId);
+  await page.waitForFunction(
+    () => document.querySelectorAll(".live-event").length === 1 && document.querySelector(".live-event")?.textContent?.includes("MSFT00042"),
+  );
+  await page.fill("#live-request", "");
+  await page.locator("#live-request").dispatchEvent("change");
+  await page.waitForFunction((n) => document.querySelectorAll(".live-event").length === n, process.env.FHIR_URL ? 2 : 1);
+  await row.locator("summary").click();
   assert.match(await row.locator(".live-path").textContent(), /deadletter replay --type/);
   if (process.env.FHIR_URL) {
     const written = page.locator(".live-event.status-written", { hasText: "MSFT00003WT" });
