@@ -19,7 +19,7 @@ namespace http = boost::beast::http;
 
 namespace {
 
-void append_string(std::string& out, std::string_view s) { out += boost::json::serialize(boost::json::string_view(s)); }
+void append_string(std::string& out, std::string_view s) { json::write_string(s, out); }
 
 // Bundle.entry.response.status: "200", "201 Created", "412 Precondition Failed" -> the code.
 unsigned status_of(const boost::json::object& response) {
@@ -45,15 +45,16 @@ mapping::mapping_error unreadable_reply(std::string_view why) {
                       mapping::failure_class::transient);
 }
 
-entry_answer entry_of(const boost::json::value& v) {
+// Moves the entry's resource out of the parsed reply (no copy).
+entry_answer entry_of(boost::json::value& v) {
   entry_answer a;
   a.in_bundle = true;
-  const auto* entry = v.if_object();
+  auto* entry = v.if_object();
   if (!entry) {
     a.cause = "the batch response entry is not an object";
     return a;
   }
-  if (const auto* r = entry->if_contains("resource"); r && r->is_object()) a.resource = r->get_object();
+  if (auto* r = entry->if_contains("resource"); r && r->is_object()) a.resource = std::move(r->get_object());
   const auto* resp = entry->if_contains("response");
   if (!resp || !resp->is_object()) {
     a.cause = "no response in the batch response entry";
@@ -68,9 +69,10 @@ entry_answer entry_of(const boost::json::value& v) {
   a.etag = std::string(string_member(response, "etag"));
   if (a.status < 200 || a.status > 299) {
     a.cause = status_text(a.status);
-    const auto* oo = response.if_contains("outcome");
-    if (!oo || !oo->is_object()) oo = a.resource ? entry->if_contains("resource") : nullptr;  // some servers
-    if (oo && oo->is_object() && string_member(oo->get_object(), "resourceType") == "OperationOutcome") {
+    const boost::json::object* oo = nullptr;
+    if (const auto* o = response.if_contains("outcome"); o && o->is_object()) oo = &o->get_object();
+    if (!oo && a.resource) oo = &*a.resource;  // some servers
+    if (oo && string_member(*oo, "resourceType") == "OperationOutcome") {
       std::string text;
       json::write(*oo, text);
       if (std::string o = operation_outcome_text(text); !o.empty()) a.cause += ": " + o;
@@ -130,7 +132,7 @@ std::string batch_body(std::span<const plan_request> requests, std::span<const s
     out += '{';
     if (r.resource) {
       out += R"("resource":)";
-      json::write(boost::json::value(*r.resource), out);
+      json::write(*r.resource, out);
       out += ',';
     }
     out += R"("request":{"method":)";
@@ -170,12 +172,12 @@ batch_reply read_batch_reply(unsigned status, std::string_view body, std::size_t
     reply.failure = unreadable_reply("not a JSON object");
     return reply;
   }
-  const boost::json::object& bundle = v.get_object();
+  boost::json::object& bundle = v.get_object();
   if (string_member(bundle, "resourceType") != "Bundle") {
     reply.failure = unreadable_reply("not a Bundle");
     return reply;
   }
-  const auto* e = bundle.if_contains("entry");
+  auto* e = bundle.if_contains("entry");
   const std::size_t got = e && e->is_array() ? e->get_array().size() : 0;
   if (got != entry_count) {
     reply.failure = unreadable_reply(std::to_string(got) + " entries for " + std::to_string(entry_count) + " requests");
@@ -184,7 +186,7 @@ batch_reply read_batch_reply(unsigned status, std::string_view body, std::size_t
   reply.verdict = batch_verdict::processed;
   reply.entries.reserve(got);
   if (got) {
-    for (const auto& entry : e->get_array()) reply.entries.push_back(entry_of(entry));
+    for (auto& entry : e->get_array()) reply.entries.push_back(entry_of(entry));
   }
   return reply;
 }

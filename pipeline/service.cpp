@@ -511,6 +511,7 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
   so.address = cfg.http.listen_address;
   so.port = cfg.http.port;
   so.max_connections = cfg.http.max_connections;
+  so.io_threads = cfg.http.threads;
   so.first_byte_timeout = cfg.http.first_byte_timeout;
   so.header_timeout = cfg.http.header_timeout;
   so.read_timeout = cfg.http.body_timeout;
@@ -553,6 +554,7 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
     ao.address = cfg.admin.listen_address;
     ao.port = cfg.admin.port;
     ao.max_connections = 64;
+    ao.io_threads = cfg.http.threads;  // on http_ioc too
     ao.server_name = "iomtflow admin";
     ao.on_log = listener_log("admin");
     ao.on_request = [&m](const transport::http::request_record& r) {

@@ -11,7 +11,8 @@
 //                            PUT {base}/Observation/<id> of Observations shaped like the template;
 //                            --bundle N: POST {base}/ batch Bundles of N such PUTs (as iomtflow's
 //                            fhir.bundles writes); --search first GETs Observation?identifier=... as
-//                            iomtflow's create path does
+//                            iomtflow's create path does (with --bundle N: a batch Bundle of the N
+//                            searches, then the batch Bundle of the N PUTs, as iomtflow sends them)
 //   iomtflow-loadgen print   [--workload ..] [--devices ..] [--prefix ..] [--first-seq 0] [--messages 1]
 //                            prints the messages `send` would send, one per line, and exits
 //   common: [--connections 64] [--rate 0] (messages/s, 0 = as fast as answers come)
@@ -229,8 +230,8 @@ std::optional<options> parse_args(int argc, char** argv) {
     std::cerr << "error: give --duration or --messages\n";
     return std::nullopt;
   }
-  if (o.bundle > 0 && (o.mode != "ceiling" || o.search)) {
-    std::cerr << "error: --bundle is for `ceiling` without --search\n";
+  if (o.bundle > 0 && o.mode != "ceiling") {
+    std::cerr << "error: --bundle is for `ceiling`\n";
     return std::nullopt;
   }
   if (o.label.empty()) o.label = o.mode;
@@ -516,6 +517,14 @@ private:
     search.set(http::field::host, t_.host);
     search.set(http::field::user_agent, "iomtflow-loadgen");
     search.set(http::field::accept, "application/fhir+json");
+    http::request<http::string_body> search_batch;
+    search_batch.version(11);
+    search_batch.method(http::verb::post);
+    search_batch.target(t_.base_path + "/");
+    search_batch.set(http::field::host, t_.host);
+    search_batch.set(http::field::user_agent, "iomtflow-loadgen");
+    search_batch.set(http::field::accept, "application/fhir+json");
+    search_batch.set(http::field::content_type, "application/fhir+json");
     if (o_.mode == "send") {
       req.method(http::verb::post);
       req.target(t_.base_path + "/" + o_.hub + "/messages");
@@ -553,7 +562,25 @@ private:
         const auto t0 = clock_type::now();
         unsigned status = 0;
         std::string retry_after;
-        if (o_.mode == "ceiling" && o_.search) {
+        if (o_.mode == "ceiling" && o_.search && o_.bundle > 0) {
+          // iomtflow's create path in batches: a Bundle of the identifier searches (misses), then
+          // the Bundle of the PUTs. A search Bundle that fails counts as an error of the request.
+          search_batch.body().clear();
+          tpl_->append_search_batch(seq, o_.bundle, nonce_, obs, search_batch.body());
+          search_batch.prepare_payload();
+          ++now_.requests;
+          if (!co_await exchange(search_batch, status, nullptr, &answer)) break;
+          if (status != 200) {
+            count_other(status);
+            break;
+          }
+          const auto a = read_batch_answer(answer);
+          if (!a || a->entries != o_.bundle || a->ok != a->entries) {
+            entry_errors_ += o_.bundle;
+            report_body(search_batch, 200, a ? "search batch: entry failed: " + a->first_failure : answer);
+            break;
+          }
+        } else if (o_.mode == "ceiling" && o_.search) {
           // iomtflow's create path: look the identifier up first (a miss), then PUT.
           search.target(t_.base_path + "/" +
                         iomt::fhir::identifier_query("Observation", tpl_->identifier_system(), obs.identifier_value));

@@ -26,7 +26,7 @@ stops there without printing the `e2e:` lines.
       must have been sent, and iomtflow must have finished within S s after the load.
   report.py final --quantity Q.json --quantity-latency QL.json --quantity-ceilings C.json...
                   [--sampled S.json --sampled-latency SL.json --sampled-ceilings C.json...]
-                  [--search C.json] [--env TEXT]
+                  [--search C.json] [--batch-search C.json] [--env TEXT]
       The summary, then the last lines:
       e2e: ingest=<N>/s observations=<N>/s fhir_ceiling=<N>/s ratio=<R> p99_ms=<N> cpu_us_per_msg=<N>
       e2e-sampled: (the same for the SampledData workload)
@@ -263,6 +263,8 @@ def ceiling(a):
     with open(a.out, 'w', encoding='utf-8') as f:
         json.dump(r, f, indent=1)
     pattern = f'batch Bundles of {a.bundle}' if a.bundle else a.pattern
+    if a.bundle and 'search' in a.pattern:
+        pattern = f'batch Bundles of {a.bundle} identifier searches, then of their {a.bundle} PUTs'
     print(f'--- {a.name}: {pattern}: {fmt(r["observations_per_s"])} Observations/s '
           f'({fmt(r["requests_per_s"])} requests/s, p50 {fmt(r["lat_p50_ms"], 1)} ms, p99 {fmt(r["lat_p99_ms"], 1)} ms, '
           f'FHIR server {fmt(r["fhir_cpu_cores"], 2)} cores; checked: the server stores {stored:,.0f})')
@@ -453,6 +455,11 @@ def final(a):
         s = load(a.search)
         print(f'      for comparison, iomtflow\'s one-by-one create path (identifier search, then PUT): '
               f'{fmt(s["observations_per_s"])} Observations/s')
+    if a.batch_search:
+        s = load(a.batch_search)
+        share = q['observations_per_s'] / s['observations_per_s'] if s['observations_per_s'] else 0
+        print(f'      for comparison, the same in batch Bundles as iomtflow sends them (searches, then PUTs): '
+              f'{fmt(s["observations_per_s"])} Observations/s; iomtflow reached {share:.2f} of it')
     lines = [e2e_line('e2e', q, ql, qc)]
     if a.sampled:
         s = load(a.sampled)
@@ -510,6 +517,7 @@ def main():
     fi.add_argument('--sampled-latency')
     fi.add_argument('--sampled-ceilings', nargs='+')
     fi.add_argument('--search')
+    fi.add_argument('--batch-search')
     fi.add_argument('--env')
     a = p.parse_args()
     try:

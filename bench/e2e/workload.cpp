@@ -1,5 +1,7 @@
 #include "bench/e2e/workload.hpp"
 
+#include "fhir/search.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -248,6 +250,20 @@ void observation_template::append_batch(std::uint64_t first_seq, std::size_t cou
     out += scratch.body;
     out += R"(,"request":{"method":"PUT","url":"Observation/)";
     out += scratch.id;
+    out += R"("}})";
+  }
+  out += "]}";
+}
+
+void observation_template::append_search_batch(std::uint64_t first_seq, std::size_t count, std::uint64_t nonce,
+                                               rendered& scratch, std::string& out) const {
+  out += R"({"resourceType":"Bundle","type":"batch","entry":[)";
+  for (std::size_t i = 0; i < count; ++i) {
+    render(first_seq + i, nonce, scratch);
+    if (i) out += ',';
+    out += R"({"request":{"method":"GET","url":")";
+    // The query is percent-encoded: no character of it needs JSON escaping.
+    out += iomt::fhir::identifier_query("Observation", system_, scratch.identifier_value);
     out += R"("}})";
   }
   out += "]}";

@@ -65,6 +65,10 @@ public:
   // of Observation first_seq + i, as iomtflow's batch writes are (fhir/observation_store.cpp).
   void append_batch(std::uint64_t first_seq, std::size_t count, std::uint64_t nonce, rendered& scratch,
                     std::string& out) const;
+  // Appends a `batch` Bundle of the `count` identifier searches iomtflow's create path sends for
+  // the same Observations first (GET Observation?identifier=..., fhir/observation_store.cpp).
+  void append_search_batch(std::uint64_t first_seq, std::size_t count, std::uint64_t nonce, rendered& scratch,
+                           std::string& out) const;
   const std::string& identifier_system() const noexcept { return system_; }
 
 private:

@@ -72,12 +72,32 @@ void write_int(Int i, std::string& out) {
   out.append(buf, r.ptr);
 }
 
+void write_boost(const boost::json::value& v, std::string& out, int indent, int level);
+
+// Pretty printing only (indent > 0): a line break and the indentation of `level`.
+void newline(std::string& out, int indent, int level) {
+  if (indent <= 0) return;
+  out.push_back('\n');
+  out.append(static_cast<std::size_t>(level * indent), ' ');
+}
+
+void write_object(const boost::json::object& o, std::string& out, int indent, int level) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& kv : o) {
+    if (!first) out.push_back(',');
+    first = false;
+    newline(out, indent, level + 1);
+    write_escaped(kv.key(), out);
+    out.push_back(':');
+    if (indent > 0) out.push_back(' ');
+    write_boost(kv.value(), out, indent, level + 1);
+  }
+  if (!o.empty()) newline(out, indent, level);
+  out.push_back('}');
+}
+
 void write_boost(const boost::json::value& v, std::string& out, int indent, int level) {
-  auto newline = [&](int lvl) {
-    if (indent <= 0) return;
-    out.push_back('\n');
-    out.append(static_cast<std::size_t>(lvl * indent), ' ');
-  };
   switch (v.kind()) {
     case boost::json::kind::null:
       out += "null";
@@ -104,30 +124,16 @@ void write_boost(const boost::json::value& v, std::string& out, int indent, int 
       for (const auto& e : a) {
         if (!first) out.push_back(',');
         first = false;
-        newline(level + 1);
+        newline(out, indent, level + 1);
         write_boost(e, out, indent, level + 1);
       }
-      if (!a.empty()) newline(level);
+      if (!a.empty()) newline(out, indent, level);
       out.push_back(']');
       return;
     }
-    case boost::json::kind::object: {
-      const auto& o = v.get_object();
-      out.push_back('{');
-      bool first = true;
-      for (const auto& kv : o) {
-        if (!first) out.push_back(',');
-        first = false;
-        newline(level + 1);
-        write_escaped(kv.key(), out);
-        out.push_back(':');
-        if (indent > 0) out.push_back(' ');
-        write_boost(kv.value(), out, indent, level + 1);
-      }
-      if (!o.empty()) newline(level);
-      out.push_back('}');
+    case boost::json::kind::object:
+      write_object(v.get_object(), out, indent, level);
       return;
-    }
   }
 }
 
@@ -268,6 +274,10 @@ value from_boost(const boost::json::value& v, arena& a) {
 }
 
 void write(const boost::json::value& v, std::string& out) { write_boost(v, out, 0, 0); }
+
+void write(const boost::json::object& o, std::string& out) { write_object(o, out, 0, 0); }
+
+void write_string(std::string_view s, std::string& out) { write_escaped(s, out); }
 
 std::string to_string(const boost::json::value& v) {
   std::string s;

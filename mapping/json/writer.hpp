@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace iomt::json {
 
@@ -23,6 +24,8 @@ value from_boost(const boost::json::value& v, arena& a);
 // Compact JSON of a Boost.JSON value with .NET-style numbers: doubles shortest round-trip, with
 // ".0" when integral, never Boost's "1E1" style for ordinary magnitudes. Key order preserved.
 void write(const boost::json::value& v, std::string& out);
+void write(const boost::json::object& o, std::string& out);  // without copying it into a value
+void write_string(std::string_view s, std::string& out);     // a JSON string literal, escaped
 std::string to_string(const boost::json::value& v);
 // Same, indented by two spaces (CLI output).
 std::string to_pretty_string(const boost::json::value& v);

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { startDesigner, workshopDir } from "./designer_server.mjs";
+import { startDesigner, workshopDir } from "./browser_support.mjs";
 
 let server;
 before(async () => {

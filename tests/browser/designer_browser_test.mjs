@@ -1,62 +1,24 @@
 // The designer in a real browser (issue 6): Playwright (playwright-core, from designer/node_modules)
-// driving Debian's Chromium headless. Exit 77 (CTest: skipped) when Chromium or playwright-core is
-// missing. With IOMT_DESIGNER_SCREENSHOTS=DIR the main views are saved there (docs/img).
+// driving Debian's Chromium headless (browser_support.mjs); a missing Chromium or playwright-core
+// fails the test. With IOMT_DESIGNER_SCREENSHOTS=DIR the main views are saved there (docs/img).
 //   IOMTFLOW=... IOMT_SHARED_DIR=../shared node tests/browser/designer_browser_test.mjs
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { after, before, test } from "node:test";
-import { startDesigner, workshopDir } from "./designer_server.mjs";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { browserSession, shots, startDesigner, waitForRun as waitForRunOf, workshopDir } from "./browser_support.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const designerDir = process.env.IOMT_DESIGNER_DIR ?? join(here, "../../designer");
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const shots = process.env.IOMT_DESIGNER_SCREENSHOTS;
-
-let chromium;
-try {
-  ({ chromium } = createRequire(join(designerDir, "package.json"))("playwright-core"));
-} catch {
-  console.log(`SKIP: playwright-core is not installed in ${designerDir} (the build runs npm ci there)`);
-  process.exit(77);
-}
-if (!existsSync(chromiumPath)) {
-  console.log(`SKIP: ${chromiumPath} not found (scripts/setup installs Debian's chromium)`);
-  process.exit(77);
-}
-
-let server;
-let browser;
 let page;
 const scratch = mkdtempSync(join(tmpdir(), "iomt-designer-"));
-
-before(async () => {
-  server = await startDesigner();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    // The machine's closed network: no background connections (env notes).
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync"],
-  });
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
-  page = await context.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+browserSession(startDesigner, async (p, server) => {
+  page = p;
   await page.goto(server.url);
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 const status = () => page.locator("#status");
-async function waitForRun(state) {
-  await page.waitForFunction((s) => document.getElementById("status")?.dataset.state === s, state, { timeout: 20_000 });
-}
+const waitForRun = (state) => waitForRunOf(page, state);
 async function shot(name) {
   if (shots) await page.screenshot({ path: join(shots, `designer-${name}.png`) });
 }

@@ -2,37 +2,16 @@
 // debug.trace.enabled, a device message that fails the workshop mapping sent over Event Hubs REST
 // with SAS; the Live tab asks for a token (401), lists the event with its error once a namespace
 // token is given, and "Open in designer" loads the exact body as a test message that reproduces
-// the error. Exit 77 (CTest: skipped) when Chromium or playwright-core is missing.
+// the error. Chromium and Playwright come from browser_support.mjs; a missing one fails the test.
 // With FHIR_URL (a FHIR server, scripts/test) a message that is written is sent too, so the
 // screenshot (IOMT_DESIGNER_SCREENSHOTS=DIR -> designer-live.png) shows a whole path.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { createServer } from "node:net";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { after, before, test } from "node:test";
-import { workshopDir } from "./designer_server.mjs";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const designerDir = process.env.IOMT_DESIGNER_DIR ?? join(here, "../../designer");
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const shots = process.env.IOMT_DESIGNER_SCREENSHOTS;
-
-let chromium;
-try {
-  ({ chromium } = createRequire(join(designerDir, "package.json"))("playwright-core"));
-} catch {
-  console.log(`SKIP: playwright-core is not installed in ${designerDir} (the build runs npm ci there)`);
-  process.exit(77);
-}
-if (!existsSync(chromiumPath)) {
-  console.log(`SKIP: ${chromiumPath} not found (scripts/setup installs Debian's chromium)`);
-  process.exit(77);
-}
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { browserSession, freePort, shots, startService as startIomtflow, workshopDir } from "./browser_support.mjs";
 
 const keyName = "RootManageSharedAccessKey";
 const key = "bGl2ZS10YWItdGVzdC1rZXk=";
@@ -50,27 +29,12 @@ function sasToken(resource, ttl = 3600) {
   return `SharedAccessSignature sr=${sr}&sig=${encodeURIComponent(sig)}&se=${se}&skn=${keyName}`;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-let service;
-let browser;
 let page;
 let base;
 let designerBase; // the designer has a listener of its own (designer.port, issue 15)
 const scratch = mkdtempSync(join(tmpdir(), "iomt-designer-live-"));
 
 async function startService() {
-  const binary = process.env.IOMTFLOW;
-  if (!binary) throw new Error("IOMTFLOW (the iomtflow binary) is not set");
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const designerPort = await freePort();
@@ -98,34 +62,7 @@ async function startService() {
       "",
     ].join("\n"),
   );
-  const child = spawn(binary, ["run", "--config", config], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, IOMT_LIVE_TEST_KEY: key },
-  });
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`iomtflow run exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`iomtflow run did not listen in 20 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return startIomtflow(config, `${base}/healthz`, { IOMT_LIVE_TEST_KEY: key });
 }
 
 async function send(body, partitionKey, clientRequestId) {
@@ -142,24 +79,10 @@ async function send(body, partitionKey, clientRequestId) {
   return res.headers.get("x-ms-request-id");
 }
 
-before(async () => {
-  service = await startService();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync"],
-  });
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-  page = await context.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e));
+browserSession(startService, (p) => {
+  page = p;
 });
-
-after(async () => {
-  await browser?.close();
-  await service?.stop();
-  rmSync(scratch, { recursive: true, force: true });
-});
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
 test("the Live tab lists the service's events with their path, after a SAS token", async () => {
   if (process.env.FHIR_URL) {

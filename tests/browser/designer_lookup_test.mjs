@@ -1,65 +1,23 @@
-// The designer's FHIR identity panel (issue 13) in Debian's Chromium, headless (Playwright, as
-// designer_browser_test.mjs): Lookup mode against resources typed in the page, its upstream errors,
+// The designer's FHIR identity panel (issue 13) in Debian's Chromium, headless (Playwright,
+// browser_support.mjs): Lookup mode against resources typed in the page, its upstream errors,
 // LookupWithEncounter, and Lookup against a live FHIR server that is searched but never written.
-// Exit 77 (CTest: skipped) when Chromium or playwright-core is missing. With
+// A missing Chromium, playwright-core or FHIR server fails the test. With
 // IOMT_DESIGNER_SCREENSHOTS=DIR the panel is saved there (docs/img/designer-lookup.png).
 //   IOMTFLOW=... IOMT_SHARED_DIR=../shared node tests/browser/designer_lookup_test.mjs
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { after, before, test } from "node:test";
-import { startDesigner } from "./designer_server.mjs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { browserSession, shots, startDesigner, startFhirServer, waitForRun as waitForRunOf }
+  from "./browser_support.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const designerDir = process.env.IOMT_DESIGNER_DIR ?? join(here, "../../designer");
-const peers = join(here, "../../scripts/peers");
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const shots = process.env.IOMT_DESIGNER_SCREENSHOTS;
-
-let chromium;
-try {
-  ({ chromium } = createRequire(join(designerDir, "package.json"))("playwright-core"));
-} catch {
-  console.log(`SKIP: playwright-core is not installed in ${designerDir} (the build runs npm ci there)`);
-  process.exit(77);
-}
-if (!existsSync(chromiumPath)) {
-  console.log(`SKIP: ${chromiumPath} not found (scripts/setup installs Debian's chromium)`);
-  process.exit(77);
-}
-
-let server;
-let browser;
 let page;
-
-before(async () => {
-  server = await startDesigner();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync"],
-  });
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-  page = await context.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e));
+const waitForRun = (state) => waitForRunOf(page, state);
+browserSession(startDesigner, async (p, server) => {
+  page = p;
   await page.goto(server.url);
   await waitForRun("done"); // the workshop example, Create mode on an empty server
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function waitForRun(state) {
-  await page.waitForFunction((s) => document.getElementById("status")?.dataset.state === s, state, { timeout: 20_000 });
-}
 // Waits for the run that a change started (the status leaves "done" and comes back).
 async function rerun(action) {
   await page.evaluate(() => (document.getElementById("status").dataset.state = "stale"));
@@ -122,29 +80,10 @@ test("upstream errors: a Device without patient, two Devices, LookupWithEncounte
   assert.equal(await observationCount(), 0);
 });
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
-test("Lookup against a live FHIR server: searched, never written", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "iomt-designer-fhir-"));
-  const port = await freePort();
+test("Lookup against a live FHIR server: searched, never written", async () => {
+  const fhir = await startFhirServer();
   try {
-    execFileSync(join(peers, "start-fhir-server.sh"), ["--port", String(port), "--dir", dir, "--no-validate"], { stdio: ["ignore", "ignore", "pipe"], timeout: 120_000 });
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    t.skip(`the test FHIR server cannot start here: ${String(e.stderr ?? e).slice(0, 300)}`);
-    return;
-  }
-  try {
-    const base = `http://127.0.0.1:${port}/fhir`;
+    const { base } = fhir;
     const put = async (r) => {
       const res = await fetch(`${base}/${r.resourceType}/${r.id}`, { method: "PUT", headers: { "Content-Type": "application/fhir+json" }, body: JSON.stringify(r) });
       assert.ok(res.ok, `PUT ${r.resourceType}/${r.id}: ${res.status}`);
@@ -152,7 +91,7 @@ test("Lookup against a live FHIR server: searched, never written", async (t) => 
     await put({ resourceType: "Patient", id: "mary", identifier: [{ value: "PatientMary" }] });
     for (const d of ["MSFT00001", "MSFT00002BP", "MSFT00003WT"])
       await put({ resourceType: "Device", id: `dev-${d}`, identifier: [{ value: d }], patient: { reference: "Patient/mary" } });
-    const stats = async () => (await (await fetch(`http://127.0.0.1:${port}/admin/stats`)).json()).byMethod;
+    const stats = async () => (await (await fetch(`${fhir.origin}/admin/stats`)).json()).byMethod;
     const before = await stats();
     await rerun(() => page.selectOption("#identity-mode", "Lookup"));
     await rerun(async () => {
@@ -171,7 +110,6 @@ test("Lookup against a live FHIR server: searched, never written", async (t) => 
     assert.ok((after.GET ?? 0) > (before.GET ?? 0), "the designer did not search the server");
     await page.check('input[name="identity-source"][value="resources"]');
   } finally {
-    execFileSync(join(peers, "stop-services.sh"), [dir], { stdio: "ignore" });
-    rmSync(dir, { recursive: true, force: true });
+    await fhir.stop();
   }
 });

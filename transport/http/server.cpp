@@ -710,7 +710,9 @@ void shed_one(server::state& st) {
 
 asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st) {
   for (;;) {
-    const asio::any_io_executor connection_strand = asio::make_strand(st->ioc);
+    const asio::any_io_executor connection_strand = st->options.io_threads == 1
+                                                        ? asio::any_io_executor(st->ioc.get_executor())
+                                                        : asio::any_io_executor(asio::make_strand(st->ioc));
     auto [ec, socket] = co_await st->acceptor.async_accept(connection_strand, use_tuple);
     if (st->stopping || ec == asio::error::operation_aborted || !st->acceptor.is_open()) break;
     if (ec) {

@@ -2,7 +2,8 @@
 // asio::use_awaitable tokens, tcp_stream::expires_after timeouts).
 //
 // Each connection is one coroutine on its own strand, so any number of threads may run the
-// io_context. Over TLS (options.tls, net/tls_server.hpp) the handshake comes first.
+// io_context (options.io_threads == 1: on the io_context's executor, no strand needed). Over TLS
+// (options.tls, net/tls_server.hpp) the handshake comes first.
 //
 // Limits that hold under abuse (issue 15):
 //   - at most connection_limit() connections: options.max_connections, lowered to what the
@@ -82,6 +83,9 @@ struct server_options {
   std::uint16_t port = 8080;  // 0: any free port (see local_endpoint)
   // Plain HTTP when empty; else every connection starts with a TLS handshake.
   std::shared_ptr<net::reloading_server_context> tls;
+  // Threads that run the io_context (0: unknown). With exactly one, a connection's handlers cannot
+  // run concurrently, and connections skip the strand (a queue and a lock per handler).
+  std::uint32_t io_threads = 0;
   std::chrono::milliseconds first_byte_timeout{10'000};  // new connection: TLS handshake + first byte
   std::chrono::milliseconds idle_timeout{60'000};        // keep-alive: waiting for the next request
   std::chrono::milliseconds header_timeout{10'000};      // first byte -> complete request head

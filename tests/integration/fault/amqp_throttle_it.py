@@ -16,18 +16,15 @@ messages (default 5000).
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "amqp"))
-from amqp_fhir_it import PEERS, SOURCE, free_port, metric, read_env_sh, request  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pipeline"))
+from harness import AmqpQueue, Services, metric, observation_count, request, unaccepted_deliveries  # noqa: E402
 
 COUNT = int(os.environ.get("AMQP_THROTTLE_COUNT", "5000"))
 BOUND = 240
-started = []
 
 
 def log(m):
@@ -39,90 +36,40 @@ def fail(m):
     sys.exit(1)
 
 
-def fhir_count(fhir):
-    status, body = request("GET", fhir + "/Observation?_summary=count", timeout=60)
-    if status != 200:
-        fail(f"FHIR count answered {status}")
-    return json.loads(body).get("total", 0)
-
-
-def main():
+def main(peers):
     deadline = time.monotonic() + BOUND
     iomtflow, tool = os.environ.get("IOMTFLOW"), os.environ.get("IOMT_AMQP_TOOL")
     if not iomtflow or not tool:
         fail("set IOMTFLOW and IOMT_AMQP_TOOL")
-    work = tempfile.mkdtemp(prefix="iomt-amqp-throttle-")
-    if os.environ.get("AMQP_URL"):
-        amqp = {k: os.environ[k] for k in ("AMQP_URL", "AMQP_CA", "AMQP_USER", "AMQP_PASS")}
-    else:
-        d = os.path.join(work, "broker")
-        subprocess.run([os.path.join(PEERS, "start-amqp-broker.sh"), "--port", "5697", "--dir", d], check=True,
-                       stdout=subprocess.DEVNULL)
-        started.append(d)
-        amqp = read_env_sh(os.path.join(d, "env.sh"))
-    d = os.path.join(work, "fhir")
-    subprocess.run([os.path.join(PEERS, "start-fhir-server.sh"), "--port", str(free_port()), "--dir", d, "--no-validate"],
-                   check=True, stdout=subprocess.DEVNULL)
-    started.append(d)
-    fhir = read_env_sh(os.path.join(d, "env.sh"))["FHIR_URL"]
+    amqp = peers.amqp_broker(5697)
+    fhir = peers.fhir_server()
     origin = fhir.rsplit("/fhir", 1)[0]
-    request("POST", fhir + "/$reset", b"")
 
-    queue = f"amqp-throttle-it-{os.getpid()}"
-    common = ["--url", amqp["AMQP_URL"], "--ca", amqp["AMQP_CA"], "--user", amqp["AMQP_USER"],
-              "--password", amqp["AMQP_PASS"], "--queue", queue]
-    subprocess.run([tool, "send", *common, "--count", str(COUNT), "--devices", "50"], check=True)
+    queue = AmqpQueue(tool, amqp, f"amqp-throttle-it-{os.getpid()}")
+    queue.send(COUNT, 50)
     log(f"sent {COUNT} messages")
     status, _ = request("POST", origin + "/admin/faults",
                         json.dumps({"status": 429, "count": 300, "retryAfter": "1", "method": "PUT"}).encode())
     if status != 200:
         fail(f"POST /admin/faults answered {status}")
 
-    port = free_port()
-    config = os.path.join(work, "iomtflow.yaml")
-    with open(config, "w") as f:
-        f.write(f"""source:
-  http: {{listen: 127.0.0.1, port: {port}, auth: none}}
-  amqp:
-    url: {amqp["AMQP_URL"]}
-    addresses: [/amq/queue/{queue}]
-    user: {amqp["AMQP_USER"]}
-    password_env: IOMT_IT_AMQP_PASSWORD
-    ca_file: {amqp["AMQP_CA"]}
-    tls_server_name: localhost
-    max_unsettled: 1000
-mapping:
-  device: {SOURCE}/bench/e2e/quantity-device.json
-  fhir: {SOURCE}/bench/e2e/quantity-fhir.json
-pipeline: {{shards: 2, flush_interval: 300ms}}
-fhir:
-  url: '{fhir}'
-  identity: Create
-  retry: {{max_attempts: 2, base_delay: 50ms, max_delay: 200ms, resubmit_delay: 200ms, resubmit_max_delay: 2s}}
-log: {{level: warn}}
-buffer: {{enabled: false}}
-deadletter: {{dir: '{work}/deadletter'}}
-""")
-    env = dict(os.environ, IOMT_IT_AMQP_PASSWORD=amqp["AMQP_PASS"])
-    out = open(os.path.join(work, "iomtflow.log"), "w")
-    proc = subprocess.Popen([iomtflow, "run", "--config", config], stdout=out, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    polls = max_waiting = 0
-    accepted = unsettled = 0
-    try:
+    retry = "{max_attempts: 2, base_delay: 50ms, max_delay: 200ms, resubmit_delay: 200ms, resubmit_max_delay: 2s}"
+    with queue.run_iomtflow(iomtflow, peers.work, f"{{url: '{fhir}', identity: Create, retry: {retry}}}", "300ms",
+                            max_unsettled=1000) as flow:
+        polls = max_waiting = 0
+        accepted = unsettled = 0
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                fail(f"iomtflow exited with {proc.returncode}; see {out.name}")
-            try:
-                _, text = request("GET", base + "/metrics", timeout=5)
-            except OSError:
+            if not flow.alive():
+                fail(f"iomtflow exited with {flow.proc.returncode}; see {flow.logfile}")
+            v = flow.metrics()
+            if v is None:
                 time.sleep(0.3)
                 continue
-            text = text.decode()
-            accepted = metric(text, "iomtflow_amqp_settled_total", 'outcome="accepted"')
-            unsettled = metric(text, "iomtflow_amqp_unsettled")
-            max_waiting = max(max_waiting, metric(text, "iomtflow_waiting_events"))
-            written = fhir_count(fhir)  # read after the settlement count
+            values = v
+            accepted = metric(values, "iomtflow_amqp_settled_total", outcome="accepted")
+            unsettled = metric(values, "iomtflow_amqp_unsettled")
+            max_waiting = max(max_waiting, metric(values, "iomtflow_waiting_events"))
+            written = observation_count(fhir)  # read after the settlement count
             polls += 1
             if written < accepted:
                 fail(f"{accepted:.0f} deliveries accepted but only {written} Observations written")
@@ -130,15 +77,14 @@ deadletter: {{dir: '{work}/deadletter'}}
                 break
             time.sleep(0.3)
         if accepted < COUNT:
-            fail(f"only {accepted:.0f} of {COUNT} deliveries accepted within {BOUND} s; see {out.name}")
-        for kind in ("released", "modified", "rejected"):
-            n = metric(text, "iomtflow_amqp_settled_total", f'outcome="{kind}"')
-            if n:
-                fail(f"{n:.0f} deliveries {kind}")
-        dead = metric(text, "iomtflow_deadletter_events_total")
+            fail(f"only {accepted:.0f} of {COUNT} deliveries accepted within {BOUND} s; see {flow.logfile}")
+        problem = unaccepted_deliveries(values)
+        if problem:
+            fail(problem)
+        dead = metric(values, "iomtflow_deadletter_events_total")
         if dead:
             fail(f"{dead:.0f} events dead-lettered")
-        total = fhir_count(fhir)
+        total = observation_count(fhir)
         if total != COUNT:
             fail(f"the FHIR server holds {total} Observations, expected {COUNT}")
         status, body = request("GET", origin + "/admin/stats")
@@ -150,26 +96,12 @@ deadletter: {{dir: '{work}/deadletter'}}
         log(json.dumps({"sent": COUNT, "accepted": int(accepted), "written": total, "dead_lettered": 0,
                         "duplicates": 0, "faults_played": injected, "max_waiting": int(max_waiting),
                         "polls_accepted_le_written": polls}))
-    finally:
-        proc.send_signal(15)
-        try:
-            rc = proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rc = -9
-        out.close()
-    if rc != 0:
-        fail(f"iomtflow exited with {rc} after SIGTERM")
-    r = subprocess.run([tool, "drain", *common, "--count", "1"], capture_output=True, text=True)
-    if "drain (bare Proton receiver): 1 messages" in r.stderr:
-        fail("the queue still holds messages after every delivery was accepted")
+        problem = queue.stop(flow)
+    if problem:
+        fail(problem)
     log("ok: the queue is empty")
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        if started:
-            subprocess.run([os.path.join(PEERS, "stop-services.sh"), *started], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+    with Services(tempfile.mkdtemp(prefix="iomt-amqp-throttle-")) as services:
+        main(services)

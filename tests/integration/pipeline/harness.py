@@ -9,6 +9,14 @@
   messages with a SAS token, reads /metrics, stops it with SIGTERM.
 - run(scenarios): runs the named scenario functions, prints one line per scenario and the
   closing "N passed, N failed" line; exit status 1 if any failed.
+- For the suites that drive raw processes (amqp, fault/amqp_throttle, scale, bench/scale):
+  Services (peers started by their scripts/peers scripts into folders of a work dir, all stopped
+  again), IomtflowProcess (`iomtflow run` with a config written by the caller), AmqpQueue (a
+  broker queue filled and drained with bench/amqp's tool, and its source.amqp config), terminate(),
+  read_env_sh(), request(), observation_count().
+
+Other suites import this file with ../pipeline on sys.path (tests.cmake runs each script from its
+own folder; nothing sets PYTHONPATH).
 
 Environment: IOMTFLOW (path of the binary), IOMT_SOURCE_DIR, IOMT_SHARED_DIR, FHIR_URL (optional).
 """
@@ -140,35 +148,58 @@ def hour_segment(ts):
 
 # ---- FHIR server -------------------------------------------------------------------------------
 
-class FhirServer:
+def stop_services(dirs):
+    """scripts/peers/stop-services.sh: stops what the start scripts started in these folders."""
+    subprocess.run([os.path.join(PEERS, "stop-services.sh"), *dirs], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=120)
+
+
+class ScriptPeer:
+    """A peer that a scripts/peers start script runs in a temporary folder of its own; close() (or
+    the end of a with block) stops it and removes the folder, also after a failed start."""
+
+    dir = None
+
+    def _start(self, prefix, script, args, env, timeout=120):
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        try:
+            r = subprocess.run([os.path.join(PEERS, script), *args, "--dir", self.dir], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+            if r.returncode != 0:
+                raise TestFailure(f"{os.path.basename(script)} failed:\n{r.stderr}")
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        if self.dir:
+            stop_services([self.dir])
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class FhirServer(ScriptPeer):
     """The in-memory FHIR server: FHIR_URL's, or our own. `env` (e.g. FHIR_REQUIRE_TOKEN_FROM)
     forces a private server."""
 
     def __init__(self, env=None):
         self.env = env or {}
-        self.dir = None
         self.token = None  # bearer token for our own reads, when the server requires one
         shared = os.environ.get("FHIR_URL")
         if shared and not self.env:
             self.url = shared.rstrip("/")
         else:
             port = free_port()
-            self.dir = tempfile.mkdtemp(prefix="iomt-it-fhir-")
-            full_env = dict(os.environ, **self.env)
-            r = subprocess.run([os.path.join(PEERS, "start-fhir-server.sh"), "--port", str(port), "--dir", self.dir],
-                               env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
-            if r.returncode != 0:
-                raise TestFailure(f"start-fhir-server.sh failed:\n{r.stderr}")
+            self._start("iomt-it-fhir-", "start-fhir-server.sh", ["--port", str(port)], dict(os.environ, **self.env))
             self.url = f"http://127.0.0.1:{port}/fhir"
         u = urllib.parse.urlsplit(self.url)
         self.origin = f"{u.scheme}://{u.netloc}"
-
-    def close(self):
-        if self.dir:
-            subprocess.run([os.path.join(PEERS, "stop-services.sh"), self.dir],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
 
     def log_tail(self, n=20):
         if not self.dir:
@@ -178,12 +209,6 @@ class FhirServer:
                 return "".join(f.readlines()[-n:])
         except OSError:
             return ""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _headers(self, extra=None):
         h = {"Accept": "application/fhir+json"}
@@ -239,18 +264,13 @@ class FhirServer:
 
 # ---- OAuth2 token server -----------------------------------------------------------------------
 
-class OAuthServer:
+class OAuthServer(ScriptPeer):
     def __init__(self, client_id, secret, audience="urn:iomtflow:fhir"):
         self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="iomt-it-oauth-")
         self.client_id, self.secret, self.audience = client_id, secret, audience
-        env = dict(os.environ, IOMT_IT_OAUTH_SECRET=secret)
-        r = subprocess.run([os.path.join(PEERS, "oauth", "start-oauth-server.sh"), "--port", str(self.port),
-                            "--dir", self.dir, "--client-id", client_id, "--client-secret-env", "IOMT_IT_OAUTH_SECRET",
-                            "--audience", audience],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=180)
-        if r.returncode != 0:
-            raise TestFailure(f"start-oauth-server.sh failed:\n{r.stderr}")
+        self._start("iomt-it-oauth-", os.path.join("oauth", "start-oauth-server.sh"),
+                    ["--port", str(self.port), "--client-id", client_id, "--client-secret-env", "IOMT_IT_OAUTH_SECRET",
+                     "--audience", audience], dict(os.environ, IOMT_IT_OAUTH_SECRET=secret), timeout=180)
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.token_url = f"{self.issuer}/token"
 
@@ -267,19 +287,6 @@ class OAuthServer:
                 return f.read()
         except OSError:
             return ""
-
-    def close(self):
-        if self.dir:
-            subprocess.run([os.path.join(PEERS, "stop-services.sh"), self.dir],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 # ---- iomtflow ----------------------------------------------------------------------------------
@@ -478,6 +485,193 @@ def metric(values, name, **labels):
     """Sum of the samples of `name` whose labels include `labels`."""
     want = set(labels.items())
     return sum(v for (n, ls), v in values.items() if n == name and want <= set(ls))
+
+
+# ---- raw processes and peers (the amqp, fault/amqp_throttle and scale suites, bench/scale) ----
+
+def read_env_sh(path):
+    """The variables of a service folder's env.sh (its `export K=V ...` lines, scripts/peers)."""
+    env = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("export "):
+                for word in line[7:].split():
+                    if "=" in word:
+                        k, v = word.split("=", 1)
+                        env[k] = v.strip("'\"")
+    return env
+
+
+def request(method, url, body=None, timeout=60, headers=None):
+    """http_call -> (status, body bytes); a body goes as application/fhir+json unless `headers` say."""
+    h = dict(headers or {})
+    if body is not None:
+        h.setdefault("Content-Type", "application/fhir+json")
+    status, _, data = http_call(url, method, body, h, timeout)
+    return status, data
+
+
+def observation_count(fhir_url, code=None):
+    """Observations on the FHIR server (of one LOINC code), by a _summary=count search."""
+    query = "_summary=count" + ("&code=" + urllib.parse.quote(f"http://loinc.org|{code}", safe="") if code else "")
+    status, body = request("GET", f"{fhir_url}/Observation?{query}")
+    check_eq(status, 200, "GET /Observation?_summary=count")
+    return json.loads(body).get("total", 0)
+
+
+def terminate(proc, timeout=60):
+    """SIGTERM and wait; SIGKILL when it has not exited within `timeout` s. Its exit status, -9 when killed."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return -9
+    return proc.returncode
+
+
+class Services:
+    """Peers started by their scripts/peers scripts, each in a folder of `work` (kept: logs);
+    stop() (or the end of a with block) stops every one, also one whose start failed half-way."""
+
+    def __init__(self, work):
+        self.work, self.dirs = work, []
+
+    def start(self, name, script, *args):
+        """PEERS/SCRIPT ARGS --dir WORK/NAME -> the variables of its env.sh."""
+        d = os.path.join(self.work, name)
+        self.dirs.append(d)
+        subprocess.run([os.path.join(PEERS, script), *args, "--dir", d], check=True, stdout=subprocess.DEVNULL)
+        return read_env_sh(os.path.join(d, "env.sh"))
+
+    def fhir_server(self, port=None):
+        """The in-memory FHIR server with structural validation off (the single-threaded server is the
+        bottleneck, docs/benchmarks.md) on `port` or a free one -> its FHIR_URL."""
+        env = self.start("fhir", "start-fhir-server.sh", "--port", str(port or free_port()), "--no-validate")
+        return env["FHIR_URL"]
+
+    def amqp_broker(self, port):
+        """AMQP_URL, AMQP_CA, AMQP_USER, AMQP_PASS: the broker scripts/test started, else our own on `port`."""
+        if os.environ.get("AMQP_URL"):
+            return {k: os.environ[k] for k in ("AMQP_URL", "AMQP_CA", "AMQP_USER", "AMQP_PASS")}
+        return self.start("broker", "start-amqp-broker.sh", "--port", str(port))
+
+    def stop(self):
+        if self.dirs:
+            stop_services(self.dirs)
+            self.dirs = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class IomtflowProcess:
+    """`iomtflow run` with a config the caller wrote as YAML text (Iomtflow above builds its config
+    from defaults); ingest, /healthz and /metrics on `port`, output in `logfile`."""
+
+    def __init__(self, binary, work, name, port, config, env=None):
+        self.name, self.port, self.base = name, port, f"http://127.0.0.1:{port}"
+        self.config = os.path.join(work, f"{name}.yaml")
+        self.logfile = os.path.join(work, f"{name}.log")
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write(config)
+        self.out = open(self.logfile, "w")
+        self.proc = subprocess.Popen([binary, "run", "--config", self.config], stdout=self.out,
+                                     stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def metrics(self):
+        """/metrics parsed (parse_metrics), or None when it does not answer (yet)."""
+        try:
+            status, text = request("GET", self.base + "/metrics", timeout=5)
+        except OSError:
+            return None
+        return parse_metrics(text.decode()) if status == 200 else None
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+        self.out.close()
+
+    def terminate(self, timeout=60):
+        """SIGTERM (SIGKILL after `timeout` s); the exit status, -9 when it had to be killed."""
+        rc = terminate(self.proc, timeout)
+        self.out.close()
+        return rc
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.terminate()
+
+
+def unaccepted_deliveries(values):
+    """Deliveries iomtflow settled other than accepted (released, modified, rejected) in parsed
+    /metrics, as a sentence, or None: an event waiting for the FHIR server stays unsettled."""
+    counts = {kind: metric(values, "iomtflow_amqp_settled_total", outcome=kind)
+              for kind in ("released", "modified", "rejected")}
+    bad = [f"{n:.0f} {kind}" for kind, n in counts.items() if n]
+    return f"deliveries settled other than accepted: {', '.join(bad)}" if bad else None
+
+
+class AmqpQueue:
+    """A queue of the broker (`amqp`: Services.amqp_broker()), filled and drained with bench/amqp's
+    `amqp` tool (IOMT_AMQP_TOOL), and `iomtflow run` reading it."""
+
+    def __init__(self, tool, amqp, name):
+        self.tool, self.amqp, self.name = tool, amqp, name
+        self.args = ["--url", amqp["AMQP_URL"], "--ca", amqp["AMQP_CA"], "--user", amqp["AMQP_USER"],
+                     "--password", amqp["AMQP_PASS"], "--queue", name]
+
+    def send(self, count, devices):
+        """`count` Quantity messages (bench/e2e/quantity-*.json), one per device and second."""
+        subprocess.run([self.tool, "send", *self.args, "--count", str(count), "--devices", str(devices)], check=True)
+
+    def stop(self, flow):
+        """SIGTERM `flow` (reading this queue), then what is wrong, or None: its exit status, a message
+        left in the queue."""
+        rc = flow.terminate(timeout=40)
+        if rc != 0:
+            return f"iomtflow exited with {rc} after SIGTERM; see {flow.logfile}"
+        r = subprocess.run([self.tool, "drain", *self.args, "--count", "1"], capture_output=True, text=True)
+        if "drain (bare Proton receiver): 1 messages" in r.stderr:
+            return "the queue still holds messages after every delivery was accepted"
+        return None
+
+    def run_iomtflow(self, binary, work, fhir, flush, **amqp):
+        """`iomtflow run` with this queue as source.amqp (plus the settings `amqp`), the bench/e2e
+        Quantity mappings, `fhir` (the fhir: section as YAML flow text), no buffer; ingest without
+        auth on a free port (its /metrics). Stopped at the end of a with block, or by stop()."""
+        port = free_port()
+        extra = "".join(f"\n    {k}: {v}" for k, v in amqp.items())
+        config = f"""source:
+  http: {{listen: 127.0.0.1, port: {port}, auth: none}}
+  amqp:
+    url: {self.amqp["AMQP_URL"]}
+    addresses: [/amq/queue/{self.name}]
+    user: {self.amqp["AMQP_USER"]}
+    password_env: IOMT_IT_AMQP_PASSWORD
+    ca_file: {self.amqp["AMQP_CA"]}
+    tls_server_name: localhost{extra}
+mapping:
+  device: {SOURCE_DIR}/bench/e2e/quantity-device.json
+  fhir: {SOURCE_DIR}/bench/e2e/quantity-fhir.json
+pipeline: {{shards: 2, flush_interval: {flush}}}
+fhir: {fhir}
+log: {{level: warn}}
+buffer: {{enabled: false}}
+deadletter: {{dir: '{work}/deadletter'}}
+"""
+        env = {"IOMT_IT_AMQP_PASSWORD": self.amqp["AMQP_PASS"]}
+        return IomtflowProcess(binary, work, "iomtflow", port, config, env)
 
 
 # ---- runner ------------------------------------------------------------------------------------

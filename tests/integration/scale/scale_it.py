@@ -29,8 +29,10 @@ import sys
 import time
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "pipeline")]
 import scale_support as s  # noqa: E402
+from harness import TestFailure, metric, observation_count, request, wait_until  # noqa: E402
 
 COUNT = int(os.environ.get("IOMT_SCALE_COUNT", "30000"))
 RATE = int(os.environ.get("IOMT_SCALE_RATE", "400"))  # events/s: the flow lasts through every phase
@@ -62,7 +64,7 @@ def check_sampled_data(peers, count):
     """One hourly SampledData Observation per device, each with exactly its readings in their slots."""
     url = (peers.fhir + "/Observation?code=" + urllib.parse.quote(f"http://loinc.org|{SAMPLED_CODE}", safe="")
            + f"&_count={DEVICES * 2}")
-    status, body = s.request("GET", url, timeout=120)
+    status, body = request("GET", url, timeout=120)
     if status != 200:
         fail(f"SampledData search answered {status}")
     obs = [e["resource"] for e in json.loads(body).get("entry", [])]
@@ -130,12 +132,14 @@ def main():
             replica(f"replica-{i}")
         r0, r1, r2 = replicas
         t0 = time.monotonic()
-        owners = s.wait_for("three replicas own every partition, balanced", lambda: balanced([r0, r1, r2]), 90)
+        owners = wait_until(lambda: balanced([r0, r1, r2]), 90, "three replicas own every partition, balanced",
+                            interval=0.25)
         s.log("scale", f"phase 1: balanced after {time.monotonic() - t0:.1f} s: "
                        f"{dict(collections.Counter(owners.values()))}")
 
         sender = peers.send(COUNT, rate=RATE)
-        s.wait_for("events reach the FHIR server", lambda: peers.fhir_count(QUANTITY_CODE) >= COUNT // 8, 120, step=1)
+        wait_until(lambda: observation_count(peers.fhir, QUANTITY_CODE) >= COUNT // 8, 120,
+                   "events reach the FHIR server", interval=1)
 
         # 2. kill -9: its records stay until they expire; then the others claim them.
         orphaned = {p for p, o in active_owners().items() if o == r1.name}
@@ -147,7 +151,7 @@ def main():
             reading = set().union(*[r.reading() or set() for r in (r0, r2)])
             return all(owners.get(p) in (r0.name, r2.name) for p in orphaned) and orphaned <= reading
 
-        s.wait_for("the killed replica's partitions are read again", taken_over, EXPIRY_S + 60)
+        wait_until(taken_over, EXPIRY_S + 60, "the killed replica's partitions are read again", interval=0.25)
         takeover_s = time.monotonic() - t_kill
         s.log("scale", f"phase 2: kill -9 {r1.name}: partitions {sorted(orphaned)} read again after {takeover_s:.1f} s "
                        f"(expiry {EXPIRY_S:.0f} s)")
@@ -157,7 +161,7 @@ def main():
         # 3. a fourth replica joins and gets its share.
         r3 = replica("replica-3")
         t_join = time.monotonic()
-        owners = s.wait_for("the joining replica gets its share", lambda: balanced([r0, r2, r3]), 90)
+        owners = wait_until(lambda: balanced([r0, r2, r3]), 90, "the joining replica gets its share", interval=0.25)
         s.log("scale", f"phase 3: {r3.name} joined: balanced after {time.monotonic() - t_join:.1f} s: "
                        f"{dict(collections.Counter(owners.values()))}")
 
@@ -173,7 +177,7 @@ def main():
             if f"released partition {p} as" not in log_text:
                 fail(f"{r0.name} did not release partition {p}; see {r0.logfile}")
         t_exit = time.monotonic()
-        s.wait_for("the terminated replica's partitions move", lambda: balanced([r2, r3]), 60)
+        wait_until(lambda: balanced([r2, r3]), 60, "the terminated replica's partitions move", interval=0.25)
         s.log("scale", f"phase 4: SIGTERM {r0.name}: exited after {exited_s:.1f} s, partitions {sorted(moving)} "
                        f"read by the others {time.monotonic() - t_exit:.1f} s after it exited "
                        f"(interval {INTERVAL_S:.0f} s)")
@@ -190,21 +194,21 @@ def main():
             return all(cps.get(p, -1) >= seq for p, seq in last.items())
 
         t_drain = time.monotonic()
-        s.wait_for("every checkpoint reaches its partition's last event", done, 240, step=1)
+        wait_until(done, 240, "every checkpoint reaches its partition's last event", interval=1)
         s.log("scale", f"phase 5: all checkpoints at the end {time.monotonic() - t_drain:.1f} s after the last send")
-        total = peers.fhir_count(QUANTITY_CODE)
+        total = observation_count(peers.fhir, QUANTITY_CODE)
         if total != COUNT:
             fail(f"the FHIR server holds {total} Quantity Observations, expected exactly {COUNT}")
         check_sampled_data(peers, COUNT)
-        received = sum(s.metric(r.metrics(), "iomtflow_amqp_received_total") for r in (r2, r3))
+        received = sum(metric(r.metrics() or {}, "iomtflow_amqp_received_total") for r in (r2, r3))
         for r in (r2, r3):
-            text = r.metrics()
-            if s.metric(text, "iomtflow_errors_total"):
+            values = r.metrics() or {}
+            if metric(values, "iomtflow_errors_total"):
                 fail(f"{r.name} counted pipeline errors; see {r.logfile}")
             for action in ("claim", "renew"):
-                if not s.metric(text, "iomtflow_eventhubs_ownership_total", f'action="{action}"'):
+                if not metric(values, "iomtflow_eventhubs_ownership_total", action=action):
                     fail(f"{r.name} counted no ownership {action}")
-        if not s.metric(r3.metrics(), "iomtflow_eventhubs_ownership_total", 'action="steal"'):
+        if not metric(r3.metrics() or {}, "iomtflow_eventhubs_ownership_total", action="steal"):
             fail(f"{r3.name} joined a balanced group without stealing")
         s.log("scale", f"FHIR server: {total} Quantity Observations for {COUNT} events, {DEVICES} SampledData "
                        f"Observations with {COUNT // DEVICES} points each (the two survivors received {received:.0f})")
@@ -216,7 +220,7 @@ def main():
         if left:
             fail(f"records still owned after every replica stopped: {left}")
         s.log("scale", "ok")
-    except TimeoutError as e:
+    except TestFailure as e:
         fail(f"{e}; logs in {work}")
     finally:
         if sender is not None and sender.poll() is None:

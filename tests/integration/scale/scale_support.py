@@ -2,28 +2,24 @@
 peers (the project's Event Hubs emulator, Azurite, the in-memory FHIR server) started on free ports
 and stopped again, iomtflow replicas with dynamic partition ownership, and the two views of who
 reads what: the ownership records in Blob Storage (List Blobs with Shared Key, as the SDKs list
-them) and each replica's iomtflow_eventhubs_partition_owned metric. Standard library only.
+them) and each replica's iomtflow_eventhubs_partition_owned metric. Standard library only; the
+generic parts (Services, IomtflowProcess, request, metric, wait_until) come from ../pipeline/harness.py.
 """
 
 import base64
 import email.utils
 import hashlib
 import hmac
-import http.client
-import json
 import os
-import re
-import signal
-import socket
 import subprocess
+import sys
 import tempfile
-import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-SOURCE = os.environ.get("IOMT_SOURCE_DIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-PEERS = os.path.join(SOURCE, "scripts", "peers")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pipeline"))
+from harness import PEERS, SOURCE_DIR, IomtflowProcess, Services, free_port, request  # noqa: E402
+
 EMULATOR = os.path.join(PEERS, "eh-emulator")
 HUB = "devicedata"
 GROUP = "$Default"
@@ -33,86 +29,23 @@ def log(tag, m):
     print(f"[{tag}] {m}", flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def read_env_sh(path):
-    env = {}
-    for line in open(path):
-        if line.startswith("export "):
-            for word in line[7:].split():
-                if "=" in word:
-                    k, v = word.split("=", 1)
-                    env[k] = v.strip("'\"")
-    return env
-
-
-def request(method, url, body=None, timeout=60, headers=None):
-    u = urllib.parse.urlsplit(url)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    h = dict(headers or {})
-    if body is not None and "Content-Type" not in h:
-        h["Content-Type"] = "application/fhir+json"
-    c.request(method, u.path + ("?" + u.query if u.query else ""), body=body, headers=h)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, data
-
-
-def metric(text, name, labels=""):
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name) and (not labels or labels in line):
-            m = re.match(r"^" + re.escape(name) + r"(\{[^}]*\})?\s+(\S+)$", line)
-            if m:
-                total += float(m.group(2))
-    return total
-
-
-class Peers:
+class Peers(Services):
     """Emulator (8 partitions), Azurite and a FHIR server of our own; stop() ends them all."""
 
     def __init__(self, work, partitions=8):
-        self.work = work
-        self.dirs = []
+        super().__init__(work)
         try:
-            self._start(work, partitions)
+            self.eh = self.start("eh", os.path.join("eh-emulator", "start.sh"),
+                                 "--port", os.environ.get("IOMT_SCALE_EH_PORT") or str(free_port()),
+                                 "--plain-port", os.environ.get("IOMT_SCALE_EH_PLAIN_PORT") or str(free_port()),
+                                 "--partitions", str(partitions))
+            self.blob = self.start("azurite", "start-azurite.sh",
+                                   "--port", os.environ.get("IOMT_SCALE_BLOB_PORT") or str(free_port()))
+            self.fhir = self.fhir_server(os.environ.get("IOMT_SCALE_FHIR_PORT"))
         except BaseException:
             self.stop()  # what did start
             raise
-
-    def _start(self, work, partitions):
-        eh_port = int(os.environ.get("IOMT_SCALE_EH_PORT") or free_port())
-        d = os.path.join(work, "eh")
-        plain_port = int(os.environ.get("IOMT_SCALE_EH_PLAIN_PORT") or free_port())
-        subprocess.run([os.path.join(EMULATOR, "start.sh"), "--port", str(eh_port), "--plain-port", str(plain_port),
-                        "--dir", d, "--partitions", str(partitions)], check=True, stdout=subprocess.DEVNULL)
-        self.dirs.append(d)
-        self.eh = read_env_sh(os.path.join(d, "env.sh"))
-        blob_port = int(os.environ.get("IOMT_SCALE_BLOB_PORT") or free_port())
-        d = os.path.join(work, "azurite")
-        subprocess.run([os.path.join(PEERS, "start-azurite.sh"), "--port", str(blob_port), "--dir", d], check=True,
-                       stdout=subprocess.DEVNULL)
-        self.dirs.append(d)
-        self.blob = read_env_sh(os.path.join(d, "env.sh"))
-        d = os.path.join(work, "fhir")
-        fhir_port = int(os.environ.get("IOMT_SCALE_FHIR_PORT") or free_port())
-        # Structural validation off: the single-threaded server is the bottleneck (docs/benchmarks.md).
-        subprocess.run([os.path.join(PEERS, "start-fhir-server.sh"), "--port", str(fhir_port), "--dir", d,
-                        "--no-validate"], check=True, stdout=subprocess.DEVNULL)
-        self.dirs.append(d)
-        self.fhir = read_env_sh(os.path.join(d, "env.sh"))["FHIR_URL"]
         self.partitions = [str(i) for i in range(partitions)]
-
-    def stop(self):
-        if self.dirs:
-            subprocess.run([os.path.join(PEERS, "stop-services.sh"), *self.dirs], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-            self.dirs = []
 
     def send(self, count, rate=0, prefix="scale", wait=False):
         """The SDK producer (send.js), in the background unless `wait`."""
@@ -122,14 +55,6 @@ class Peers:
             subprocess.run(cmd, check=True)
             return None
         return subprocess.Popen(cmd)
-
-    def fhir_count(self, code=None):
-        """Observations on the FHIR server (of one LOINC code)."""
-        query = "_summary=count" + ("&code=" + urllib.parse.quote(f"http://loinc.org|{code}", safe="") if code else "")
-        status, body = request("GET", self.fhir + "/Observation?" + query, timeout=60)
-        if status != 200:
-            raise RuntimeError(f"FHIR count answered {status}")
-        return json.loads(body).get("total")
 
     # ---- ownership records and checkpoints in Azurite (the SDKs' layout) ----------------------
     def _list(self, container, kind):
@@ -177,21 +102,16 @@ class Peers:
         return out
 
 
-class Replica:
+class Replica(IomtflowProcess):
     """One `iomtflow run` with source.eventhubs ownership: dynamic."""
 
     def __init__(self, iomtflow, peers, name, container, work, interval="1s", expiry="8s", shards=1, mappings=None,
                  flush="200ms"):
-        self.name = name
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.config = os.path.join(work, f"{name}.yaml")
-        self.logfile = os.path.join(work, f"{name}.log")
-        device, fhir = mappings or (os.path.join(SOURCE, "bench", "e2e", "quantity-device.json"),
-                                    os.path.join(SOURCE, "bench", "e2e", "quantity-fhir.json"))
-        with open(self.config, "w") as f:
-            f.write(f"""source:
-  http: {{listen: 127.0.0.1, port: {self.port}, auth: none}}
+        port = free_port()
+        device, fhir = mappings or (os.path.join(SOURCE_DIR, "bench", "e2e", "quantity-device.json"),
+                                    os.path.join(SOURCE_DIR, "bench", "e2e", "quantity-fhir.json"))
+        config = f"""source:
+  http: {{listen: 127.0.0.1, port: {port}, auth: none}}
   eventhubs:
     connection_string_env: IOMT_SCALE_EH_CONNECTION_STRING
     ca_file: {peers.eh["EH_CA"]}
@@ -214,65 +134,18 @@ fhir: {{url: '{peers.fhir}', identity: Create, bundles: true}}
 log: {{level: info}}
 buffer: {{enabled: false}}
 deadletter: {{dir: '{work}/deadletter-{name}'}}
-""")
-        env = dict(os.environ, IOMT_SCALE_EH_CONNECTION_STRING=peers.eh["EH_CONNECTION_STRING"],
-                   IOMT_SCALE_BLOB_CONNECTION_STRING=peers.blob["AZURITE_CONNECTION_STRING"])
-        self.out = open(self.logfile, "w")
-        self.proc = subprocess.Popen([iomtflow, "run", "--config", self.config], stdout=self.out,
-                                     stderr=subprocess.STDOUT, env=env)
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def metrics(self):
-        try:
-            status, text = request("GET", self.base + "/metrics", timeout=5)
-            return text.decode() if status == 200 else ""
-        except OSError:
-            return ""
+"""
+        super().__init__(iomtflow, work, name, port, config,
+                         {"IOMT_SCALE_EH_CONNECTION_STRING": peers.eh["EH_CONNECTION_STRING"],
+                          "IOMT_SCALE_BLOB_CONNECTION_STRING": peers.blob["AZURITE_CONNECTION_STRING"]})
 
     def reading(self):
         """Partitions this replica reads now (its partition_owned gauge), or None when it does not answer."""
-        text = self.metrics()
-        if not text:
+        values = self.metrics()
+        if values is None:
             return None
-        out = set()
-        for m in re.finditer(r'^iomtflow_eventhubs_partition_owned\{([^}]*)\}\s+(\S+)$', text, re.M):
-            p = re.search(r'partition="([^"]*)"', m.group(1))
-            if p and float(m.group(2)) == 1:
-                out.add(p.group(1))
-        return out
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-        self.out.close()
-
-    def terminate(self, timeout=60):
-        """SIGTERM; the exit status (-9 when it had to be killed)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                self.out.close()
-                return -9
-        self.out.close()
-        return self.proc.returncode
-
-
-def wait_for(what, predicate, timeout, step=0.25):
-    """Polls `predicate` until it returns a true value; that value, or raises TimeoutError naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = predicate()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(step)
+        return {dict(labels).get("partition") for (name, labels), v in values.items()
+                if name == "iomtflow_eventhubs_partition_owned" and v == 1}
 
 
 def make_work(tag):

@@ -16,13 +16,14 @@ Peers on free ports (as scale_it.py). Environment: IOMTFLOW, IOMT_SOURCE_DIR.
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "pipeline")]
 import scale_support as s  # noqa: E402
+from harness import TestFailure, metric, terminate, wait_until  # noqa: E402
 
 INTERVAL_MS, EXPIRY_MS = 1000, 8000
 
@@ -51,15 +52,9 @@ class SdkProcessor:
             return None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        rc = terminate(self.proc, timeout=60)
         self.out.close()
-        return self.proc.returncode
+        return rc
 
 
 def main():
@@ -102,7 +97,8 @@ def main():
                 time.sleep(0.2)
             return samples
 
-        mine, theirs = s.wait_for("iomtflow and the SDK processor split 4 + 4", lambda: split(sdk), 90)
+        mine, theirs = wait_until(lambda: split(sdk), 90, "iomtflow and the SDK processor split 4 + 4",
+                                  interval=0.25)
         n = never_both(sdk, 5 * INTERVAL_MS / 1000)
         s.log("sdk-interop", f"phase 1: iomtflow reads {sorted(mine)}, the SDK processor {sorted(theirs)}; "
                              f"{n} samples, never both")
@@ -110,22 +106,21 @@ def main():
         if rc != 0:
             fail(f"the SDK processor exited with {rc}; see {sdk.logfile}")
         t = time.monotonic()
-        s.wait_for("iomtflow takes all 8", lambda: replica.reading() == set(peers.partitions), 60)
+        wait_until(lambda: replica.reading() == set(peers.partitions), 60, "iomtflow takes all 8", interval=0.25)
         s.log("sdk-interop", f"phase 2: SDK processor stopped; iomtflow reads all 8 after {time.monotonic() - t:.1f} s")
         sdk2 = SdkProcessor(peers, container, work, "sdk-1")
         procs.append(sdk2)
-        mine, theirs = s.wait_for("the new SDK processor steals its share", lambda: split(sdk2), 90)
+        mine, theirs = wait_until(lambda: split(sdk2), 90, "the new SDK processor steals its share", interval=0.25)
         n = never_both(sdk2, 5 * INTERVAL_MS / 1000)
         s.log("sdk-interop", f"phase 3: rebalanced: iomtflow {sorted(mine)}, SDK {sorted(theirs)}; {n} samples, never both")
-        text = replica.metrics()
-        if not s.metric(text, "iomtflow_eventhubs_ownership_total", 'action="lost"'):
+        if not metric(replica.metrics() or {}, "iomtflow_eventhubs_ownership_total", action="lost"):
             fail("iomtflow counted no lost partition although the SDK processor stole some")
         rc = replica.terminate()
         if rc != 0:
             fail(f"iomtflow exited with {rc} after SIGTERM; see {replica.logfile}")
         sdk2.stop()
         s.log("sdk-interop", "ok")
-    except TimeoutError as e:
+    except TestFailure as e:
         fail(f"{e}; logs in {work}")
     finally:
         for p in procs:

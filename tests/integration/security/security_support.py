@@ -27,7 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "pipeline"))
 
-from harness import PEERS, TestFailure, check, free_port, log, wait_until  # noqa: E402
+from harness import PEERS, TestFailure, check, free_port, log, terminate, wait_until  # noqa: E402
 
 ISSUER_JS = os.path.join(PEERS, "token-issuer", "issuer.mjs")
 FHIR_AUDIENCE = "urn:iomtflow:fhir"
@@ -154,13 +154,7 @@ class TokenIssuer:
             return f.read()
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout=15)
         if not self._log.closed:
             self._log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
