@@ -4,12 +4,16 @@
 // made). The ratio says what the log costs on top of the disk; the disk is the ceiling.
 //
 //   durable [--dir DIR] [--events N] [--event-bytes B] [--per-append K] [--threads T]
-//           [--inflight F] [--fsync always|interval|never]
+//           [--inflight F] [--fsync always|interval|never] [--origin on|off]
 //
 // DIR is where the buffer would live (default: a fresh folder under $TMPDIR); it is emptied after.
 // Each of T threads keeps F appends of K events in flight, like T*F HTTP clients waiting for 201.
+// --origin on (the default) gives each event what HTTP ingest gives it since issue 13: the partition
+// and the request's id (a GUID shared by the request's events) with the event's batch index; off:
+// events as before, for comparing the record size and rate.
 // Last line: durable: ingest=<events/s> disk_ceiling=<events/s> ratio=<ingest/ceiling>
 #include "transport/buffer/segment_log.hpp"
+#include "transport/http/request_id.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -40,6 +45,7 @@ struct options {
   unsigned threads = 4;
   unsigned inflight = 32;  // outstanding appends per thread
   buf::fsync_policy fsync = buf::fsync_policy::always;
+  bool origin = true;
 };
 
 bool parse(int argc, char** argv, options& o) {
@@ -62,6 +68,9 @@ bool parse(int argc, char** argv, options& o) {
       o.inflight = std::max(1u, static_cast<unsigned>(std::strtoul(v, nullptr, 10)));
     else if (a == "--fsync") {
       if (!buf::parse_fsync_policy(v, o.fsync)) return false;
+    } else if (a == "--origin") {
+      if (std::strcmp(v, "on") != 0 && std::strcmp(v, "off") != 0) return false;
+      o.origin = std::strcmp(v, "on") == 0;
     } else
       return false;
   }
@@ -95,7 +104,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: durable [--dir DIR] [--events N] [--event-bytes B] [--per-append K] [--threads T] [--inflight F] "
-        "[--fsync always|interval|never]\n");
+        "[--fsync always|interval|never] [--origin on|off]\n");
     return 2;
   }
   bool made_dir = false;
@@ -126,8 +135,16 @@ int main(int argc, char** argv) {
   // Pre-built requests (the bench measures the log, not event construction).
   std::vector<std::vector<iomt::transport::event>> requests(std::min<std::size_t>(appends, 1024));
   std::size_t k = 0;
-  for (auto& r : requests)
-    for (std::size_t i = 0; i < o.per_append; ++i) r.push_back(make_event(k++, o.event_bytes));
+  for (auto& r : requests) {
+    const auto request_id = std::make_shared<const std::string>(iomt::transport::http::new_request_id());
+    for (std::size_t i = 0; i < o.per_append; ++i) {
+      r.push_back(make_event(k++, o.event_bytes));
+      if (!o.origin) continue;
+      r.back().partition = static_cast<std::int32_t>(k % 4);
+      r.back().request_id = request_id;
+      if (o.per_append > 1) r.back().batch_index = static_cast<std::int32_t>(i);
+    }
+  }
 
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> failed{0};
@@ -186,9 +203,11 @@ int main(int argc, char** argv) {
   const double events = static_cast<double>(appends * o.per_append);
   const double ingest_rate = events / ingest_s;
   const double p50 = percentile(latencies, 0.50) * 1e3, p99 = percentile(latencies, 0.99) * 1e3;
-  std::printf("durable ingest: %zu events of ~%zu B in %zu appends of %zu, %u threads x %u in flight, fsync %s\n",
-              appends * o.per_append, o.event_bytes, appends, o.per_append, o.threads, o.inflight,
-              buf::to_string(o.fsync));
+  std::printf(
+      "durable ingest: %zu events of ~%zu B in %zu appends of %zu, %u threads x %u in flight, fsync %s, origin %s "
+      "(%.1f B per record)\n",
+      appends * o.per_append, o.event_bytes, appends, o.per_append, o.threads, o.inflight, buf::to_string(o.fsync),
+      o.origin ? "on" : "off", static_cast<double>(bytes) / events);
   std::printf(
       "  %.3f s: %.0f events/s, %.1f MB/s on disk, %llu group commits (%.1f appends each), %llu fsyncs, "
       "append latency p50 %.2f ms p99 %.2f ms\n",

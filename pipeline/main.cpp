@@ -21,7 +21,7 @@ constexpr const char* usage =
     "      the mapping designer: a web page to build and test mappings against device messages\n"
     "  deadletter list|show ID|replay [--type T] [--since TIME] --config FILE\n"
     "      events the service could not process, kept with their reason; replay them after a fix\n"
-    "  trace --config FILE [--device ID] [--limit N]\n"
+    "  trace --config FILE [--device ID] [--request ID] [--limit N]\n"
     "      where did a device's data go? each recent event's path through the running service\n"
     "  smart jwks --key PRIVATE_KEY.pem [--kid ID] [--alg RS384|ES384]\n"
     "      the public JWK Set of the SMART Backend Services key, to register iomtflow with a FHIR server\n"

@@ -269,6 +269,8 @@ transport::submit_status pipeline::submit(std::vector<transport::event>&& events
       traced[i].system_properties = std::move(events[i].system_properties);
       traced[i].partition_key = std::move(events[i].partition_key);
       traced[i].partition = events[i].partition;
+      traced[i].request_id = std::move(events[i].request_id);
+      traced[i].batch_index = events[i].batch_index;
     }
     sub->set_trace(trace_->add(traced));
   }

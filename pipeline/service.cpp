@@ -544,6 +544,7 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
       log::warn("ingest authentication failed", {{"peer", r.peer},
                                                  {"status", std::to_string(r.status)},
                                                  {"path", r.path.substr(0, 200)},
+                                                 {"request_id", r.request_id},
                                                  {"reason", r.detail.empty() ? r.error : r.detail}});
   };
   p->server = std::make_unique<transport::http::server>(p->http_ioc, so, *p->ingest, *ingest_sink);
@@ -573,7 +574,8 @@ boost::system::result<std::unique_ptr<service>, service::start_error> service::c
     dopt.on_request = [&m](const transport::http::request_record& r) {
       m.http_request("designer", r.status);
       if (r.status == 401)
-        log::warn("designer authentication failed", {{"peer", r.peer}, {"path", r.path.substr(0, 200)}});
+        log::warn("designer authentication failed",
+                  {{"peer", r.peer}, {"path", r.path.substr(0, 200)}, {"request_id", r.request_id}});
     };
     p->designer = std::make_unique<transport::http::server>(p->designer_ioc, dopt, *p->no_hubs, p->nothing);
   }

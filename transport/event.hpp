@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,13 @@ struct event {
   // The partition it was read from (Event Hubs) or routed to (HTTP ingest); -1: unknown or none
   // (AMQP queues; events read back from the durable buffer). For the event trace.
   std::int32_t partition = -1;
+  // The HTTP request that brought it (HTTP ingest), for the event trace: its request id (the
+  // client's x-ms-client-request-id, or one the service made; answered as x-ms-request-id), one
+  // string shared by every event of the request (no copy per event), and its position in a batch
+  // send (0-based; -1: a single send). Null for other sources. Both are kept through the durable
+  // buffer (record.hpp).
+  std::shared_ptr<const std::string> request_id;
+  std::int32_t batch_index = -1;
 };
 
 using mapping::failure_class;

@@ -28,7 +28,10 @@ export interface LiveEvent {
   id: number;
   received: string;
   source: string;
+  partition?: number;
   partitionKey?: string;
+  // The HTTP request that brought it (its x-ms-request-id) and its index in a batch send.
+  request?: { id: string; index?: number };
   systemProperties: unknown;
   properties: unknown;
   body?: string;
@@ -72,14 +75,26 @@ function summary(ev: LiveEvent): string {
   return parts.join(", ") || ev.status;
 }
 
-function pathView(ev: LiveEvent): HTMLElement {
+// `onlyRequest`: show only the events of this HTTP request (the Request filter).
+function pathView(ev: LiveEvent, onlyRequest: (id: string) => void): HTMLElement {
   const box = el("div", { className: "live-path" });
   const pos = ev.systemProperties && typeof ev.systemProperties === "object" ? (ev.systemProperties as Record<string, unknown>) : {};
   const at = ["x-opt-sequence-number", "x-opt-offset", "x-opt-publisher", "x-opt-enqueued-time"]
     .filter((k) => pos[k] !== undefined)
     .map((k) => `${k} ${String(pos[k])}`)
     .join(", ");
-  box.append(el("p", {}, `received ${ev.received} from ${ev.source}${ev.partitionKey ? `, partition key ${ev.partitionKey}` : ""}${at ? ` (${at})` : ""}`));
+  const partition = ev.partition !== undefined ? `, partition ${ev.partition}` : "";
+  box.append(el("p", {}, `received ${ev.received} from ${ev.source}${partition}${ev.partitionKey ? `, partition key ${ev.partitionKey}` : ""}${at ? ` (${at})` : ""}`));
+  if (ev.request) {
+    const request = el("p", { className: "live-request" }, "request ", el("code", {}, ev.request.id));
+    if (ev.request.index !== undefined) request.append(`, batch item ${ev.request.index}`);
+    request.title = "x-ms-request-id of the answer the sender got (its x-ms-client-request-id when it sent one)";
+    const only = el("button", { className: "link filter-request", textContent: "only this request" });
+    const id = ev.request.id;
+    only.addEventListener("click", () => onlyRequest(id));
+    request.append(" ", only);
+    box.append(request);
+  }
   const ms = el("ul", { className: "live-measurements" });
   for (const m of ev.measurements) ms.append(el("li", {}, `${m.type} · device ${m.deviceId} · ${m.occurrenceTimeUtc} · ${m.values} value(s)`));
   box.append(el("p", {}, `${ev.measurementCount} measurement(s)`), ms);
@@ -112,6 +127,7 @@ export class LiveTab {
   private readonly list: HTMLElement;
   private readonly note: HTMLElement;
   private readonly device: HTMLInputElement;
+  private readonly request: HTMLInputElement;
   private readonly token: HTMLInputElement;
   private readonly auto: HTMLInputElement;
 
@@ -121,6 +137,8 @@ export class LiveTab {
     private readonly open: (ev: LiveEvent) => void,
   ) {
     this.device = el("input", { id: "live-device", placeholder: "device id (empty: all)", type: "search" });
+    this.request = el("input", { id: "live-request", placeholder: "x-ms-request-id (empty: all)", type: "search" });
+    this.request.title = "The events of one HTTP request: the x-ms-request-id its sender was answered";
     this.token = el("input", { id: "live-token", placeholder: "SharedAccessSignature sr=…", type: "password", autocomplete: "off" });
     this.token.title = "A namespace-level SAS token made with one of source.http.keys (not needed with source.http.auth: none)";
     try {
@@ -132,6 +150,7 @@ export class LiveTab {
     const refresh = el("button", { id: "live-refresh", textContent: "Refresh" });
     refresh.addEventListener("click", () => void this.load());
     this.device.addEventListener("change", () => void this.load());
+    this.request.addEventListener("change", () => void this.load());
     this.token.addEventListener("change", () => {
       try {
         sessionStorage.setItem(tokenKey, this.token.value);
@@ -145,6 +164,7 @@ export class LiveTab {
       "div",
       { className: "live-tools" },
       el("label", {}, "Device ", this.device),
+      el("label", {}, "Request ", this.request),
       el("label", {}, "Token ", this.token),
       refresh,
       el("label", { className: "toggle" }, this.auto, " every 3 s"),
@@ -168,6 +188,7 @@ export class LiveTab {
   async load(): Promise<void> {
     const q = new URLSearchParams({ limit: "50" });
     if (this.device.value.trim()) q.set("device", this.device.value.trim());
+    if (this.request.value.trim()) q.set("request", this.request.value.trim());
     const headers: Record<string, string> = { Accept: "application/json" };
     if (this.token.value.trim()) headers.Authorization = this.token.value.trim();
     let res: Response;
@@ -227,7 +248,13 @@ export class LiveTab {
         el("span", { className: "summary" }, summary(ev)),
         openButton,
       );
-      row.append(head, pathView(ev));
+      row.append(
+        head,
+        pathView(ev, (id) => {
+          this.request.value = id;
+          void this.load();
+        }),
+      );
       this.list.append(row);
     }
   }

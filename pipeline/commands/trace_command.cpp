@@ -1,4 +1,4 @@
-// `iomtflow trace --config FILE --device ID [--limit N] [--json] [--url URL] [--key-name NAME]`:
+// `iomtflow trace --config FILE [--device ID] [--request ID] [--limit N] [--json] [--url URL] [--key-name NAME]`:
 // the path of a device's recent events through the running service (issue 13, "where is my
 // data?"), from its GET /debug/events (debug.trace.enabled). The address and the SAS key come from
 // the same config the service runs with: source.http.listen/port, source.http.keys (the key from
@@ -26,11 +26,13 @@ namespace iomt::cli {
 namespace {
 
 constexpr const char* trace_usage =
-    "usage: iomtflow trace --config FILE [--device ID] [--limit N] [--json] [--url URL] [--key-name NAME]\n"
+    "usage: iomtflow trace --config FILE [--device ID] [--request ID] [--limit N] [--json] [--url URL]\n"
+    "                      [--key-name NAME]\n"
     "  prints the path of the device's last events through the running service: where each came from,\n"
     "  its measurements, groups, Patient/Device, every Observation written (created/updated/no-op) or\n"
     "  the error. Needs debug.trace.enabled: true in the service's config.\n"
     "  --device: events with a measurement of this device id (or this partition key); none: every device\n"
+    "  --request: the events of this HTTP request (the x-ms-request-id its sender was answered)\n"
     "  --limit: newest N events (1..1000, default 10)\n"
     "  --url: the service's base URL (default: http://<source.http.listen>:<source.http.port>)\n"
     "  --key-name: which of source.http.keys signs the request (default: the first)\n"
@@ -93,12 +95,12 @@ bool target_from_config(const std::string& path, const std::optional<std::string
 
 int trace(int argc, char** argv, int first) {
   args a(argc, argv, first, {"json"});
-  if (!a.ok() || a.unknown({"config", "device", "limit", "json", "url", "key-name"}) || !a.positionals().empty() ||
-      !a.get("config")) {
+  if (!a.ok() || a.unknown({"config", "device", "request", "limit", "json", "url", "key-name"}) ||
+      !a.positionals().empty() || !a.get("config")) {
     std::cerr << trace_usage;
     if (!a.ok())
       std::cerr << "error: " << a.error() << '\n';
-    else if (auto u = a.unknown({"config", "device", "limit", "json", "url", "key-name"}))
+    else if (auto u = a.unknown({"config", "device", "request", "limit", "json", "url", "key-name"}))
       std::cerr << "error: unknown option --" << *u << '\n';
     else if (!a.get("config"))
       std::cerr << "error: --config is required\n";
@@ -122,6 +124,7 @@ int trace(int argc, char** argv, int first) {
   }
   std::string query = "?limit=" + transport::http::url_encode(a.get("limit").value_or("10"));
   if (auto d = a.get("device")) query += "&device=" + transport::http::url_encode(*d);
+  if (auto r = a.get("request")) query += "&request=" + transport::http::url_encode(*r);
   std::string authorization;
   if (t.auth) {
     const auto now =

@@ -46,8 +46,9 @@ std::string_view to_string(event_status s) noexcept {
 
 std::size_t event_trace::size_of(const event_record& r) noexcept {
   // Capacity, not size: what the record really holds in memory.
+  // A request id shared by a batch's events counts in each (a bound, not an exact figure).
   std::size_t n = record_overhead + r.source.size() + r.partition_key.size() + r.properties.capacity() +
-                  r.system_properties.capacity() + r.body.capacity();
+                  r.system_properties.capacity() + r.body.capacity() + (r.request_id ? r.request_id->size() : 0);
   for (const auto& d : r.devices) n += element_overhead + d.size();
   for (const auto& m : r.measurements)
     n += sizeof(measurement_brief) + m.type.size() + m.device_id.size() + (m.patient_id ? m.patient_id->size() : 0) +
@@ -149,13 +150,15 @@ void event_trace::complete(std::span<const completion_update> updates) {
   evict();
 }
 
-std::vector<event_record> event_trace::query(std::string_view device, std::size_t limit) const {
+std::vector<event_record> event_trace::query(std::string_view device, std::size_t limit,
+                                             std::string_view request) const {
   std::vector<event_record> out;
   if (limit == 0) return out;
   std::lock_guard lock(mutex_);
   for (auto it = records_.rbegin(); it != records_.rend() && out.size() < limit; ++it) {
-    const bool match = device.empty() || it->partition_key == device ||
-                       std::find(it->devices.begin(), it->devices.end(), device) != it->devices.end();
+    const bool match = (device.empty() || it->partition_key == device ||
+                        std::find(it->devices.begin(), it->devices.end(), device) != it->devices.end()) &&
+                       (request.empty() || (it->request_id && *it->request_id == request));
     if (match) out.push_back(*it);
   }
   return out;

@@ -1,5 +1,6 @@
 // The event trace (issue 13 item 5, "where is my data?"): the last events the service received,
-// each with its path: where it came from (source, partition key, Event Hubs system properties),
+// each with its path: where it came from (source, partition, partition key, the HTTP request id,
+// Event Hubs system properties),
 // the measurements normalization made of it, the measurement groups they joined, the Patient and
 // Device the identity step resolved, every Observation written (id and created/updated/no-op) or
 // the error with its failure class, and the event's final outcome.
@@ -21,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -87,7 +89,11 @@ struct event_record {
   std::int64_t received_unix_ms = 0;  // when the pipeline took the event
   std::string source;                 // "http", "http (durable buffer)", "amqp", "eventhubs", "replay", ...
   std::string partition_key;
-  std::int32_t partition = -1;           // Event Hubs partition read from / HTTP partition routed to
+  std::int32_t partition = -1;  // Event Hubs partition read from / HTTP partition routed to
+  // HTTP ingest: the request's id (x-ms-request-id; one string shared by the request's events)
+  // and the event's index in a batch send (-1: a single send). Null for other sources.
+  std::shared_ptr<const std::string> request_id;
+  std::int32_t batch_index = -1;
   std::string properties = "{}";         // compact JSON, as templates see $.Properties
   std::string system_properties = "{}";  // compact JSON: x-opt-sequence-number, x-opt-offset, ...
   std::string body;
@@ -152,8 +158,9 @@ public:
   void complete(std::span<const completion_update> updates);
 
   // Newest first: at most `limit` records whose devices (or partition key) include `device`
-  // ("" = any). Copies, so the caller serializes outside the lock.
-  std::vector<event_record> query(std::string_view device, std::size_t limit) const;
+  // ("" = any) and, when `request` is not "", that came with that HTTP request id. Copies, so the
+  // caller serializes outside the lock.
+  std::vector<event_record> query(std::string_view device, std::size_t limit, std::string_view request = {}) const;
   // One record by id, when still held.
   std::optional<event_record> find(std::uint64_t id) const;
   trace_stats stats() const;

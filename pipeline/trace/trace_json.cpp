@@ -78,6 +78,12 @@ bjson::object to_json(const event_record& r) {
   o["source"] = r.source;
   if (r.partition >= 0) o["partition"] = r.partition;
   if (!r.partition_key.empty()) o["partitionKey"] = r.partition_key;
+  // The HTTP request that brought it (x-ms-request-id), and its index in a batch send.
+  if (r.request_id) {
+    bjson::object req{{"id", *r.request_id}};
+    if (r.batch_index >= 0) req["index"] = r.batch_index;
+    o["request"] = std::move(req);
+  }
   o["systemProperties"] = embedded(r.system_properties);
   o["properties"] = embedded(r.properties);
   // The body as sent: text when it is UTF-8 (JSON cannot carry anything else), else base64.
@@ -129,6 +135,8 @@ boost::system::result<events_query, transport::http::http_error> parse_events_qu
           bhttp::status::bad_request, "query parameter '" + std::string(name.substr(0, 50)) + "' has a bad %-escape"};
     if (name == "device") {
       q.device = std::move(*value);
+    } else if (name == "request") {
+      q.request = std::move(*value);
     } else if (name == "limit") {
       std::size_t n = 0;
       auto [p, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
@@ -163,13 +171,14 @@ transport::http::response debug_events_response(const transport::http::request& 
   const auto qpos = target.find('?');
   auto q = parse_events_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
   if (!q) return fail(q.error());
-  const std::vector<event_record> records = trace->query(q->device, q->limit);
+  const std::vector<event_record> records = trace->query(q->device, q->limit, q->request);
   const trace_stats st = trace->stats();
   bjson::array events;
   for (const auto& r : records) events.push_back(to_json(r));
   bjson::object body;
   body["enabled"] = true;
   if (!q->device.empty()) body["device"] = q->device;
+  if (!q->request.empty()) body["request"] = q->request;
   body["events"] = std::move(events);
   body["stats"] = bjson::object{{"events", st.events},
                                 {"bytes", st.bytes},

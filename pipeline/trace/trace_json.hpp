@@ -1,7 +1,8 @@
 // The event trace as JSON (GET /debug/events, the designer's Live tab, `iomtflow trace`) and the
 // HTTP answer of /debug/events, sans-io: request in, response out (docs/configuration.md#debug).
 //
-//   GET /debug/events?device=ID&limit=N   (limit 1..1000, default 20; device "" = every device)
+//   GET /debug/events?device=ID&request=ID&limit=N   (limit 1..1000, default 20; device "" = every
+//   device; request: only the events of that HTTP request, by its x-ms-request-id)
 //   200 {"enabled":true,"events":[...newest first...],"stats":{...}}
 //   400 bad query, 401 SAS (the same keys as ingest; see debug_events_resource), 404 tracing off
 #pragma once
@@ -22,11 +23,12 @@ boost::json::object to_json(const event_record& r);
 
 struct events_query {
   std::string device;
+  std::string request;  // x-ms-request-id of the HTTP request; "" = any
   std::size_t limit = 20;
 };
 inline constexpr std::size_t max_query_limit = 1000;
 
-// Parses "device=ID&limit=N" (percent-decoded, unknown parameters ignored).
+// Parses "device=ID&request=ID&limit=N" (percent-decoded, unknown parameters ignored).
 boost::system::result<events_query, transport::http::http_error> parse_events_query(std::string_view query);
 
 // The entity path a SAS token must cover to read the trace: "debug/events". A namespace-level

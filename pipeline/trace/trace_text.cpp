@@ -54,9 +54,12 @@ std::string describe_events(const bjson::value& answer, const text_options& opti
   const bjson::array& events = arr(a, "events");
   if (events.empty()) {
     const std::string device = str(a, "device");
-    out += device.empty() ? "no events traced yet\n"
-                          : "no traced event of device '" + device +
-                                "' (the trace holds the last debug.trace.max_events events; is the id right?)\n";
+    const std::string request = str(a, "request");
+    if (device.empty() && request.empty()) return "no events traced yet\n";
+    out += "no traced event";
+    if (!device.empty()) out += " of device '" + device + "'";
+    if (!request.empty()) out += std::string(device.empty() ? "" : " and") + " of request '" + request + "'";
+    out += " (the trace holds the last debug.trace.max_events events; is the id right?)\n";
     return out;
   }
   for (const auto& v : events) {
@@ -66,6 +69,11 @@ std::string describe_events(const bjson::value& answer, const text_options& opti
     if (const std::string p = str(ev, "partition"); !p.empty()) out += " partition " + p;
     if (const std::string pk = str(ev, "partitionKey"); !pk.empty()) out += "  partition key " + pk;
     out += "\n";
+    if (const auto* rq = ev.if_contains("request"); rq && rq->is_object()) {
+      out += "  request: " + str(rq->get_object(), "id");
+      if (const std::string i = str(rq->get_object(), "index"); !i.empty()) out += ", batch item " + i;
+      out += "\n";
+    }
     if (const std::string pos = position(ev); !pos.empty()) out += "  at: " + pos + "\n";
     std::string body = str(ev, "body");
     const bool base64 = body.empty() && ev.contains("bodyBase64");

@@ -65,17 +65,18 @@ async function startService() {
   return startIomtflow(config, `${base}/healthz`, { IOMT_LIVE_TEST_KEY: key });
 }
 
-async function send(body, partitionKey) {
-  const res = await fetch(`${base}/devicedata/messages`, {
-    method: "POST",
-    headers: {
-      Authorization: sasToken(`${base}/devicedata`),
-      "Content-Type": "application/json",
-      BrokerProperties: JSON.stringify({ PartitionKey: partitionKey }),
-    },
-    body,
-  });
+async function send(body, partitionKey, clientRequestId) {
+  const headers = {
+    Authorization: sasToken(`${base}/devicedata`),
+    "Content-Type": "application/json",
+    BrokerProperties: JSON.stringify({ PartitionKey: partitionKey }),
+  };
+  if (clientRequestId) headers["x-ms-client-request-id"] = clientRequestId;
+  const res = await fetch(`${base}/devicedata/messages`, { method: "POST", headers, body });
   assert.equal(res.status, 201, `POST /devicedata/messages: ${res.status} ${await res.text()}`);
+  // Azure's request ids (issue 13): the client's, echoed, or one the service made.
+  if (clientRequestId) assert.equal(res.headers.get("x-ms-client-request-id"), clientRequestId);
+  return res.headers.get("x-ms-request-id");
 }
 
 browserSession(startService, (p) => {
@@ -88,7 +89,8 @@ test("the Live tab lists the service's events with their path, after a SAS token
     const weight = readFileSync(`${workshopDir()}/Three-Sample-Message-Types.json`, "utf8").split(/^=+ WEIGHT =+$/m)[1].trim();
     await send(weight, "MSFT00003WT");
   }
-  await send(failing, "MSFT00042");
+  const requestId = await send(failing, "MSFT00042", "gateway-42/req-0001");
+  assert.equal(requestId, "gateway-42/req-0001");
   await page.goto(`${designerBase}/designer/`);
   await page.locator("#status[data-state='done']").waitFor({ timeout: 20_000 });
   await page.click("#live-tab");
@@ -102,7 +104,20 @@ test("the Live tab lists the service's events with their path, after a SAS token
   assert.match(await row.locator(".live-status").textContent(), /failed/);
   assert.match(await row.locator(".summary").textContent(), /permanent/);
   await row.locator("summary").click();
-  assert.match(await row.locator(".live-path").textContent(), /received .* from http, partition key MSFT00042/);
+  assert.match(await row.locator(".live-path").textContent(), /received .* from http, partition [0-3], partition key MSFT00042/);
+  // The request that brought it, as its sender was answered (x-ms-request-id).
+  assert.equal(await row.locator(".live-request code").textContent(), requestId);
+  // "only this request": the Request filter, the events of that request alone.
+  await row.evaluate((d) => (d.open = true)); // a refresh may have drawn the list again (rows closed)
+  await row.locator("button.filter-request").click();
+  assert.equal(await page.inputValue("#live-request"), requestId);
+  await page.waitForFunction(
+    () => document.querySelectorAll(".live-event").length === 1 && document.querySelector(".live-event")?.textContent?.includes("MSFT00042"),
+  );
+  await page.fill("#live-request", "");
+  await page.locator("#live-request").dispatchEvent("change");
+  await page.waitForFunction((n) => document.querySelectorAll(".live-event").length === n, process.env.FHIR_URL ? 2 : 1);
+  await row.locator("summary").click();
   assert.match(await row.locator(".live-path").textContent(), /deadletter replay --type/);
   if (process.env.FHIR_URL) {
     const written = page.locator(".live-event.status-written", { hasText: "MSFT00003WT" });

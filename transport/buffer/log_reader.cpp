@@ -122,6 +122,8 @@ result<std::size_t> log_reader::read(std::vector<event>& events, std::vector<std
           break;
         }
         events.emplace_back();
+        // The events of one request share its id (decode_event keeps it when it is the same).
+        if (events.size() > 1) events.back().request_id = events[events.size() - 2].request_id;
         if (decode_event(v.payload, events.back())) {
           seqs.push_back(v.seq);
           ++got;

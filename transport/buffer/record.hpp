@@ -16,6 +16,15 @@
 //                                                      1 text (len v | text), 2 compact form
 //                                                      (compact_properties.hpp)
 //       | [partition_key_len v | partition_key]        unless flags bit 5 (no partition key)
+//       | [origin]                                     when flags bit 6 (since issue 13)
+//     origin (where the event came from, for the event trace) = origin u8
+//       | [partition v]                                origin bit 0: the partition it was routed to
+//       | [request id]                                 origin bits 1-2: 0 none, 1 text (len v | text),
+//                                                      2 a lower-case GUID in 16 bytes
+//       | [batch_index + 1 v]                          with a request id (0: a single send)
+//     Flags bit 6 is set only when the event has a partition or a request id. A record without it
+//     is byte for byte what earlier version-2 writers wrote; a record with it is refused by them
+//     (they check the flags): a downgrade must drain the buffer first (docs/configuration.md).
 //     flags bits 0-1: enqueued_time.zone. A tiny HTTP batch item takes about 30 bytes instead of
 //     about 130 in version 1 (whose fixed u32 lengths and per-event SystemProperties text were
 //     most of it).
@@ -89,14 +98,17 @@ scan_result scan_records(std::string_view bytes, std::uint64_t min_seq, std::vec
 
 // ---- event payloads --------------------------------------------------------------------------
 // Size of encode_event's payload (exact: the log writer reserves it before encoding).
-std::size_t encoded_size(const event& e);
-// Appends the version-2 payload.
-void encode_event(std::string& out, const event& e);
+std::size_t encoded_size(const event& e, bool origin = true);
+// Appends the version-2 payload; with `origin` false, without the origin (the partition and
+// request id: the dead-letter store keeps the layout earlier versions read).
+void encode_event(std::string& out, const event& e, bool origin = true);
 // Appends the version-1 payload: what services before issue 12 wrote, and the canonical bytes
 // dead-letter ids are computed over (deadletter::event_id), so ids do not change with the format.
 void encode_event_v1(std::string& out, const event& e);
 // False when the payload is not a well-formed version-1 or version-2 event (`out` is then
-// unspecified). Reuses the capacity of `out`'s strings.
+// unspecified). Reuses the capacity of `out`'s strings, and keeps `out.request_id` when it holds
+// the decoded id already (a reader passes the previous event's: the events of one request then
+// share one string, as they did before the buffer).
 bool decode_event(std::string_view payload, event& out);
 
 }  // namespace iomt::transport::buffer

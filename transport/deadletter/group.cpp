@@ -68,7 +68,7 @@ bool group_builder::add(const id96& id, const event& e, const failure& f) {
   }
   buffer::put_varint(bytes_, index);
   std::string payload;
-  buffer::encode_event(payload, e);
+  buffer::encode_event(payload, e, /*origin=*/false);  // readable by earlier versions' stores
   buffer::put_bytes(bytes_, payload);
   ++count_;
   return true;

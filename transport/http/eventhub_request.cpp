@@ -283,7 +283,8 @@ boost::system::result<std::vector<pending_event>, http_error> read_batch(std::st
 }  // namespace
 
 boost::system::result<std::vector<event>, http_error> eventhub_ingest::to_events(
-    const ingest_plan& plan, request&& req, std::chrono::system_clock::time_point now) {
+    const ingest_plan& plan, request&& req, std::chrono::system_clock::time_point now,
+    const std::shared_ptr<const std::string>& request_id) {
   if (req.body().size() > options_.max_body_bytes)
     return error(bhttp::status::payload_too_large, "request body of " + std::to_string(req.body().size()) +
                                                        " bytes is over the limit of " +
@@ -353,6 +354,8 @@ boost::system::result<std::vector<event>, http_error> eventhub_ingest::to_events
     e.body = std::move(p.body);
     e.properties = std::move(p.properties);
     e.enqueued_time = enqueued_time;
+    e.request_id = request_id;  // shared, not copied
+    if (plan.batch) e.batch_index = static_cast<std::int32_t>(events.size());
     events.push_back(std::move(e));
   }
   return events;

@@ -75,9 +75,11 @@ public:
                                                               std::int64_t now_unix, auth_cache* cache = nullptr);
 
   // The complete request (head checked by check_header) -> its events. The body is moved out.
-  // Sequence numbers are assigned only when the whole request is valid.
-  boost::system::result<std::vector<event>, http_error> to_events(const ingest_plan& plan, request&& req,
-                                                                  std::chrono::system_clock::time_point now);
+  // Sequence numbers are assigned only when the whole request is valid. Every event shares
+  // `request_id` (request_id.hpp; may be null) and a batch item gets its index in the batch.
+  boost::system::result<std::vector<event>, http_error> to_events(
+      const ingest_plan& plan, request&& req, std::chrono::system_clock::time_point now,
+      const std::shared_ptr<const std::string>& request_id = nullptr);
 
 private:
   hub_log* find_hub(std::string_view name);

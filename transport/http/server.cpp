@@ -1,5 +1,7 @@
 #include "transport/http/server.hpp"
 
+#include "transport/http/request_id.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -227,6 +229,7 @@ private:
   asio::awaitable<next_step> answer_early(request_parser& parser, const http_error& e, std::string_view allow = {},
                                           bool close_after = false);
   asio::awaitable<void> linger();
+  void begin_request(std::string_view client_request_id);
   void report(unsigned status);
   void close();
 
@@ -248,7 +251,23 @@ private:
   std::string error_;
   std::string detail_;
   std::chrono::steady_clock::time_point started_;
+  // Its id (request_id.hpp), answered as x-ms-request-id and shared by the request's events; the
+  // client's x-ms-client-request-id when usable (echoed), else "".
+  std::shared_ptr<const std::string> request_id_;
+  std::string client_request_id_;
 };
+
+template <class Stream>
+void session<Stream>::begin_request(std::string_view client_request_id) {
+  started_ = std::chrono::steady_clock::now();
+  if (auto usable = usable_client_request_id(client_request_id)) {
+    client_request_id_.assign(*usable);
+    request_id_ = std::make_shared<const std::string>(client_request_id_);
+  } else {
+    client_request_id_.clear();
+    request_id_ = std::make_shared<const std::string>(new_request_id());
+  }
+}
 
 template <class Stream>
 asio::awaitable<bool> session<Stream>::handshake() {
@@ -310,7 +329,7 @@ asio::awaitable<void> session<Stream>::run() {
           break;
         method_ = bhttp::verb::unknown;
         path_.clear();
-        started_ = std::chrono::steady_clock::now();
+        begin_request({});
         const http_error e =
             ec == bhttp::error::header_limit
                 ? http_error{bhttp::status::request_header_fields_too_large,
@@ -320,7 +339,7 @@ asio::awaitable<void> session<Stream>::run() {
         co_await linger();
         break;
       }
-      started_ = std::chrono::steady_clock::now();
+      begin_request(parser.get()["x-ms-client-request-id"]);
       if (co_await handle(parser) != next_step::keep_alive) break;
     }
   }
@@ -382,7 +401,7 @@ asio::awaitable<typename session<Stream>::next_step> session<Stream>::handle(req
   }
   if (!co_await read_body(parser, st_->ingest.options().max_body_bytes)) co_return next_step::close;
   const bool keep_alive = parser.get().keep_alive();
-  auto events = st_->ingest.to_events(*plan, parser.release(), st_->now());
+  auto events = st_->ingest.to_events(*plan, parser.release(), st_->now(), request_id_);
   if (!events) co_return co_await answer_error(events.error(), version, keep_alive);
   co_return co_await submit(std::move(*events), version, keep_alive);
 }
@@ -495,6 +514,9 @@ asio::awaitable<typename session<Stream>::next_step> session<Stream>::answer(res
   if (st_->stopping || forced_) keep_alive = false;
   res.keep_alive(keep_alive);
   res.set(bhttp::field::server, opts.server_name);
+  // As Azure services answer (request_id.hpp).
+  if (request_id_) res.set("x-ms-request-id", *request_id_);
+  if (!client_request_id_.empty()) res.set("x-ms-client-request-id", client_request_id_);
   res.prepare_payload();
   tcp().expires_after(opts.write_timeout);
   auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
@@ -573,6 +595,7 @@ void session<Stream>::report(unsigned status) {
   r.error = error_;
   r.detail = detail_;
   r.peer = peer_;
+  if (request_id_) r.request_id = *request_id_;
   try {
     on_request(r);
   } catch (...) {

@@ -20,6 +20,9 @@
 //     the whole step, so a client dripping one byte a second gains nothing;
 //   - a failed authentication (401/403) closes the connection after its answer.
 // Per request:
+//   - an id (request_id.hpp): the client's x-ms-client-request-id when usable (echoed), else a new
+//     GUID; every answer carries it as x-ms-request-id, the request's events carry it
+//     (event::request_id) and request_record names it;
 //   - routes added with add_route (GET /metrics, /healthz, ...) are matched first: longest
 //     path-prefix at a segment boundary, then method (405 with Allow when only the method differs,
 //     unless the path is a send route: a GET catch-all "/" does not shadow POST /{hub}/messages);
@@ -72,6 +75,7 @@ struct request_record {
   std::string_view error;                          // the error message of a 4xx/5xx answer
   std::string_view detail;                         // http_error::detail: for logs, never sent
   std::string_view peer;                           // the client's address "ip:port"
+  std::string_view request_id;                     // x-ms-request-id of the answer ("" before a request)
 };
 
 struct server_options {

@@ -5,13 +5,17 @@
   what the FHIR server holds (created first, no-op when the same values come again); the event
   whose mapping fails (VITALS: bloodPulseWave has no FHIR template) and the one that is not JSON
   show their errors and failure class; the Patient/Device ids are the server's;
-- `iomtflow trace --config FILE --device ID` prints the same path readably;
+- `iomtflow trace --config FILE --device ID` prints the same path readably, `--request ID` one request's events;
 - auth: no token, a hub-level token, a wrong key -> 401; the designer's Live API takes the same;
-- through the durable buffer the source says so and the Event Hubs position is kept;
+- received: each event names the HTTP request that brought it (x-ms-request-id of the answer; the
+  client's x-ms-client-request-id when sent) and its index in a batch send, the partition and the
+  Event Hubs position; the same with the durable buffer on and off (only the source says which);
+- a failed authentication is logged with the request id the client was answered;
 - tracing off (the default) -> 404, and `iomtflow trace` says how to turn it on."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -156,17 +160,102 @@ def trace_shows_each_events_path(fhir):
         check_eq(flow.stop(), 0, "exit status after SIGTERM")
 
 
-def trace_through_the_buffer(fhir):
+BATCH = "application/vnd.microsoft.servicebus.json"
+
+
+def received_part(ev):
+    """What the trace says of an event's receipt, without what differs run to run (times, source)."""
+    sys_props = {k: v for k, v in ev["systemProperties"].items() if k != "x-opt-enqueued-time"}
+    return {"partition": ev.get("partition"), "partitionKey": ev.get("partitionKey"), "request": ev.get("request"),
+            "systemProperties": sys_props, "properties": ev["properties"], "body": ev["body"]}
+
+
+def send_three(flow):
+    """A single send with the client's request id, then a batch of two without one: the events'
+    request ids as answered (x-ms-request-id)."""
+    messages = dict(workshop_messages())
+    status, hdrs, text = flow.post(messages["weight"], headers={
+        "x-ms-client-request-id": "gateway-7/req-0042",
+        "BrokerProperties": json.dumps({"PartitionKey": "MSFT00003WT"})})
+    check_eq(status, 201, f"single send: {text}")
+    check_eq(hdrs.get("x-ms-request-id"), "gateway-7/req-0042", "x-ms-request-id: the client's id")
+    check_eq(hdrs.get("x-ms-client-request-id"), "gateway-7/req-0042", "x-ms-client-request-id echoed")
+    single = hdrs["x-ms-request-id"]
+    # Body strings: the texts exactly as the workshop has them (one is not strict JSON).
+    batch = [{"Body": messages["bp"], "BrokerProperties": {"PartitionKey": "MSFT00002BP"}},
+             {"Body": messages["vitals"], "UserProperties": {"gateway": "g-7"}}]
+    status, hdrs, text = flow.post(json.dumps(batch), headers={"Content-Type": BATCH})
+    check_eq(status, 201, f"batch send: {text}")
+    check("x-ms-client-request-id" not in hdrs, f"nothing to echo: {hdrs}")
+    made = hdrs.get("x-ms-request-id", "")
+    check(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", made),
+          f"x-ms-request-id made by the service: {made!r}")
+    return single, made
+
+
+def received_with(fhir, buffer_on):
+    """The received part of the three events of send_three, oldest first, and the request ids."""
     fhir.reset()
     device, mapping = workshop_mappings()
-    with Iomtflow(fhir.url, device, mapping, config=dict(TRACE_ON, buffer={"enabled": True})) as flow:
-        flow.send(dict(workshop_messages())["weight"])
-        ev = final(flow, "MSFT00003WT", 1)[0]
-        check_eq(ev["source"], "http via durable buffer", "source")
-        check("partition" not in ev, "the buffer does not keep the HTTP partition")
-        check("x-opt-sequence-number" in ev["systemProperties"], f"system properties {ev['systemProperties']}")
-        check_eq(ev["status"], "written", "status")
-        check_path_against_server(fhir, ev)
+    with Iomtflow(fhir.url, device, mapping, config=dict(TRACE_ON, buffer={"enabled": buffer_on})) as flow:
+        single, made = send_three(flow)
+
+        def three():
+            status, body = events(flow, "?limit=50")
+            check_eq(status, 200, "GET /debug/events")
+            evs = body["events"]
+            return evs if len(evs) == 3 and all(e["status"] != "pending" for e in evs) else None
+        evs = list(reversed(wait_until(three, 30, "3 final events")))
+        want_source = "http via durable buffer" if buffer_on else "http"
+        check_eq([e["source"] for e in evs], [want_source] * 3, "sources")
+        check_eq([e["request"] for e in evs],
+                 [{"id": single}, {"id": made, "index": 0}, {"id": made, "index": 1}], "request of each event")
+        for e in evs:
+            check(e.get("partition") in range(4), f"partition (of 4 HTTP partitions): {e.get('partition')}")
+            check("x-opt-sequence-number" in e["systemProperties"] and "x-opt-offset" in e["systemProperties"],
+                  f"Event Hubs position: {e['systemProperties']}")
+        check_eq(evs[0]["status"], "written", "the weight's status")
+        check_path_against_server(fhir, evs[0])
+        r = trace_cli(flow, "--device", "MSFT00002BP")
+        check_eq(r.returncode, 0, f"iomtflow trace exit status (stderr {r.stderr})")
+        check(f"request: {made}, batch item 0" in r.stdout, f"iomtflow trace names the request:\n{r.stdout}")
+        # One request's events, by the id its sender was answered.
+        r = trace_cli(flow, "--request", made, "--json")
+        check_eq(r.returncode, 0, f"iomtflow trace --request exit status (stderr {r.stderr})")
+        check_eq([e["request"] for e in json.loads(r.stdout)["events"]],
+                 [{"id": made, "index": 1}, {"id": made, "index": 0}], "iomtflow trace --request: the batch's events")
+        status, body = events(flow, "?request=gateway-7%2Freq-0042")
+        check_eq([e["request"]["id"] for e in body["events"]], [single], "GET /debug/events?request=")
+        check_eq(flow.stop(), 0, "exit status after SIGTERM")
+        return [received_part(e) for e in evs], (single, made)
+
+
+def received_is_the_same_with_and_without_the_buffer(fhir):
+    direct, direct_ids = received_with(fhir, buffer_on=False)
+    buffered, buffered_ids = received_with(fhir, buffer_on=True)
+    # The request the service made differs run to run; everything else of the receipt is the same.
+    check_eq(direct_ids[0], buffered_ids[0], "the client's request id")
+    for ev in buffered:
+        if ev["request"]["id"] == buffered_ids[1]:
+            ev["request"]["id"] = direct_ids[1]
+    for i, (a, b) in enumerate(zip(direct, buffered)):
+        check_eq(b, a, f"received part of event {i} through the buffer vs without it")
+    log("the trace's received part (partition, request id and index, position, properties, body) is the same "
+        "with and without the durable buffer")
+
+
+def failed_authentication_logs_its_request_id(fhir):
+    device, mapping = workshop_mappings()
+    with Iomtflow(fhir.url, device, mapping) as flow:
+        status, hdrs, _ = flow.post("{}", headers={"Authorization": namespace_token(flow, key="d3Jvbmc="),
+                                                   "x-ms-client-request-id": "who-sent-this"})
+        check_eq(status, 401, "a wrong key")
+        check_eq(hdrs.get("x-ms-request-id"), "who-sent-this", "x-ms-request-id of the 401")
+
+        def logged():
+            return [r for r in flow.log_records() if r.get("msg") == "ingest authentication failed"]
+        recs = wait_until(logged, 10, "the authentication failure in the log")
+        check_eq(recs[0].get("request_id"), "who-sent-this", f"request_id of the log line {recs[0]}")
         check_eq(flow.stop(), 0, "exit status after SIGTERM")
 
 
@@ -183,4 +272,5 @@ def tracing_off_is_404(fhir):
 
 if __name__ == "__main__":
     with FhirServer() as server:
-        sys.exit(run([trace_shows_each_events_path, trace_through_the_buffer, tracing_off_is_404], server))
+        sys.exit(run([trace_shows_each_events_path, received_is_the_same_with_and_without_the_buffer,
+                      failed_authentication_logs_its_request_id, tracing_off_is_404], server))

@@ -260,6 +260,31 @@ BOOST_AUTO_TEST_CASE(json_of_a_record) {
   const auto b = to_json(bin);
   BOOST_TEST(!b.contains("body"));
   BOOST_TEST(b.at("bodyBase64").as_string() == "//4=");
+  BOOST_TEST(!o.contains("request"));  // not from HTTP ingest
+  BOOST_TEST(!o.contains("partition"));
+}
+
+BOOST_AUTO_TEST_CASE(json_and_text_of_the_http_request_that_brought_an_event) {
+  event_record single = record("d1");
+  single.id = 1;
+  single.partition = 2;
+  single.request_id = std::make_shared<const std::string>("0f8fad5b-d9cb-469f-a165-70867728950e");
+  event_record item = record("d2");
+  item.id = 2;
+  item.partition = 0;
+  item.request_id = std::make_shared<const std::string>("gateway-7/req 0042");
+  item.batch_index = 3;
+  const auto a = to_json(single);
+  BOOST_TEST(a.at("partition").as_int64() == 2);
+  BOOST_TEST(a.at("request").at("id").as_string() == "0f8fad5b-d9cb-469f-a165-70867728950e");
+  BOOST_TEST(!a.at("request").as_object().contains("index"));  // a single send
+  const auto b = to_json(item);
+  BOOST_TEST(b.at("request").at("id").as_string() == "gateway-7/req 0042");
+  BOOST_TEST(b.at("request").at("index").as_int64() == 3);
+  const std::string text = describe_events(boost::json::object{{"events", boost::json::array{b, a}}});
+  BOOST_TEST(text.find("from http partition 0") != std::string::npos, text);
+  BOOST_TEST(text.find("  request: gateway-7/req 0042, batch item 3\n") != std::string::npos, text);
+  BOOST_TEST(text.find("  request: 0f8fad5b-d9cb-469f-a165-70867728950e\n") != std::string::npos, text);
 }
 
 BOOST_AUTO_TEST_CASE(query_parameters) {
@@ -272,6 +297,37 @@ BOOST_AUTO_TEST_CASE(query_parameters) {
   BOOST_TEST(!parse_events_query("limit=ten"));
   BOOST_TEST(!parse_events_query("device=%zz"));
   BOOST_TEST(parse_events_query("")->limit == 20u);
+  BOOST_TEST(parse_events_query("request=gateway-7%2Freq%200042")->request == "gateway-7/req 0042");
+  BOOST_TEST(parse_events_query("")->request.empty());
+}
+
+BOOST_AUTO_TEST_CASE(query_by_http_request_id) {
+  event_trace t({.enabled = true, .max_events = 10, .max_bytes = 1u << 20});
+  const auto batch = std::make_shared<const std::string>("req-a");
+  for (int i = 0; i < 3; ++i) {
+    event_record r = record(i == 2 ? "d2" : "d1");
+    r.request_id = batch;
+    r.batch_index = i;
+    add_one(t, std::move(r));
+  }
+  event_record other = record("d1");
+  other.request_id = std::make_shared<const std::string>("req-b");
+  add_one(t, std::move(other));
+  add_one(t, record("d1"));  // not from HTTP ingest
+  auto of_a = t.query("", 10, "req-a");
+  BOOST_REQUIRE(of_a.size() == 3u);
+  BOOST_TEST(of_a[0].batch_index == 2);                 // newest first
+  BOOST_TEST(t.query("d1", 10, "req-a").size() == 2u);  // both filters
+  BOOST_TEST(t.query("", 10, "req-b").size() == 1u);
+  BOOST_TEST(t.query("", 10, "req-c").empty());
+  BOOST_TEST(t.query("", 10).size() == 5u);
+  const auto res = debug_events_response(get("/debug/events?request=req-a&limit=2"), &t, nullptr, 0);
+  BOOST_TEST(res.result_int() == 200u);
+  const auto body = body_of(res);
+  BOOST_TEST(body.at("request").as_string() == "req-a");
+  BOOST_TEST(body.at("events").as_array().size() == 2u);
+  BOOST_TEST(describe_events(boost::json::object{{"request", "req-z"}, {"events", boost::json::array{}}})
+                 .find("no traced event of request 'req-z'") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(off_is_404_and_auth_is_the_ingest_sas) {
@@ -423,11 +479,16 @@ BOOST_AUTO_TEST_CASE(pipeline_records_each_events_path) {
   p.set_trace(&t);
   p.start();
   std::vector<transport::event> evs;
+  // As HTTP ingest hands over one batch send: one request id for all, each its index.
+  const auto request_id = std::make_shared<const std::string>("req-1");
   for (auto& [label, text] : test::workshop_messages()) {
     transport::event e;
     e.body = text;
     e.partition_key = label;
     e.enqueued_time = {json::unix_epoch_ticks, json::date_kind::utc};
+    e.partition = 1;
+    e.request_id = request_id;
+    e.batch_index = static_cast<std::int32_t>(evs.size());
     evs.push_back(std::move(e));
   }
   transport::event not_json;
@@ -473,4 +534,11 @@ BOOST_AUTO_TEST_CASE(pipeline_records_each_events_path) {
   BOOST_TEST(failed == 1u);
   // By device: the devices the workshop's messages name.
   for (const auto& d : all[1].devices) BOOST_TEST(!t.query(d, 10).empty());
+  // Received: the request they came with (the same string, not a copy per event) and the index.
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    BOOST_TEST(all[i].request_id.get() == request_id.get());
+    BOOST_TEST(all[i].batch_index == static_cast<std::int32_t>(all.size() - 1 - i));
+    BOOST_TEST(all[i].partition == 1);
+  }
+  BOOST_TEST(!all[0].request_id);
 }

@@ -653,3 +653,77 @@ BOOST_FIXTURE_TEST_CASE(downstream_busy_backs_off_exponentially_up_to_the_cap, c
   pipe.complete(0);
   src.stop();
 }
+
+// Issue 13: where an event came from (the partition HTTP ingest routed it to, its request id and
+// batch item) comes out of the buffer as it went in, also out of the parked log; the events of one
+// request share one id string again.
+BOOST_AUTO_TEST_CASE(where_an_event_came_from_survives_the_buffer_and_the_parked_log) {
+  temp_dir d;
+  waiter w;  // before the log: completions may run until the log is closed
+  auto log = open_log(d);
+  memory_sink sink;
+  const auto batch_id = std::make_shared<const std::string>("0f8fad5b-d9cb-469f-a165-70867728950e");
+  {
+    fake_pipeline pipe;
+    durable_source src(*log, pipe, &sink, fast_options());
+    auto batch = events(0, 3);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      batch[i].partition = 2;
+      batch[i].request_id = batch_id;
+      batch[i].batch_index = static_cast<std::int32_t>(i);
+    }
+    auto single = events(3, 1);
+    single[0].partition = 0;
+    single[0].request_id = std::make_shared<const std::string>("gateway-7/req-0042");
+    src.submit(std::move(batch), w.done());
+    src.submit(std::move(single), w.done());
+    src.submit(events(4, 1), w.done());  // no origin (a replayed dead letter)
+    BOOST_REQUIRE(w.wait_for(3));
+    src.start();
+    BOOST_REQUIRE(pipe.wait_subs(2));  // batches of 4
+    const auto first = pipe.events_of(0);
+    BOOST_REQUIRE(first.size() == 4u);
+    for (int i = 0; i < 3; ++i) {
+      const auto& e = first[static_cast<std::size_t>(i)];
+      BOOST_REQUIRE(e.request_id);
+      BOOST_TEST(*e.request_id == *batch_id);
+      BOOST_TEST(e.request_id.get() == first[0].request_id.get());  // one string for the request
+      BOOST_TEST(e.batch_index == i);
+      BOOST_TEST(e.partition == 2);
+    }
+    BOOST_REQUIRE(first[3].request_id);
+    BOOST_TEST(*first[3].request_id == "gateway-7/req-0042");
+    BOOST_TEST(first[3].batch_index == -1);
+    BOOST_TEST(first[3].partition == 0);
+    const auto second = pipe.events_of(1);
+    BOOST_REQUIRE(second.size() == 1u);
+    BOOST_TEST(!second[0].request_id);
+    BOOST_TEST(second[0].partition == -1);
+    // A transient failure parks the second batch item; it comes back with its origin.
+    pipe.complete(0, failed_outcome({{1, "HttpRequestException"}}, 3));
+    pipe.complete(1);
+    BOOST_REQUIRE(pipe.wait_subs(3));
+    const auto again = pipe.events_of(2);
+    BOOST_REQUIRE(again.size() == 1u);
+    BOOST_TEST(again[0].body == make_event(1).body);
+    BOOST_REQUIRE(again[0].request_id);
+    BOOST_TEST(*again[0].request_id == *batch_id);
+    BOOST_TEST(again[0].batch_index == 1);
+    BOOST_TEST(again[0].partition == 2);
+    src.stop();  // the process "dies" with it in flight: a restart reads it from the parked log
+  }
+  fake_pipeline after;
+  after.auto_complete = true;
+  durable_source restarted(*log, after, &sink, fast_options());
+  restarted.start();
+  BOOST_REQUIRE(after.wait_subs(1));
+  const auto loaded = after.events_of(0);
+  BOOST_REQUIRE(loaded.size() == 1u);
+  BOOST_TEST(loaded[0].body == make_event(1).body);
+  BOOST_REQUIRE(loaded[0].request_id);
+  BOOST_TEST(*loaded[0].request_id == *batch_id);
+  BOOST_TEST(loaded[0].batch_index == 1);
+  BOOST_TEST(loaded[0].partition == 2);
+  BOOST_TEST(eventually([&] { return restarted.stats().waiting_events == 0u; }));
+  restarted.stop();
+}

@@ -9,6 +9,8 @@
 #include "transport/http/event_properties.hpp"
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <random>
 
 using namespace iomt;
@@ -193,6 +195,115 @@ BOOST_AUTO_TEST_CASE(version_1_records_of_an_older_service_still_decode) {
   std::string again;
   encode_event_v1(again, d);
   BOOST_TEST(again == v1);
+}
+
+BOOST_AUTO_TEST_CASE(version_2_records_of_an_older_service_without_origin_still_decode) {
+  // Bytes as a service before the origin field (issue 13) wrote them: flags bits 0-5 only.
+  std::string old;
+  old += '\x02';                                          // version 2
+  old += '\x0d';                                          // utc | properties "{}" | system properties as text
+  old.append("\x80\xc0\xc4\xea\xae\xf1\xb4\xdc\x11", 9);  // zigzag ticks of 2024-05-01T10:00:00Z
+  old += '\x09';
+  old += "{\"hr\":80}";
+  old += '\x1e';
+  old += "{ \"x-opt-sequence-number\": 0 }";  // not compact: kept as text
+  old += '\x02';
+  old += "pk";
+  transport::event d;
+  d.partition = 3;  // a reused event: what the record does not say is reset
+  d.request_id = std::make_shared<const std::string>("stale");
+  d.batch_index = 7;
+  BOOST_REQUIRE(decode_event(old, d));
+  BOOST_TEST(d.body == "{\"hr\":80}");
+  BOOST_TEST(d.properties == "{}");
+  BOOST_TEST(d.system_properties == "{ \"x-opt-sequence-number\": 0 }");
+  BOOST_TEST(d.partition_key == "pk");
+  BOOST_TEST(d.enqueued_time.ticks == json::unix_epoch_ticks + 1714557600 * json::ticks_per_second);
+  BOOST_TEST(d.partition == -1);
+  BOOST_TEST(!d.request_id);
+  BOOST_TEST(d.batch_index == -1);
+  // An event without a partition or request id is still written exactly so (no flag bit 6), so
+  // such records stay readable by those versions.
+  std::string again;
+  encode_event(again, d);
+  BOOST_TEST(again == old);
+}
+
+BOOST_AUTO_TEST_CASE(origin_round_trips_partition_request_id_and_batch_index) {
+  const std::string guid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  struct origin_case {
+    std::int32_t partition;
+    std::optional<std::string> id;
+    std::int32_t batch_index;
+    std::size_t origin_bytes;  // what the origin adds to the record
+  };
+  const origin_case cases[] = {
+      {2, guid, -1, 1 + 1 + 16 + 1},  // a single send: the GUID in 16 bytes
+      {0, guid, 0, 1 + 1 + 16 + 1},
+      {1023, guid, 79999, 1 + 2 + 16 + 3},  // the last item of a large batch
+      {-1, guid, 5, 1 + 16 + 1},
+      {3, std::nullopt, -1, 1 + 1},                                         // a partition only
+      {1, "0F8FAD5B-D9CB-469F-A165-70867728950E", -1, 1 + 1 + 1 + 36 + 1},  // upper case: as text
+      {1, "my-client/req 42", 3, 1 + 1 + 1 + 16 + 1},
+      {1, std::string(128, '~'), -1, 1 + 1 + 2 + 128 + 1},
+  };
+  for (const auto& c : cases) {
+    transport::event e = make_event(1);
+    const std::size_t without = encoded_size(e);
+    e.partition = c.partition;
+    if (c.id) e.request_id = std::make_shared<const std::string>(*c.id);
+    e.batch_index = c.batch_index;
+    std::string p;
+    encode_event(p, e);
+    BOOST_TEST(p.size() == encoded_size(e));
+    BOOST_TEST(p.size() - without == c.origin_bytes, c.id.value_or("-") << " " << c.batch_index);
+    BOOST_TEST((static_cast<std::uint8_t>(p[1]) & 0x40) != 0);  // flag bit 6: older versions refuse it
+    transport::event d;
+    BOOST_REQUIRE(decode_event(p, d));
+    BOOST_TEST(same(d, e));
+    BOOST_TEST(d.partition == c.partition);
+    BOOST_TEST(d.batch_index == (c.id ? c.batch_index : -1));
+    BOOST_TEST((d.request_id ? *d.request_id : "-") == c.id.value_or("-"));
+    for (std::size_t n = 0; n < p.size(); ++n) BOOST_TEST(!decode_event(std::string_view(p).substr(0, n), d));
+    // Without the origin (the dead-letter store): the layout earlier versions read.
+    std::string bare;
+    encode_event(bare, e, /*origin=*/false);
+    BOOST_TEST(bare.size() == without);
+    BOOST_TEST(bare.size() == encoded_size(e, false));
+    BOOST_TEST((static_cast<std::uint8_t>(bare[1]) & 0x40) == 0);
+  }
+  // Unknown origin bits are refused, not guessed at.
+  transport::event e = make_event(1);
+  e.partition = 1;
+  std::string p;
+  encode_event(p, e);
+  std::string bad = p;
+  bad[bad.size() - 2] = static_cast<char>(bad[bad.size() - 2] | 0x08);
+  transport::event d;
+  BOOST_TEST(!decode_event(bad, d));
+}
+
+BOOST_AUTO_TEST_CASE(events_of_one_request_share_their_request_id_when_decoded) {
+  auto id = std::make_shared<const std::string>("0f8fad5b-d9cb-469f-a165-70867728950e");
+  std::string a, b, c;
+  transport::event e = make_event(1);
+  e.request_id = id;
+  e.batch_index = 0;
+  encode_event(a, e);
+  e.batch_index = 1;
+  encode_event(b, e);
+  e.request_id = std::make_shared<const std::string>("another request");
+  encode_event(c, e);
+  transport::event first, second, third;
+  BOOST_REQUIRE(decode_event(a, first));
+  second.request_id = first.request_id;  // what log_reader passes: the previous event's
+  BOOST_REQUIRE(decode_event(b, second));
+  BOOST_TEST(second.request_id.get() == first.request_id.get());  // one string, no copy
+  BOOST_TEST(second.batch_index == 1);
+  third.request_id = second.request_id;
+  BOOST_REQUIRE(decode_event(c, third));
+  BOOST_TEST(*third.request_id == "another request");
+  BOOST_TEST(*first.request_id == *id);
 }
 
 BOOST_AUTO_TEST_CASE(scan_reads_every_record) {

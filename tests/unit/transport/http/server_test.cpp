@@ -108,6 +108,7 @@ struct fixture {
   std::atomic<bool> stopped{false};
   std::mutex records_mutex;
   std::vector<unsigned> statuses;
+  std::vector<std::string> request_ids;  // request_record::request_id, in answer order
 
   void start(ingest_options io = {}, server_options so = {}, int thread_count = 2,
              const std::function<void(server&)>& more_routes = {}) {
@@ -118,6 +119,7 @@ struct fixture {
     so.on_request = [this](const request_record& r) {
       std::lock_guard lock(records_mutex);
       statuses.push_back(r.status);
+      request_ids.emplace_back(r.request_id);
     };
     srv = std::make_unique<server>(ioc, std::move(so), *ingest, sink);
     srv->add_route(bhttp::verb::get, "/healthz", [](const request& req) {
@@ -222,6 +224,72 @@ BOOST_AUTO_TEST_CASE(batch_send, *utf::timeout(30)) {
   BOOST_REQUIRE_EQUAL(received.size(), 3u);
   BOOST_TEST(received[0].properties == R"({"n":1})");
   BOOST_TEST(received[1].body == R"({"b":2})");
+}
+
+bool is_v4_guid(std::string_view s) {
+  if (s.size() != 36 || s[14] != '4' || std::string_view("89ab").find(s[19]) == std::string_view::npos) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash != (s[i] == '-')) return false;
+    if (!dash && std::string_view("0123456789abcdef").find(s[i]) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+// Azure's request ids (issue 13): x-ms-request-id on every answer, the client's
+// x-ms-client-request-id taken and echoed when usable, the id carried by the request's events.
+BOOST_AUTO_TEST_CASE(request_ids_are_answered_and_carried_by_the_events, *utf::timeout(30)) {
+  fixture f;
+  f.start();
+  client c(f.port());
+  auto res = c.send(post("/devicedata/messages", R"({"hr":1})"));
+  BOOST_TEST(res.result_int() == 201u);
+  const std::string made = std::string(res["x-ms-request-id"]);
+  BOOST_TEST(is_v4_guid(made), made);
+  BOOST_TEST((res.find("x-ms-client-request-id") == res.end()));
+  // A batch with the client's id: that is the request's id, echoed, shared by its events.
+  auto batch = post("/devicedata/messages", R"([{"Body":"a"},{"Body":"b"},{"Body":"c"}])",
+                    "application/vnd.microsoft.servicebus.json");
+  batch.set("x-ms-client-request-id", "gateway-7/req 0042");
+  res = c.send(std::move(batch));
+  BOOST_TEST(res.result_int() == 201u);
+  BOOST_TEST(res["x-ms-request-id"] == "gateway-7/req 0042");
+  BOOST_TEST(res["x-ms-client-request-id"] == "gateway-7/req 0042");
+  // Not usable (too long, not printable ASCII): ignored, neither taken nor echoed.
+  for (const std::string& bad : {std::string(129, 'x'), std::string("caf\xc3\xa9"), std::string("a\tb")}) {
+    auto req = post("/devicedata/messages", R"({"hr":2})");
+    req.set("x-ms-client-request-id", bad);
+    res = c.send(std::move(req));
+    BOOST_TEST(res.result_int() == 201u);
+    BOOST_TEST(is_v4_guid(res["x-ms-request-id"]), res["x-ms-request-id"]);
+    BOOST_TEST((res.find("x-ms-client-request-id") == res.end()));
+  }
+  const std::string last = std::string(res["x-ms-request-id"]);
+  BOOST_TEST(last != made);
+  auto received = f.sink.received();
+  BOOST_REQUIRE_EQUAL(received.size(), 7u);
+  BOOST_REQUIRE(received[0].request_id);
+  BOOST_TEST(*received[0].request_id == made);
+  BOOST_TEST(received[0].batch_index == -1);
+  for (int i = 0; i < 3; ++i) {
+    const event& e = received[1 + static_cast<std::size_t>(i)];
+    BOOST_REQUIRE(e.request_id);
+    BOOST_TEST(e.request_id.get() == received[1].request_id.get());  // one string for the request
+    BOOST_TEST(*e.request_id == "gateway-7/req 0042");
+    BOOST_TEST(e.batch_index == i);
+  }
+  BOOST_TEST(*received[6].request_id == last);
+  // Errors carry it too, and the request record (logs) names it.
+  client c2(f.port());
+  auto unauth = post("/devicedata/messages", "{}", "application/json", std::nullopt);
+  unauth.set("x-ms-client-request-id", "who-am-i");
+  res = c2.send(std::move(unauth));
+  BOOST_TEST(res.result_int() == 401u);
+  BOOST_TEST(res["x-ms-request-id"] == "who-am-i");
+  f.stop();
+  BOOST_REQUIRE_EQUAL(f.request_ids.size(), 6u);
+  BOOST_TEST(f.request_ids.front() == made);
+  BOOST_TEST(f.request_ids.back() == "who-am-i");
 }
 
 BOOST_AUTO_TEST_CASE(unauthorized_without_or_with_a_wrong_sas, *utf::timeout(30)) {
