@@ -100,14 +100,26 @@ status segment_log::append(std::span<const event> events, append_done done) {
     if (done) done(append_result{});
     return std::nullopt;
   }
-  std::uint64_t n = 0;
+  // The records are encoded once, here, outside the lock (the compact system properties are the
+  // costly part); under the lock they are only copied into the writer's next batch.
+  thread_local std::string encoded;
+  encoded.clear();
+  struct release_if_large {
+    ~release_if_large() {
+      if (encoded.capacity() > (std::size_t{4} << 20)) std::string().swap(encoded);
+    }
+  } release;
   for (const event& e : events) {
-    const std::size_t size = encoded_size(e);
+    std::size_t at = 0;
+    begin_record(encoded, at);
+    encode_event(encoded, e);
+    const std::size_t size = encoded.size() - at - record_header_bytes;
     if (size > max_payload_bytes)
       return error{errc::too_large, 0,
                    "an event of " + std::to_string(size) + " bytes is larger than a buffer record may be"};
-    n += record_header_bytes + size;
+    end_record(encoded, at);
   }
+  const std::uint64_t n = encoded.size();
   bool wake = false;
   {
     std::lock_guard l(mu_);
@@ -124,16 +136,11 @@ status segment_log::append(std::span<const event> events, append_done done) {
                    "the durable buffer is full (" + std::to_string(disk_bytes_ + inflight_bytes_ + pending_bytes_) +
                        " of " + std::to_string(options_.max_bytes) + " bytes): retry later"};
     }
-    // Encoded straight into the writer's next batch (one copy; the payload CRC is computed here,
-    // the writer only finishes it with the sequence).
+    // Copied into the writer's next batch (the payload CRC was computed above, the writer only
+    // finishes it with the sequence).
     wake = pending_.chunks.empty();
     const std::size_t offset = pending_.buf.size();
-    for (const event& e : events) {
-      std::size_t at = 0;
-      begin_record(pending_.buf, at);
-      encode_event(pending_.buf, e);
-      end_record(pending_.buf, at);
-    }
+    pending_.buf += encoded;
     pending_.chunks.push_back({offset, static_cast<std::size_t>(n), events.size(), std::move(done)});
     pending_bytes_ += n;
   }
