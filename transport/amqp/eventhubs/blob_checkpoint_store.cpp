@@ -27,17 +27,11 @@ std::pair<std::unique_ptr<blob_checkpoint_store>, error> blob_checkpoint_store::
                                                                                      std::string ns, std::string hub,
                                                                                      std::string group) {
   using out = std::pair<std::unique_ptr<blob_checkpoint_store>, error>;
-  std::string container = options.container;
-  auto account = blob::parse_storage_location(options.connection_string, container);
-  if (!account) return out{nullptr, account.error()};
-  if (!blob::valid_container_name(container))
-    return out{nullptr, error{errc::bad_configuration,
-                              "blob checkpoint store: '" + container +
-                                  "' is not a container name (3-63 lower-case letters, digits and '-')"}};
-  auto http = blob::client::make(std::move(*account), options.http);
-  if (!http) return out{nullptr, http.error()};
-  std::unique_ptr<blob_checkpoint_store> s(new blob_checkpoint_store(std::move(*http), std::move(container),
-                                                                     std::move(ns), std::move(hub), std::move(group)));
+  auto opened =
+      blob::open_container(options.connection_string, options.container, options.http, "blob checkpoint store");
+  if (!opened) return out{nullptr, opened.error()};
+  std::unique_ptr<blob_checkpoint_store> s(new blob_checkpoint_store(
+      std::move(opened->http), std::move(opened->container), std::move(ns), std::move(hub), std::move(group)));
   std::lock_guard f(s->flush_mu_);
   if (auto err = s->load()) return out{nullptr, std::move(err)};
   return out{std::move(s), error{}};

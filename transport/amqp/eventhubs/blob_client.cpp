@@ -33,6 +33,18 @@ error http_error(const response& r, std::string what) {
   return {auth ? errc::authentication_failed : errc::management_error, std::move(d)};
 }
 
+boost::system::result<container_client, error> open_container(std::string_view location, std::string container,
+                                                              client_options options, std::string_view what) {
+  auto account = parse_storage_location(location, container);
+  if (!account) return account.error();
+  if (!valid_container_name(container))
+    return error{errc::bad_configuration, std::string(what) + ": '" + container +
+                                              "' is not a container name (3-63 lower-case letters, digits and '-')"};
+  auto http = client::make(std::move(*account), std::move(options));
+  if (!http) return http.error();
+  return container_client{std::move(*http), std::move(container)};
+}
+
 client::client(storage_account account, client_options options)
     : account_(std::move(account)), options_(std::move(options)), impl_(std::make_unique<impl>()) {}
 

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace iomt::transport::amqp::eventhubs::blob {
 
@@ -68,5 +69,15 @@ private:
   client_options options_;
   std::unique_ptr<impl> impl_;
 };
+
+// The client and container of a blob store (checkpoints, ownership): `location` is a connection
+// string or an account URL (parse_storage_location; a container in it wins over `container`),
+// whose container name must be valid. `what` names the store in errors.
+struct container_client {
+  std::unique_ptr<client> http;
+  std::string container;
+};
+boost::system::result<container_client, error> open_container(std::string_view location, std::string container,
+                                                              client_options options, std::string_view what);
 
 }  // namespace iomt::transport::amqp::eventhubs::blob

@@ -14,18 +14,13 @@ std::pair<std::unique_ptr<blob_ownership_store>, error> blob_ownership_store::op
                                                                                    std::string ns, std::string hub,
                                                                                    std::string group) {
   using out = std::pair<std::unique_ptr<blob_ownership_store>, error>;
-  std::string container = options.container;
-  auto account = blob::parse_storage_location(options.connection_string, container);
-  if (!account) return out{nullptr, account.error()};
-  if (!blob::valid_container_name(container))
-    return out{nullptr, error{errc::bad_configuration,
-                              "blob ownership store: '" + container +
-                                  "' is not a container name (3-63 lower-case letters, digits and '-')"}};
-  auto http = blob::client::make(std::move(*account), options.http);
-  if (!http) return out{nullptr, http.error()};
-  return out{std::unique_ptr<blob_ownership_store>(new blob_ownership_store(
-                 std::move(*http), std::move(container), std::move(ns), std::move(hub), std::move(group))),
-             error{}};
+  auto opened =
+      blob::open_container(options.connection_string, options.container, options.http, "blob ownership store");
+  if (!opened) return out{nullptr, opened.error()};
+  return out{
+      std::unique_ptr<blob_ownership_store>(new blob_ownership_store(
+          std::move(opened->http), std::move(opened->container), std::move(ns), std::move(hub), std::move(group))),
+      error{}};
 }
 
 std::string blob_ownership_store::blob_name(const std::string& partition) const {
