@@ -540,16 +540,31 @@ BOOST_AUTO_TEST_CASE(first_byte_and_header_timeouts, *utf::timeout(30)) {
   }
 }
 
+// The messages a server logs (options.on_log, called on its threads), for a test to read.
+class log_capture {
+public:
+  void attach(server_options& so) {
+    so.on_log = [this](int, const std::string& message, const std::string&) {
+      std::lock_guard lock(mutex_);
+      messages_.push_back(message);
+    };
+  }
+  std::vector<std::string> messages() {
+    std::lock_guard lock(mutex_);
+    return messages_;
+  }
+
+private:
+  std::mutex mutex_;
+  std::vector<std::string> messages_;
+};
+
 BOOST_AUTO_TEST_CASE(connection_cap_evicts_waiting_connections_then_refuses, *utf::timeout(30)) {
   fixture f;
   server_options so;
   so.max_connections = 3;
-  std::mutex log_mutex;
-  std::vector<std::string> logged;
-  so.on_log = [&](int, const std::string& message, const std::string&) {
-    std::lock_guard lock(log_mutex);
-    logged.push_back(message);
-  };
+  log_capture captured;
+  captured.attach(so);
   f.start({}, std::move(so));
   BOOST_TEST(f.srv->connection_limit() == 3u);
   // Three silent connections fill the cap; a fourth (legitimate) one still gets its answer: the
@@ -583,8 +598,7 @@ BOOST_AUTO_TEST_CASE(connection_cap_evicts_waiting_connections_then_refuses, *ut
   BOOST_TEST(res.result_int() == 503u);
   BOOST_TEST(res.body().find("too many connections") != std::string::npos, res.body());
   BOOST_TEST(f.srv->refused_connections() >= 1u);
-  std::lock_guard lock(log_mutex);
-  BOOST_TEST(logged.size() >= 2u);
+  BOOST_TEST(captured.messages().size() >= 2u);
 }
 
 // Out of file descriptors (EMFILE on accept): logged, and the waiting client is accepted on the
@@ -594,12 +608,8 @@ BOOST_AUTO_TEST_CASE(out_of_descriptors_is_logged_and_answered, *utf::timeout(30
   server_options so;
   so.max_connections = 100000;
   so.reserved_fds = 0;
-  std::mutex log_mutex;
-  std::vector<std::string> logged;
-  so.on_log = [&](int, const std::string& message, const std::string&) {
-    std::lock_guard lock(log_mutex);
-    logged.push_back(message);
-  };
+  log_capture captured;
+  captured.attach(so);
   f.start({}, std::move(so));
   asio::io_context io;
   std::vector<std::unique_ptr<tcp::socket>> sockets;
@@ -632,7 +642,7 @@ BOOST_AUTO_TEST_CASE(out_of_descriptors_is_logged_and_answered, *utf::timeout(30
   // The server works again once descriptors are back.
   client c(f.port());
   BOOST_TEST(c.send(request{bhttp::verb::get, "/healthz", 11}).result_int() == 200u);
-  std::lock_guard lock(log_mutex);
+  const std::vector<std::string> logged = captured.messages();
   BOOST_TEST_REQUIRE(!logged.empty());
   BOOST_TEST(logged.front().find("out of file descriptors") != std::string::npos, logged.front());
 }
