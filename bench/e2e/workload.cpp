@@ -240,33 +240,35 @@ void observation_template::render(std::uint64_t seq, std::uint64_t nonce, render
   }
 }
 
-void observation_template::append_batch(std::uint64_t first_seq, std::size_t count, std::uint64_t nonce,
-                                        rendered& scratch, std::string& out) const {
+void observation_template::append_entries(std::uint64_t first_seq, std::size_t count, std::uint64_t nonce,
+                                          rendered& scratch, std::string& out, bool searches) const {
   out += R"({"resourceType":"Bundle","type":"batch","entry":[)";
   for (std::size_t i = 0; i < count; ++i) {
     render(first_seq + i, nonce, scratch);
     if (i) out += ',';
-    out += R"({"resource":)";
-    out += scratch.body;
-    out += R"(,"request":{"method":"PUT","url":"Observation/)";
-    out += scratch.id;
+    if (searches) {
+      out += R"({"request":{"method":"GET","url":")";
+      // The query is percent-encoded: no character of it needs JSON escaping.
+      out += iomt::fhir::identifier_query("Observation", system_, scratch.identifier_value);
+    } else {
+      out += R"({"resource":)";
+      out += scratch.body;
+      out += R"(,"request":{"method":"PUT","url":"Observation/)";
+      out += scratch.id;
+    }
     out += R"("}})";
   }
   out += "]}";
 }
 
+void observation_template::append_batch(std::uint64_t first_seq, std::size_t count, std::uint64_t nonce,
+                                        rendered& scratch, std::string& out) const {
+  append_entries(first_seq, count, nonce, scratch, out, false);
+}
+
 void observation_template::append_search_batch(std::uint64_t first_seq, std::size_t count, std::uint64_t nonce,
                                                rendered& scratch, std::string& out) const {
-  out += R"({"resourceType":"Bundle","type":"batch","entry":[)";
-  for (std::size_t i = 0; i < count; ++i) {
-    render(first_seq + i, nonce, scratch);
-    if (i) out += ',';
-    out += R"({"request":{"method":"GET","url":")";
-    // The query is percent-encoded: no character of it needs JSON escaping.
-    out += iomt::fhir::identifier_query("Observation", system_, scratch.identifier_value);
-    out += R"("}})";
-  }
-  out += "]}";
+  append_entries(first_seq, count, nonce, scratch, out, true);
 }
 
 std::optional<batch_answer> read_batch_answer(std::string_view body) {

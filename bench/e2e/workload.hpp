@@ -72,6 +72,9 @@ public:
   const std::string& identifier_system() const noexcept { return system_; }
 
 private:
+  // The batch Bundle of Observations first_seq.. : their PUTs, or their identifier searches.
+  void append_entries(std::uint64_t first_seq, std::size_t count, std::uint64_t nonce, rendered& scratch,
+                      std::string& out, bool searches) const;
   std::vector<std::string> pieces_;  // body text around the placeholders
   std::vector<int> slots_;           // placeholder kind after each piece but the last
   std::string system_;
